@@ -1,0 +1,52 @@
+"""Figures the trainers write: flow samples and density, learning curves."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display is needed or wanted
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def plot_flow_samples(samples: np.ndarray, test_points: np.ndarray, path: Path, title: str) -> None:
+    """Model samples beside the test points, on the same axes limits."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharex=True, sharey=True)
+    for ax, points, name in [(axes[0], test_points, "test data"), (axes[1], samples, "samples")]:
+        ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.6)
+        ax.set_title(f"{name} ({len(points):,} points)")
+        ax.set_aspect("equal")
+    axes[0].set_xlim(-3, 3)
+    axes[0].set_ylim(-3, 3)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_flow_density(log_prob, path: Path, device: torch.device, limit: float = 3.0) -> None:
+    """The learned density ``exp(log_prob(x))`` on a 300 x 300 grid over ``[-limit, limit]^2``."""
+    axis = torch.linspace(-limit, limit, 300)
+    grid = torch.cartesian_prod(axis, axis)  # rows (x0, x1), x1 varying fastest
+    with torch.no_grad():
+        density = log_prob(grid.to(device)).exp().reshape(300, 300).T.cpu().numpy()
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    image = ax.imshow(density, origin="lower", extent=(-limit, limit, -limit, limit), cmap="viridis")
+    fig.colorbar(image, ax=ax, label="density")
+    ax.set_title("learned density")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_curves(curves: dict[str, list[float]], xlabel: str, ylabel: str, path: Path) -> None:
+    """One line per named curve, against 1, 2, ... on the x axis."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in curves.items():
+        ax.plot(range(1, len(values) + 1), values, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,1 @@
+"""Engineering tests of the trainers, the data and the command line (``python -m tests``)."""

@@ -1,0 +1,79 @@
+"""Helpers every trainer shares: devices, run folders, atomic writes, divergence checks."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad arguments, an occupied run folder, missing data).
+
+    ``main.py`` prints its message on one line and exits with status 2.
+    """
+
+
+def select_device(name: str) -> torch.device:
+    """``"cpu"`` or ``"gpu"``; ``"gpu"`` means CUDA and falls back to the CPU with a note."""
+    if name == "gpu":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        print("note: --device gpu: no CUDA device is available, training on the CPU",
+              file=sys.stderr)
+    return torch.device("cpu")
+
+
+def prepare_run_dir(out_dir: Path, checkpoint: str, *, resume: bool, overwrite: bool) -> None:
+    """Checks that ``out_dir`` may be used, then creates it.
+
+    A folder that already holds ``checkpoint`` belongs to an earlier run: it is continued
+    with ``resume`` and replaced with ``overwrite``, and never touched without either.
+    """
+    if resume and overwrite:
+        raise UserError("--resume and --overwrite exclude each other; pass one of them")
+    existing = out_dir / checkpoint
+    if resume and not existing.is_file():
+        raise UserError(f"--resume: {existing} does not exist; start a new run without --resume")
+    if existing.is_file() and not resume and not overwrite:
+        raise UserError(f"{out_dir} already holds a run ({existing.name}); pass --resume to "
+                        "continue it, --overwrite to replace it, or choose another --out_dir")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out_dir {out_dir} is a file, not a folder; choose another --out_dir")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _replace_atomically(path: Path, write) -> None:
+    """Writes through ``write(tmp_path)`` and renames, so ``path`` is never half-written."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(state: dict, path: Path) -> None:
+    """``torch.save`` of ``state`` to ``path``, atomically."""
+    _replace_atomically(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: Path, device: torch.device) -> dict:
+    """Loads a checkpoint written by ``save_checkpoint`` (tensors, numbers, plain containers)."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # a truncated or foreign file: name it instead of a torch trace
+        raise UserError(f"cannot read checkpoint {path}: {error}") from error
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Writes ``data`` as indented JSON, atomically."""
+    _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+
+
+class DivergedError(Exception):
+    """Training produced a NaN or infinite loss."""
+
+
+def check_finite(loss: torch.Tensor, where: str) -> None:
+    """Raises ``DivergedError`` naming ``where`` if ``loss`` is NaN or infinite."""
+    if not torch.isfinite(loss):
+        raise DivergedError(f"the loss became {loss.item()} at {where}")
