@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Autograder of the problem set: problem 1, the Masked Autoregressive Flow.
+"""Autograder of the problem set: problem 1, the Masked Autoregressive Flow, and the GAN
+losses of problems 2b (non-saturating), 4b (conditional) and 5e (WGAN-GP).
 
 Run from src/:  ``python grader.py`` (all tests), ``python grader.py 1a-0-basic`` (one test),
 ``python grader.py --submission PATH`` (grade another copy of the submission folder).
 
-Every expected value is computed here, independently of the code under test: from the
-outputs of ``MADE.net`` (the network that gives mu and alpha), from masks built from the
-degree rules, or from Jacobians found by autograd.
+Every expected value is computed here, independently of the code under test. For the flow:
+from the outputs of ``MADE.net`` (the network that gives mu and alpha), from masks built from
+the degree rules, or from Jacobians found by autograd. For the GANs: from the equations in
+float64, for the same random draws as the losses (z, then alpha), with small stand-in
+networks defined here or the networks of network.py; the gradient penalty is checked against
+autograd run on one sample at a time and against the closed form of a linear critic.
 """
 
 import contextlib
+import copy
 import operator
 import sys
 import unittest
@@ -23,6 +28,7 @@ from torch.autograd.functional import jacobian
 from torch.distributions import Normal
 
 import graderUtil
+import network
 from graderUtil import graded
 
 SUBMISSION = graderUtil.Submission(Path(__file__).resolve().parent / "submission")
@@ -33,6 +39,20 @@ LARGE_BATCH = 10_000
 MADE_CONFIGS = [(D, n_hidden) for D in (1, 2, 3, 5) for n_hidden in (0, 1, 2)]
 FLOAT32_TOL = 1e-5
 FLOAT64_TOL = 1e-10
+
+# The GAN losses: stand-in networks on small "images", and the networks of network.py
+SEED = 1234  # torch.manual_seed before each call of a loss and before redrawing its draws
+CPU = torch.device("cpu")
+IMAGE_SHAPE = (2, 3, 4)  # (C, H, W): two channels, so that the penalty's norm spans them all
+N_PIXELS = 2 * 3 * 4
+DIM_Z = 5
+NUM_CLASSES = 4
+GAN_BATCH = 6
+REAL_NET_BATCH = 4  # network.py's networks on 28 x 28 images
+LAMBDA = 10.0  # the weight of the gradient penalty (problem 5e)
+NONSATURATING = ("loss_nonsaturating_d", "loss_nonsaturating_g")
+CONDITIONAL = ("conditional_loss_nonsaturating_d", "conditional_loss_nonsaturating_g")
+WGAN_GP = ("loss_wasserstein_gp_d", "loss_wasserstein_gp_g")
 
 
 # ----------------------------------------------------------------------------------------
@@ -527,6 +547,470 @@ class MAFTest(FlowTestCase):
                     z, _ = reference_flow_inverse(maf, torch.as_tensor(samples).float())
                 assert_close(z.mean(dim=0), torch.zeros(D), "mean of the samples' noise", 0.05)
                 assert_close(torch.cov(z.T), torch.eye(D), "covariance of the samples' noise", 0.05)
+
+
+# ----------------------------------------------------------------------------------------
+# GAN losses (problems 2b, 4b and 5e): stand-in networks
+
+# A generator, a discriminator, a batch of real images and its labels (None: unconditional)
+Setup = tuple[nn.Module, nn.Module, Tensor, Tensor | None]
+
+
+class LinearGenerator(nn.Module):
+    """G(z) = W z + c, reshaped to IMAGE_SHAPE."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dim_z = DIM_Z
+        self.linear = nn.Linear(DIM_Z, N_PIXELS)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.linear(z).view(-1, *IMAGE_SHAPE)
+
+
+class LinearConditionalGenerator(LinearGenerator):
+    """G(z, y) = W z + c + e_y: every label adds an image of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label_images = nn.Parameter(torch.randn(NUM_CLASSES, N_PIXELS))
+
+    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        return (self.linear(z) + self.label_images[y]).view(-1, *IMAGE_SHAPE)
+
+
+class TinyDiscriminator(nn.Module):
+    """Logits h(x) = v . tanh(W x + c) + b: smooth, so that its input gradient varies with x."""
+
+    def __init__(self, num_outputs: int = 1) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(N_PIXELS, 3)
+        self.head = nn.Linear(3, num_outputs)
+
+    def outputs(self, x: Tensor) -> Tensor:
+        return self.head(torch.tanh(self.hidden(x.flatten(1))))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.outputs(x).squeeze(1)
+
+
+class TinyConditionalDiscriminator(TinyDiscriminator):
+    """h(x, y) = v_y . tanh(W x + c) + b_y: the projection form of equation 20."""
+
+    def __init__(self) -> None:
+        super().__init__(NUM_CLASSES)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.outputs(x).gather(1, y[:, None]).squeeze(1)
+
+
+class LinearCritic(nn.Module):
+    """d(x) = <w, x> + b with ||w|| = ``norm``: its gradient is w at every x."""
+
+    def __init__(self, norm: float = 3.0) -> None:
+        super().__init__()
+        self.linear = nn.Linear(N_PIXELS, 1)
+        with torch.no_grad():
+            self.linear.weight.mul_(norm / self.linear.weight.norm())
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x.flatten(1)).squeeze(1)
+
+
+def stand_ins(conditional: bool) -> Setup:
+    """Stand-in networks with GAN_BATCH real images (and labels, if conditional)."""
+    x_real = torch.randn(GAN_BATCH, *IMAGE_SHAPE)
+    if conditional:
+        labels = torch.randint(NUM_CLASSES, (GAN_BATCH,))
+        return LinearConditionalGenerator(), TinyConditionalDiscriminator(), x_real, labels
+    return LinearGenerator(), TinyDiscriminator(), x_real, None
+
+
+def real_networks(conditional: bool) -> Setup:
+    """network.py's networks with REAL_NET_BATCH 28 x 28 images (and labels, if conditional)."""
+    x_real = torch.randn(REAL_NET_BATCH, 1, 28, 28)
+    if conditional:
+        labels = torch.randint(10, (REAL_NET_BATCH,))
+        return network.ConditionalGenerator(), network.ConditionalDiscriminator(), x_real, labels
+    return network.Generator(), network.Discriminator(), x_real, None
+
+
+def trained_layer(name: str, g: nn.Module, d: nn.Module) -> nn.Module:
+    """The stand-in layer that the loss ``name`` must train, named for the messages: G's linear
+    map for a G loss, D's hidden layer for a D loss (not its output bias, which cancels out of
+    equation 24)."""
+    if name.endswith("_d"):
+        return nn.ModuleDict({"D_hidden": d.hidden})
+    return nn.ModuleDict({"G": g.linear})
+
+
+@contextlib.contextmanager
+def recorded_calls(module: nn.Module) -> Iterator[list[tuple[Tensor, ...]]]:
+    """Records detached copies of the inputs of every call of ``module``."""
+    calls: list[tuple[Tensor, ...]] = []
+
+    def record(module: nn.Module, args: tuple, kwargs: dict) -> None:
+        calls.append(tuple(value.detach().clone() for value in (*args, *kwargs.values())))
+
+    handle = module.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        yield calls
+    finally:
+        handle.remove()
+
+
+# ----------------------------------------------------------------------------------------
+# GAN losses: independent computations
+
+
+def seeded_draws(batch: int, dim_z: int) -> tuple[Tensor, Tensor]:
+    """A loss's random draws after torch.manual_seed(SEED).
+
+    z (batch, dim_z) comes first, then alpha (batch, 1, 1, 1) for the gradient penalty.
+    """
+    torch.manual_seed(SEED)
+    z = torch.randn(batch, dim_z)
+    return z, torch.rand(batch, 1, 1, 1)
+
+
+def neg_log_sigmoid(h: Tensor) -> Tensor:
+    """-log sigma(h) = log(1 + exp(-h)), written so that it is exact at any logit h."""
+    return torch.clamp(-h, min=0) + torch.log1p(torch.exp(-h.abs()))
+
+
+def input_gradient_norms(d: nn.Module, x: Tensor) -> Tensor:
+    """||grad_x D(x_i)||_2 of every sample, by autograd on one sample at a time."""
+    norms = []
+    for sample in x:
+        sample = sample[None].detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(d(sample).sum(), sample)
+        norms.append(grad.norm())
+    return torch.stack(norms)
+
+
+def reference_losses(
+    g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
+) -> dict[str, Tensor]:
+    """Every loss that applies to (g, d) from its equation, in float64, for the same draws.
+
+    Conditional (``y_real`` given): equations 17-18 and the conditional equation 11; otherwise
+    equations 10, 11, 24 and 25. Float64 copies of the networks see the float32 draws.
+    """
+    z, alpha = seeded_draws(len(x_real), g.dim_z)
+    g64, d64 = copy.deepcopy(g).double(), copy.deepcopy(d).double()
+    labels = () if y_real is None else (y_real,)
+    real = x_real.double()
+    fake = g64(z.double(), *labels).detach()
+    h_real, h_fake = d64(real, *labels).detach(), d64(fake, *labels).detach()
+    prefix = "" if y_real is None else "conditional_"
+    losses = {  # with -log(1 - sigma(h)) = -log sigma(-h)
+        f"{prefix}loss_nonsaturating_d": neg_log_sigmoid(h_real).mean()
+        + neg_log_sigmoid(-h_fake).mean(),
+        f"{prefix}loss_nonsaturating_g": neg_log_sigmoid(h_fake).mean(),
+    }
+    if y_real is None:
+        norms = input_gradient_norms(d64, alpha * fake + (1 - alpha) * real)
+        penalty = LAMBDA * ((norms - 1) ** 2).mean()
+        losses["loss_wasserstein_gp_d"] = h_fake.mean() - h_real.mean() + penalty
+        losses["loss_wasserstein_gp_g"] = -h_fake.mean()
+    return losses
+
+
+# ----------------------------------------------------------------------------------------
+# GAN losses: checks that fail with a one-line message
+
+
+@graderUtil.assertion_helper
+def assert_finite_gradients(module: nn.Module, loss: Tensor) -> None:
+    """Checks that ``loss`` back-propagates finite gradients to ``module``'s parameters."""
+    module.zero_grad()
+    if not loss.requires_grad:
+        raise AssertionError("the result does not require grad: it cannot be trained")
+    loss.backward()
+    for name, parameter in module.named_parameters():
+        if parameter.grad is not None and not torch.isfinite(parameter.grad).all():
+            raise AssertionError(f"the gradient of parameter {name} is not finite")
+
+
+@graderUtil.assertion_helper
+def assert_generator_inputs(calls: list, batch: int, y_real: Tensor | None) -> None:
+    """Checks that G was called, each time on z = torch.randn(batch, DIM_Z) drawn first after
+    seeding, and on the real labels if ``y_real`` is given."""
+    z, _ = seeded_draws(batch, DIM_Z)
+    if not calls:
+        raise AssertionError("the generator was never called")
+    for args in calls:
+        if not torch.equal(args[0], z):
+            raise AssertionError(
+                f"G should receive z = torch.randn({batch}, g.dim_z), the loss's first random "
+                f"draw; it got a tensor of shape {tuple(args[0].shape)} with other values"
+            )
+        if y_real is not None and not (len(args) == 2 and torch.equal(args[1], y_real)):
+            raise AssertionError("G should receive the real labels y_real")
+
+
+@graderUtil.assertion_helper
+def assert_scored(calls: list, images: Tensor, what: str, labels: Tensor | None = None) -> None:
+    """Checks that D was given every one of ``images`` (with its own label, if given)."""
+    if not calls:
+        raise AssertionError("the discriminator was never called")
+    if labels is not None and any(len(args) != 2 for args in calls):
+        raise AssertionError("the conditional discriminator should be called as d(x, y)")
+    inputs = torch.cat([args[0].flatten(1) for args in calls])
+    # found[n, i]: input n of all D's calls is image i
+    found = torch.isclose(inputs[:, None], images.flatten(1)[None], rtol=1e-5, atol=1e-5).all(2)
+    for i in range(len(images)):
+        if not found[:, i].any():
+            raise AssertionError(f"D was never given {what} (sample {i})")
+        if labels is not None:
+            given = torch.cat([args[1] for args in calls])[found[:, i]]
+            if not (given == labels[i]).all():
+                raise AssertionError(
+                    f"D scored {what} (sample {i}) with label(s) {given.tolist()}, "
+                    f"not y_real[{i}] = {labels[i].item()}"
+                )
+
+
+def check_labels(name: str, setup: Setup, calls: list) -> None:
+    """Checks that D scored the fakes G(z, y_real), and for a D loss the reals, with y_real."""
+    g, _, x_real, y_real = setup
+    z, _ = seeded_draws(len(x_real), DIM_Z)
+    with torch.no_grad():
+        fakes = g(z, y_real)
+    assert_scored(calls, fakes, "the fake G(z, y_real)", y_real)
+    if name.endswith("_d"):
+        assert_scored(calls, x_real, "the real image", y_real)
+
+
+def check_interpolates(name: str, setup: Setup, calls: list) -> None:
+    """Checks that the critic saw whole batches, and for the D loss the interpolates
+    alpha * G(z) + (1 - alpha) * x with alpha = torch.rand(B, 1, 1, 1) drawn right after z."""
+    g, _, x_real, _ = setup
+    sizes = sorted({len(args[0]) for args in calls})
+    if not sizes or sizes[0] < len(x_real):
+        raise AssertionError(
+            f"the critic should see whole batches of {len(x_real)} (no loop over samples), "
+            f"got batches of {sizes}"
+        )
+    if name.endswith("_d"):
+        z, alpha = seeded_draws(len(x_real), DIM_Z)
+        with torch.no_grad():
+            x_hat = alpha * g(z) + (1 - alpha) * x_real
+        what = "x_hat = alpha G(z) + (1 - alpha) x with alpha = torch.rand(B, 1, 1, 1) drawn second"
+        assert_scored(calls, x_hat, what)
+
+
+# ----------------------------------------------------------------------------------------
+# GAN losses: tests
+
+
+class GANTestCase(unittest.TestCase):
+    """Loads submission/gan.py and seeds torch, so that every run is the same."""
+
+    def setUp(self) -> None:
+        # One thread: on batches this small, a second thread costs far more in
+        # synchronisation than it saves, many times more when other processes load the cores.
+        self.addCleanup(torch.set_num_threads, torch.get_num_threads())
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        self.gan = SUBMISSION.load("gan")
+
+    def loss(
+        self, name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
+    ) -> Tensor:
+        """The loss ``name`` called with device=CPU right after torch.manual_seed(SEED),
+        checked to be a 0-dim float32 tensor."""
+        labels = () if y_real is None else (y_real,)
+        torch.manual_seed(SEED)
+        value = getattr(self.gan, name)(g, d, x_real, *labels, device=CPU)
+        return check_tensor(value, f"{name}(...)", (), torch.float32)
+
+    def check_values(self, names: tuple[str, ...], setup: Setup) -> None:
+        """Every loss in ``names`` on ``setup`` against its equation (reference_losses)."""
+        expected = reference_losses(*setup)
+        for name in names:
+            with self.subTest(loss=name):
+                assert_close(self.loss(name, *setup), expected[name], name, FLOAT32_TOL)
+
+    def check_extreme_logits(self, names: tuple[str, ...]) -> None:
+        """The losses with D's logits shifted to +-100 and +-1000 against their equations, and
+        their gradients to both networks: finite."""
+        for offset in (-1000.0, -100.0, 100.0, 1000.0):
+            for name in names:
+                with self.subTest(loss=name, logits=f"{offset:+g} + O(1)"):
+                    setup = stand_ins(conditional=name in CONDITIONAL)
+                    g, d = setup[:2]
+                    with torch.no_grad():
+                        d.head.bias.fill_(offset)
+                    loss = self.loss(name, *setup)
+                    assert_close(loss, reference_losses(*setup)[name], name, FLOAT32_TOL)
+                    assert_finite_gradients(nn.ModuleDict({"G": g, "D": d}), loss)
+
+    def check_calls(
+        self, names: tuple[str, ...], check_d_calls: Callable[[str, Setup, list], None] | None
+    ) -> None:
+        """Each loss on stand-ins, with the networks' inputs recorded: G gets z, the first draw
+        (and y_real); ``check_d_calls(name, setup, calls)`` checks D's inputs; the loss trains
+        trained_layer and is a mean over the batch."""
+        for name in names:
+            with self.subTest(loss=name):
+                setup = stand_ins(conditional=name in CONDITIONAL)
+                g, d, x_real, y_real = setup
+                with recorded_calls(g) as g_calls, recorded_calls(d) as d_calls:
+                    loss = self.loss(name, *setup)
+                assert_generator_inputs(g_calls, len(x_real), y_real)
+                if check_d_calls is not None:
+                    check_d_calls(name, setup, d_calls)
+                assert_gradients_reach(trained_layer(name, g, d), loss)
+                self.check_batch_mean(name)
+
+    def check_batch_mean(self, name: str) -> None:
+        """The loss of the batch repeated twice equals that of the batch: with a generator whose
+        output ignores z, every sample adds the same term to a mean (a linear critic gives the
+        same penalty at every interpolate)."""
+        conditional = name in CONDITIONAL
+        g, d, x_real, y_real = stand_ins(conditional)
+        if not conditional:
+            d = LinearCritic()
+        with torch.no_grad():
+            g.linear.weight.zero_()
+        once = self.loss(name, g, d, x_real, y_real)
+        twice = [None if t is None else torch.cat([t, t]) for t in (x_real, y_real)]
+        what = f"{name} of the batch repeated twice (should be a mean over the batch)"
+        assert_close(self.loss(name, g, d, *twice), once, what, FLOAT32_TOL)
+
+
+class NonSaturatingLossTest(GANTestCase):
+    """Problem 2b: the non-saturating GAN losses, equations 10 and 11."""
+
+    @graded(
+        "2b-0-basic",
+        "loss_nonsaturating_d and loss_nonsaturating_g return 0-dim float32 tensors equal to "
+        "equations 10 and 11 computed in float64 for the same z (stand-in networks, batch of 6, "
+        "device=torch.device('cpu'))",
+    )
+    def test_values(self) -> None:
+        self.check_values(NONSATURATING, stand_ins(conditional=False))
+
+    @graded(
+        "2b-1-hidden",
+        "the non-saturating losses equal equations 10 and 11 in float64 with "
+        "network.Generator and network.Discriminator (4 images 28 x 28)",
+    )
+    def test_real_networks(self) -> None:
+        self.check_values(NONSATURATING, real_networks(conditional=False))
+
+    @graded(
+        "2b-2-hidden",
+        "at logits near -1000, -100, 100, 1000 the non-saturating losses are finite, equal the "
+        "stable closed form -log sigma(h) = max(-h, 0) + log1p(exp(-|h|)), and give finite "
+        "gradients",
+    )
+    def test_extreme_logits(self) -> None:
+        self.check_extreme_logits(NONSATURATING)
+
+    @graded(
+        "2b-3-hidden",
+        "the non-saturating losses give G z = torch.randn(B, g.dim_z), the first random draw, "
+        "train D (d loss) and G (g loss), and are batch means (the batch repeated twice keeps "
+        "the value)",
+    )
+    def test_draws_gradients_mean(self) -> None:
+        self.check_calls(NONSATURATING, None)
+
+
+class ConditionalLossTest(GANTestCase):
+    """Problem 4b: the conditional non-saturating losses, equations 17-18 and 11."""
+
+    @graded(
+        "4b-0-basic",
+        "conditional_loss_nonsaturating_d and _g return 0-dim float32 tensors equal to "
+        "equation 18 and -E log D(G(z, y), y) computed in float64 for the same z "
+        "(stand-in networks, batch of 6)",
+    )
+    def test_values(self) -> None:
+        self.check_values(CONDITIONAL, stand_ins(conditional=True))
+
+    @graded(
+        "4b-1-hidden",
+        "the conditional losses equal their equations in float64 with "
+        "network.ConditionalGenerator and network.ConditionalDiscriminator "
+        "(4 labelled images 28 x 28)",
+    )
+    def test_real_networks(self) -> None:
+        self.check_values(CONDITIONAL, real_networks(conditional=True))
+
+    @graded(
+        "4b-2-hidden",
+        "the conditional losses give G z (the first draw) and y_real, score the fakes "
+        "G(z, y_real) and the reals with y_real, train D (d loss) and G (g loss), and are "
+        "batch means",
+    )
+    def test_labels(self) -> None:
+        self.check_calls(CONDITIONAL, check_labels)
+
+    @graded(
+        "4b-3-hidden",
+        "at logits near -1000, -100, 100, 1000 the conditional losses are finite, equal the "
+        "stable closed form of -log sigma(h), and give finite gradients",
+    )
+    def test_extreme_logits(self) -> None:
+        self.check_extreme_logits(CONDITIONAL)
+
+
+class WassersteinGPLossTest(GANTestCase):
+    """Problem 5e: the WGAN-GP losses, equations 24 and 25."""
+
+    @graded(
+        "5e-0-basic",
+        "loss_wasserstein_gp_d and _g return 0-dim float32 tensors equal to equations 24 "
+        "(lambda = 10, z then alpha drawn, the gradient norms by autograd one sample at a "
+        "time) and 25 in float64 (stand-in networks, batch of 6)",
+    )
+    def test_values(self) -> None:
+        self.check_values(WGAN_GP, stand_ins(conditional=False))
+
+    @graded(
+        "5e-1-hidden",
+        "the WGAN-GP losses equal equations 24 (penalty from per-sample autograd) and 25 in "
+        "float64 with network.Generator and network.Discriminator (4 images 28 x 28)",
+    )
+    def test_real_networks(self) -> None:
+        self.check_values(WGAN_GP, real_networks(conditional=False))
+
+    @graded(
+        "5e-2-hidden",
+        "with a linear critic <w, x> + b (||w|| = 0.5, 3) the critic loss is "
+        "E<w, G(z) - x> + 10 (||w|| - 1)^2 and its gradient in w is "
+        "E[G(z) - x] + 20 (||w|| - 1) w / ||w||: the penalty trains D (create_graph=True)",
+    )
+    def test_linear_critic(self) -> None:
+        for norm in (0.5, 3.0):
+            with self.subTest(norm_w=norm):
+                g, critic = LinearGenerator(), LinearCritic(norm)
+                x_real = torch.randn(GAN_BATCH, *IMAGE_SHAPE)
+                loss = self.loss("loss_wasserstein_gp_d", g, critic, x_real, None)
+                z, _ = seeded_draws(GAN_BATCH, DIM_Z)
+                gap = (g(z) - x_real).detach().double().flatten(1).mean(dim=0)  # E[G(z) - x]
+                w = critic.linear.weight.detach().double()[0]
+                expected = gap @ w + LAMBDA * (w.norm() - 1) ** 2
+                assert_close(loss, expected, "the critic loss", FLOAT32_TOL)
+                critic.zero_grad()
+                loss.backward()
+                grad = critic.linear.weight.grad
+                self.assertIsNotNone(grad, "no gradient reaches the critic's weight w")
+                expected_grad = gap + 2 * LAMBDA * (w.norm() - 1) * w / w.norm()
+                what = "the gradient in w (the penalty needs create_graph=True)"
+                assert_close(grad[0], expected_grad, what, FLOAT32_TOL)
+
+    @graded(
+        "5e-3-hidden",
+        "the WGAN-GP losses give G z (the first draw), call the critic on whole batches (no "
+        "loop), penalise at alpha G(z) + (1 - alpha) x with alpha = torch.rand(B, 1, 1, 1) "
+        "drawn second, train D and G, and are batch means",
+    )
+    def test_draws_interpolates_mean(self) -> None:
+        self.check_calls(WGAN_GP, check_interpolates)
 
 
 if __name__ == "__main__":

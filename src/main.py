@@ -1,18 +1,29 @@
-"""Trains the problem set's models.
+"""Trains the problem set's models, or samples from a trained GAN.
 
-    python main.py --model flow --out_dir maf     # problem 1: MAF on Moons (the default)
+    python main.py --model flow --out_dir maf                                       # 1
+    python main.py --model gan --out_dir gan_nonsat                                 # 2b
+    python main.py --model cgan --out_dir gan_nonsat_conditional                    # 4b
+    python main.py --model gan --out_dir gan_wass_gp --loss_type wasserstein_gp     # 5e
+    python main.py --sample gan_nonsat --n 1000 --out samples.npz
 
 Run ``python main.py --help`` for every option. Problems that a user can fix (bad arguments,
-an occupied output folder) end with a one-line message and exit status 2; a diverged run
-ends with exit status 1 and keeps its last good checkpoint.
+an occupied output folder, missing data) end with a one-line message and exit status 2; a
+diverged run ends with exit status 1 and keeps its last good checkpoint.
 """
 
 import argparse
 import sys
+from pathlib import Path
 
 from utils import DivergedError, UserError
 
-DEFAULT_OUT_DIRS = {"flow": "maf"}
+DEFAULT_OUT_DIRS = {"flow": "maf", "gan": "gan_nonsat", "cgan": "gan_nonsat_conditional"}
+# The problem set's settings where the models differ.
+MODEL_DEFAULTS = {
+    "flow": {"n_epochs": 50, "batch_size": 100, "lr": 1e-3},
+    "gan": {"n_epochs": 1, "batch_size": 64, "lr": 1e-3},
+    "cgan": {"n_epochs": 1, "batch_size": 64, "lr": 1e-3},
+}
 
 
 def positive_int(text: str) -> int:
@@ -36,19 +47,33 @@ def positive_float(text: str) -> float:
     return value
 
 
+def class_label(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"must be a class label from 0 to 9, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", choices=sorted(DEFAULT_OUT_DIRS), default="flow",
+    parser.add_argument("--model", choices=list(DEFAULT_OUT_DIRS), default="flow",
                         help="which model to train (default: flow)")
-    parser.add_argument("--out_dir", help="folder for plots, checkpoints and metrics "
+    parser.add_argument("--out_dir", help="folder for plots, checkpoints and metrics, any path "
                         f"(default: {', '.join(f'{k}: {v}' for k, v in DEFAULT_OUT_DIRS.items())})")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
                         help="gpu means CUDA; without it the run falls back to the CPU")
-    parser.add_argument("--seed", type=int, default=777, help="seeds data, weights and order")
+    parser.add_argument("--seed", type=int, default=777,
+                        help="seeds the data, the weights and the batch order (default: 777)")
     parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --out_dir from its last checkpoint")
+                        help="continue the run in --out_dir from its checkpoint")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace a run that --out_dir already holds")
+                        help="replace a run that --out_dir already holds (or the --out file)")
+    parser.add_argument("--n_epochs", type=positive_int,
+                        help="(default: flow 50, gan and cgan 1)")
+    parser.add_argument("--batch_size", type=positive_int,
+                        help="(default: flow 100, gan and cgan 64)")
+    parser.add_argument("--lr", type=positive_float,
+                        help="Adam's step size (default: 1e-3; the flow anneals it to 0)")
 
     flow = parser.add_argument_group("flow (problem 1)")
     flow.add_argument("--n_flows", type=positive_int, default=5, help="MADE blocks (default: 5)")
@@ -56,23 +81,58 @@ def build_parser() -> argparse.ArgumentParser:
                       help="width of the MADE hidden layers (default: 100)")
     flow.add_argument("--n_hidden", type=non_negative_int, default=1,
                       help="hidden-to-hidden layers per MADE (default: 1)")
-    flow.add_argument("--n_epochs", type=positive_int, default=50, help="(default: 50)")
     flow.add_argument("--n_samples", type=positive_int, default=1000,
                       help="samples in each samples_epochN.png (default: 1000)")
-    flow.add_argument("--batch_size", type=positive_int, default=100, help="(default: 100)")
-    flow.add_argument("--lr", type=positive_float, default=1e-3,
-                      help="Adam's initial step size, annealed to 0 (default: 1e-3)")
+
+    gan = parser.add_argument_group("gan and cgan (problems 2, 4, 5)")
+    gan.add_argument("--loss_type", choices=["nonsaturating", "wasserstein_gp", "minimax"],
+                     default="nonsaturating",
+                     help="gan: any; cgan: nonsaturating (default: nonsaturating)")
+    gan.add_argument("--critic_steps", type=positive_int, default=1,
+                     help="discriminator steps per generator step (default: 1)")
+    gan.add_argument("--data_dir", help="a folder with the four Fashion-MNIST .gz files "
+                     "(default: $FASHION_MNIST_DIR, then the usual places)")
+
+    sample = parser.add_argument_group("sampling from a trained gan or cgan")
+    sample.add_argument("--sample", metavar="DIR", type=Path,
+                        help="write images of the run in DIR instead of training")
+    sample.add_argument("--n", type=positive_int, default=1000, help="images (default: 1000)")
+    sample.add_argument("--out", type=Path, default=Path("samples.npz"),
+                        help="the .npz file to write (default: samples.npz)")
+    sample.add_argument("--class", dest="label", type=class_label,
+                        help="cgan: generate this class only (default: all, in turn)")
     return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    """Trains, or samples, as ``args`` say."""
+    if args.sample is not None:
+        from gan_trainer import sample_gan  # imports stay here so --help answers at once
+
+        if args.out.suffix != ".npz":
+            raise UserError(f"--out {args.out} must end in .npz")
+        if args.out.exists() and not args.overwrite:
+            raise UserError(f"--out {args.out} exists; pass --overwrite or choose another file")
+        sample_gan(args.sample, args.n, args.out, args.label, args.device)
+    elif args.model == "flow":
+        from flow_trainer import train_flow
+
+        train_flow(args)
+    else:
+        from gan_trainer import train_gan
+
+        train_gan(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.out_dir = args.out_dir or DEFAULT_OUT_DIRS[args.model]
+    for name, value in MODEL_DEFAULTS[args.model].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     try:
-        from flow_trainer import train_flow  # imported here so --help answers at once
-
-        train_flow(args)
+        run(args)
     except UserError as error:
         parser.error(str(error))
     except DivergedError as error:

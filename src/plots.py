@@ -50,3 +50,28 @@ def plot_curves(curves: dict[str, list[float]], xlabel: str, ylabel: str, path: 
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def save_image_grid(images: torch.Tensor, path: Path, column_labels: list[str] | None = None,
+                    scale: int = 2) -> None:
+    """Saves images ``(N, 1, H, W)`` in [-1, 1] as a grid of ``len(column_labels)`` (or 10)
+    columns, enlarged ``scale`` times, with ``column_labels`` written above the columns."""
+    from PIL import Image, ImageDraw
+    from torchvision.utils import make_grid
+
+    columns = len(column_labels) if column_labels else 10
+    grid = make_grid(images.detach().cpu().clamp(-1, 1), nrow=columns, padding=2,
+                     normalize=True, value_range=(-1, 1))
+    pixels = grid[0].mul(255).round().to(torch.uint8).numpy()
+    image = Image.fromarray(pixels).resize((pixels.shape[1] * scale, pixels.shape[0] * scale),
+                                           Image.NEAREST)
+    if column_labels:
+        header = 14
+        labelled = Image.new("L", (image.width, image.height + header), color=0)
+        labelled.paste(image, (0, header))
+        draw = ImageDraw.Draw(labelled)
+        column_width = image.width / columns
+        for i, label in enumerate(column_labels):
+            draw.text((i * column_width + 3, 2), label, fill=255)
+        image = labelled
+    image.save(path)

@@ -1,8 +1,10 @@
 """Helpers every trainer shares: devices, run folders, atomic writes, divergence checks."""
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -77,3 +79,14 @@ def check_finite(loss: torch.Tensor, where: str) -> None:
     """Raises ``DivergedError`` naming ``where`` if ``loss`` is NaN or infinite."""
     if not torch.isfinite(loss):
         raise DivergedError(f"the loss became {loss.item()} at {where}")
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Runs the body with ``count`` intra-op threads, then restores the previous number."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

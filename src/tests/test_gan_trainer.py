@@ -1,0 +1,159 @@
+"""The GAN trainer and sampler end to end on a small synthetic Fashion-MNIST."""
+
+import json
+import shutil
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import torch
+
+import gan_trainer
+from submission import gan
+from tests.test_fashion_mnist import write_split
+from tests.test_flow_trainer import run_main
+
+N_IMAGES = 256  # four steps an epoch at the default batch of 64
+
+
+class GanTrainerTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.tmp)
+        write_split(self.tmp / "data", n=N_IMAGES)
+        self.out = self.tmp / "runs" / "gan"
+        self.enterContext(mock.patch.object(gan_trainer, "GRID_EVERY", 2))
+
+    def train(self, *argv: str) -> tuple[int, str]:
+        return run_main("--data_dir", str(self.tmp / "data"), "--out_dir", str(self.out), *argv)
+
+    def test_short_runs_write_grids_losses_and_a_checkpoint(self):
+        for model, loss_type in gan_trainer.LOSSES:
+            with self.subTest(model=model, loss_type=loss_type):
+                status, stderr = self.train("--model", model, "--loss_type", loss_type,
+                                            "--overwrite")
+                self.assertEqual(status, 0, stderr)
+                names = {p.name for p in self.out.iterdir()}
+                self.assertLessEqual({"real.png", "fake_0002.png", "fake_0004.png",
+                                      "losses.csv", "losses.png", "checkpoint.pt",
+                                      "metrics.json"}, names)
+                rows = (self.out / "losses.csv").read_text().splitlines()
+                self.assertEqual(rows[0], "step,d_loss,g_loss")
+                self.assertEqual([r.split(",")[0] for r in rows[1:]], ["1", "2", "3", "4"])
+                checkpoint = torch.load(self.out / "checkpoint.pt", weights_only=True)
+                self.assertEqual(checkpoint["step"], 4)
+                self.assertEqual(checkpoint["args"]["loss_type"], loss_type)
+                self.assertTrue(all(isinstance(v, torch.Tensor) for v in checkpoint["g"].values()))
+                metrics = json.loads((self.out / "metrics.json").read_text())
+                self.assertEqual(metrics["steps"], 4)
+
+    def test_cgan_refuses_wasserstein_gp(self):
+        status, stderr = self.train("--model", "cgan", "--loss_type", "wasserstein_gp")
+        self.assertEqual(status, 2)
+        self.assertIn("nonsaturating only", stderr)
+
+    def test_resume_continues_exactly(self):
+        straight = self.out.with_name("straight")
+        status, _ = run_main("--data_dir", str(self.tmp / "data"), "--out_dir", str(straight),
+                             "--model", "cgan", "--n_epochs", "2")
+        self.assertEqual(status, 0)
+
+        calls = []
+        real_loss = gan.conditional_loss_nonsaturating_g
+
+        def interrupted_in_step_five(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 5:
+                raise KeyboardInterrupt
+            return real_loss(*args, **kwargs)
+
+        losses = dict(gan_trainer.LOSSES)
+        losses[("cgan", "nonsaturating")] = (gan.conditional_loss_nonsaturating_d,
+                                             interrupted_in_step_five)
+        with mock.patch.object(gan_trainer, "LOSSES", losses):
+            status, stderr = self.train("--model", "cgan", "--n_epochs", "2")
+        self.assertEqual(status, 130)
+        self.assertIn("--resume", stderr)
+        self.assertEqual(torch.load(self.out / "checkpoint.pt", weights_only=True)["step"], 4)
+
+        status, stderr = self.train("--model", "cgan", "--resume")
+        self.assertEqual(status, 0, stderr)
+        resumed = torch.load(self.out / "checkpoint.pt", weights_only=True)
+        expected = torch.load(straight / "checkpoint.pt", weights_only=True)
+        self.assertEqual(resumed["step"], 8)
+        for network in ("g", "d"):
+            for name, tensor in expected[network].items():
+                torch.testing.assert_close(resumed[network][name], tensor, rtol=0, atol=0)
+        self.assertEqual(resumed["history"], expected["history"])
+
+    def test_an_existing_run_is_kept(self):
+        self.assertEqual(self.train("--model", "gan")[0], 0)
+        before = (self.out / "checkpoint.pt").read_bytes()
+        status, stderr = self.train("--model", "gan")
+        self.assertEqual(status, 2)
+        self.assertIn("already holds a run", stderr)
+        self.assertEqual((self.out / "checkpoint.pt").read_bytes(), before)
+
+    def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(self):
+        calls = []
+        real_loss = gan.loss_nonsaturating_d
+
+        def nan_in_step_three(*args, **kwargs):
+            calls.append(1)
+            loss = real_loss(*args, **kwargs)
+            return loss * float("nan") if len(calls) == 3 else loss
+
+        losses = dict(gan_trainer.LOSSES)
+        losses[("gan", "nonsaturating")] = (nan_in_step_three, gan.loss_nonsaturating_g)
+        with mock.patch.object(gan_trainer, "LOSSES", losses):
+            status, stderr = self.train("--model", "gan")
+        self.assertEqual(status, 1)
+        self.assertIn("diverged at step 3", stderr)
+        self.assertIn("step 2", stderr)
+        self.assertEqual(torch.load(self.out / "checkpoint.pt", weights_only=True)["step"], 2)
+
+    def test_missing_data_is_one_clear_message(self):
+        status, stderr = run_main("--model", "gan", "--out_dir", str(self.out),
+                                  "--data_dir", str(self.tmp / "nowhere"))
+        self.assertEqual(status, 2)
+        self.assertIn("--data_dir", stderr)
+        self.assertIn("FASHION_MNIST_DIR", stderr)
+        self.assertNotIn("Traceback", stderr)
+
+    def test_sampler_writes_images_and_labels(self):
+        self.assertEqual(self.train("--model", "cgan")[0], 0)
+        npz = self.tmp / "samples.npz"
+        status, stderr = run_main("--sample", str(self.out), "--n", "1234", "--out", str(npz))
+        self.assertEqual(status, 0, stderr)
+        with np.load(npz) as arrays:
+            images, labels = arrays["images"], arrays["labels"]
+        self.assertEqual(images.shape, (1234, 1, 28, 28))
+        self.assertEqual(images.dtype, np.float32)
+        self.assertTrue(-1 <= images.min() and images.max() <= 1)
+        self.assertEqual(labels.tolist(), [i % 10 for i in range(1234)])
+
+        status, stderr = run_main("--sample", str(self.out), "--n", "5", "--out", str(npz))
+        self.assertEqual(status, 2)
+        self.assertIn("exists", stderr)
+        status, _ = run_main("--sample", str(self.out), "--n", "5", "--out", str(npz),
+                             "--class", "7", "--overwrite")
+        self.assertEqual(status, 0)
+        with np.load(npz) as arrays:
+            self.assertEqual(arrays["labels"].tolist(), [7] * 5)
+
+    def test_sampler_refusals(self):
+        cases = [(["--sample", str(self.tmp / "none"), "--out", str(self.tmp / "a.npz")],
+                  "does not exist"),
+                 (["--sample", str(self.out), "--out", str(self.tmp / "a.txt")], "must end in .npz"),
+                 (["--sample", str(self.out), "--class", "10"], "from 0 to 9")]
+        for argv, message in cases:
+            with self.subTest(argv=argv):
+                status, stderr = run_main(*argv)
+                self.assertEqual(status, 2)
+                self.assertIn(message, stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
