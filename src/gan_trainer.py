@@ -25,7 +25,7 @@ from network import ConditionalDiscriminator, ConditionalGenerator, Discriminato
 from plots import plot_curves, save_image_grid
 from submission import gan
 from utils import (DivergedError, UserError, load_checkpoint, prepare_run_dir, save_checkpoint,
-                   select_device, write_json)
+                   select_device, write_json, write_text)
 
 CHECKPOINT = "checkpoint.pt"
 GRID_EVERY = 50  # steps between sample grids and checkpoints
@@ -101,7 +101,7 @@ def train_gan(args: argparse.Namespace) -> dict:
     grid_inputs = fixed_inputs(args.model, g.dim_z, args.seed, device)
     grid_labels = CLASS_NAMES if conditional else None
     history = {"step": [], "d_loss": [], "g_loss": []}
-    step = 0
+    step = saved_step = 0
     if checkpoint is not None:
         g.load_state_dict(checkpoint["g"])
         d.load_state_dict(checkpoint["d"])
@@ -109,9 +109,11 @@ def train_gan(args: argparse.Namespace) -> dict:
         d_optimizer.load_state_dict(checkpoint["d_optimizer"])
         torch.set_rng_state(checkpoint["torch_rng"].cpu())
         history, step = checkpoint["history"], checkpoint["step"]
+        saved_step = step
         started -= checkpoint["wall_seconds"]
 
     def save() -> None:
+        nonlocal saved_step
         save_checkpoint({"g": g.state_dict(), "d": d.state_dict(),
                          "g_optimizer": g_optimizer.state_dict(),
                          "d_optimizer": d_optimizer.state_dict(),
@@ -119,10 +121,10 @@ def train_gan(args: argparse.Namespace) -> dict:
                          "step": step, "args": {name: getattr(args, name) for name in RUN_ARGS},
                          "history": history, "wall_seconds": time.perf_counter() - started},
                         out_dir / CHECKPOINT)
-        with open(out_dir / "losses.csv", "w") as f:  # rewritten whole: it matches the checkpoint
-            f.write("step,d_loss,g_loss\n")
-            for row in zip(*history.values()):
-                f.write(f"{row[0]},{row[1]:.6f},{row[2]:.6f}\n")
+        saved_step = step
+        # Rewritten whole, so that it always matches the checkpoint.
+        rows = [f"{s},{d_value:.6f},{g_value:.6f}" for s, d_value, g_value in zip(*history.values())]
+        write_text("\n".join(["step,d_loss,g_loss", *rows]) + "\n", out_dir / "losses.csv")
 
     total_steps = args.n_epochs * steps_per_epoch
     progress = tqdm(total=total_steps, initial=step, desc=f"{args.model} {args.loss_type}",
@@ -152,11 +154,11 @@ def train_gan(args: argparse.Namespace) -> dict:
             step += 1
             d_value, g_value = d_loss.item(), g_loss.item()
             if not (math.isfinite(d_value) and math.isfinite(g_value)):
+                kept = (f"{out_dir / CHECKPOINT} keeps the last good state (step {saved_step})"
+                        if saved_step else "no checkpoint had been written yet")
                 raise DivergedError(
                     f"training diverged at step {step} (discriminator loss {d_value}, generator "
-                    f"loss {g_value}); {out_dir / CHECKPOINT} keeps the last good state (step "
-                    f"{history['step'][-1] if history['step'] else 0}). Lower --lr and start "
-                    "again with --overwrite")
+                    f"loss {g_value}); {kept}. Lower --lr and start again with --overwrite")
             for key, value in zip(history, (step, d_value, g_value)):
                 history[key].append(value)
             progress.update()

@@ -25,11 +25,16 @@ def plot_flow_samples(samples: np.ndarray, test_points: np.ndarray, path: Path, 
 
 
 def plot_flow_density(log_prob, path: Path, device: torch.device, limit: float = 3.0) -> None:
-    """The learned density ``exp(log_prob(x))`` on a 300 x 300 grid over ``[-limit, limit]^2``."""
+    """The learned density ``exp(log_prob(x))`` on a 300 x 300 grid over ``[-limit, limit]^2``.
+
+    Far from the data a flow's inverse can overflow (inf - inf gives NaN); the density there
+    is drawn as 0, which it is to float precision.
+    """
     axis = torch.linspace(-limit, limit, 300)
     grid = torch.cartesian_prod(axis, axis)  # rows (x0, x1), x1 varying fastest
     with torch.no_grad():
-        density = log_prob(grid.to(device)).exp().reshape(300, 300).T.cpu().numpy()
+        density = log_prob(grid.to(device)).exp().nan_to_num(0.0)
+    density = density.reshape(300, 300).T.cpu().numpy()
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     image = ax.imshow(density, origin="lower", extent=(-limit, limit, -limit, limit), cmap="viridis")
     fig.colorbar(image, ax=ax, label="density")

@@ -66,9 +66,14 @@ def load_checkpoint(path: Path, device: torch.device) -> dict:
         raise UserError(f"cannot read checkpoint {path}: {error}") from error
 
 
+def write_text(text: str, path: Path) -> None:
+    """Writes ``text`` to ``path``, atomically."""
+    _replace_atomically(path, lambda tmp: tmp.write_text(text))
+
+
 def write_json(data: dict, path: Path) -> None:
     """Writes ``data`` as indented JSON, atomically."""
-    _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+    write_text(json.dumps(data, indent=2) + "\n", path)
 
 
 class DivergedError(Exception):
