@@ -1,13 +1,15 @@
 # Quick start:  make train   (trains the MAF on Moons into src/maf/)
 #               make test    (the autograder and the engineering tests)
-# Both create the virtual environment .venv on first use.
+#               make pdf     (the written answers: submission.tex -> submission.pdf)
+#               make submission  (the code to hand in: submission.zip, after the basic tests)
+# train, test and submission create the virtual environment .venv on first use.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(abspath $(VENV))/bin/python
 ARGS ?=
 
-.PHONY: train test venv clean
+.PHONY: train test venv clean pdf submission
 
 venv: $(VENV)/installed
 
@@ -28,3 +30,30 @@ test: venv
 
 clean:
 	rm -rf $(VENV) src/maf
+
+# ----------------------------------------------------------------------------------------
+# What a student hands in
+
+LATEX := pdflatex -halt-on-error -interaction=nonstopmode -file-line-error
+# pdflatex twice, so that the second pass resolves the references. A LaTeX error, or an
+# undefined reference or citation left after the second pass, fails and leaves no PDF.
+# Overfull lines (text running into the margin) are only reported.
+pdf:
+	@command -v pdflatex >/dev/null || \
+	  { echo "pdflatex not found: apt-get install texlive-latex-base" >&2; exit 1; }
+	@rm -f submission.pdf
+	@for pass in 1 2; do \
+	  $(LATEX) submission.tex >/dev/null || { \
+	    grep -E -A 2 '^(!|.*:[0-9]+: )' submission.log >&2; \
+	    echo "make pdf: LaTeX error (above; full log in submission.log)" >&2; \
+	    rm -f submission.pdf; exit 1; }; \
+	done
+	@if grep -E 'undefined|Warning: (Reference|Citation)' submission.log >&2; then \
+	  echo "make pdf: undefined references or citations (above)" >&2; \
+	  rm -f submission.pdf; exit 1; fi
+	@grep -E '^Overfull' submission.log >&2 || true
+	@echo "wrote submission.pdf"
+
+# submission.zip is written only once an unzipped copy of it passes the basic tests alone.
+submission: venv
+	cd src && $(PY) make_submission.py

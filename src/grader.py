@@ -30,6 +30,13 @@ from torch.distributions import Normal
 import graderUtil
 import network
 from graderUtil import graded
+# The numerical checks of the written answers (2a-0-basic ... 5d-0-basic, 0 points).
+from written_checks import (  # noqa: F401
+    DivergenceChecks,
+    ProjectionDiscriminatorCheck,
+    VanishingGradientCheck,
+    WassersteinChecks,
+)
 
 SUBMISSION = graderUtil.Submission(Path(__file__).resolve().parent / "submission")
 
