@@ -9,7 +9,6 @@ ten epochs, the learned density, the learning curves, the last and the best chec
 import argparse
 import math
 import time
-from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -18,8 +17,8 @@ from tqdm import tqdm
 from data import moons_splits
 from plots import plot_curves, plot_flow_density, plot_flow_samples
 from submission.flow_network import MAF
-from utils import (DivergedError, load_checkpoint, prepare_run_dir, save_checkpoint,
-                   select_device, torch_threads, write_json)
+from utils import (DivergedError, load_checkpoint, save_checkpoint, start_run, torch_threads,
+                   write_json)
 
 WARMUP_EPOCHS = 2
 CLIP_NORM = 5.0
@@ -77,14 +76,9 @@ def train_flow(args: argparse.Namespace) -> dict:
 
 
 def _train_flow(args: argparse.Namespace) -> dict:
-    out_dir = Path(args.out_dir)
-    prepare_run_dir(out_dir, LAST, resume=args.resume, overwrite=args.overwrite)
-    device = select_device(args.device)
+    out_dir, device, checkpoint = start_run(args, LAST)
     started = time.perf_counter()
-
-    checkpoint = load_checkpoint(out_dir / LAST, device) if args.resume else None
-    if checkpoint is not None:  # a resumed run keeps the arguments it was started with
-        vars(args).update(checkpoint["args"])
+    if checkpoint is not None:
         tqdm.write(f"resuming {out_dir} after epoch {checkpoint['epoch']} of {args.n_epochs}")
 
     data = {name: split.to(device) for name, split in moons_splits(args.seed).items()}

@@ -24,8 +24,8 @@ from data import load_fashion_mnist, shuffled_batches
 from network import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
 from plots import plot_curves, save_image_grid
 from submission import gan
-from utils import (DivergedError, UserError, load_checkpoint, prepare_run_dir, save_checkpoint,
-                   select_device, write_json, write_text)
+from utils import (DivergedError, UserError, load_checkpoint, save_checkpoint, select_device,
+                   start_run, write_json, write_text)
 
 CHECKPOINT = "checkpoint.pt"
 GRID_EVERY = 50  # steps between sample grids and checkpoints
@@ -75,14 +75,9 @@ def train_gan(args: argparse.Namespace) -> dict:
     if (args.model, args.loss_type) not in LOSSES:
         raise UserError(f"--model {args.model} trains with --loss_type nonsaturating only, "
                         f"not {args.loss_type}")
-    out_dir = Path(args.out_dir)
-    prepare_run_dir(out_dir, CHECKPOINT, resume=args.resume, overwrite=args.overwrite)
-    device = select_device(args.device)
+    out_dir, device, checkpoint = start_run(args, CHECKPOINT)
     started = time.perf_counter()
-
-    checkpoint = load_checkpoint(out_dir / CHECKPOINT, device) if args.resume else None
-    if checkpoint is not None:  # a resumed run keeps the arguments it was started with
-        vars(args).update(checkpoint["args"])
+    if checkpoint is not None:
         tqdm.write(f"resuming {out_dir} at step {checkpoint['step']}")
 
     images, labels = load_fashion_mnist("train", args.data_dir)

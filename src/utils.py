@@ -1,4 +1,4 @@
-"""Helpers every trainer shares: devices, run folders, atomic writes, divergence checks."""
+"""Helpers every trainer shares: devices, run folders, atomic writes, errors, threads."""
 
 import contextlib
 import json
@@ -46,6 +46,23 @@ def prepare_run_dir(out_dir: Path, checkpoint: str, *, resume: bool, overwrite: 
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
+def start_run(args, checkpoint: str) -> tuple[Path, torch.device, dict | None]:
+    """Opens the run folder ``args.out_dir`` and picks ``args.device``.
+
+    With ``args.resume`` it also loads ``checkpoint`` from the folder and puts the run's own
+    arguments back into ``args``: a resumed run goes on as it was started. Returns the
+    folder, the device and the checkpoint (None for a new run).
+    """
+    out_dir = Path(args.out_dir)
+    prepare_run_dir(out_dir, checkpoint, resume=args.resume, overwrite=args.overwrite)
+    device = select_device(args.device)
+    if not args.resume:
+        return out_dir, device, None
+    state = load_checkpoint(out_dir / checkpoint, device)
+    vars(args).update(state["args"])
+    return out_dir, device, state
+
+
 def _replace_atomically(path: Path, write) -> None:
     """Writes through ``write(tmp_path)`` and renames, so ``path`` is never half-written."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -78,12 +95,6 @@ def write_json(data: dict, path: Path) -> None:
 
 class DivergedError(Exception):
     """Training produced a NaN or infinite loss."""
-
-
-def check_finite(loss: torch.Tensor, where: str) -> None:
-    """Raises ``DivergedError`` naming ``where`` if ``loss`` is NaN or infinite."""
-    if not torch.isfinite(loss):
-        raise DivergedError(f"the loss became {loss.item()} at {where}")
 
 
 @contextlib.contextmanager

@@ -52,11 +52,14 @@ class FashionMnistTest(unittest.TestCase):
         self.tmp = Path(tempfile.mkdtemp())
         self.addCleanup(shutil.rmtree, self.tmp)
         self.search = tuple(self.tmp / name for name in ["project", "shared", "debian"])
-        self.enterContext(mock.patch.object(data, "FASHION_MNIST_SEARCH", self.search))
-        self.download = self.enterContext(mock.patch.object(
-            data, "download_fashion_mnist",
-            side_effect=URLError("[Errno -2] Name or service not known")))
-        self.enterContext(mock.patch.dict(os.environ))
+        patchers = [mock.patch.object(data, "FASHION_MNIST_SEARCH", self.search),
+                    mock.patch.object(data, "download_fashion_mnist",
+                                      side_effect=URLError("[Errno -2] Name or service not known")),
+                    mock.patch.dict(os.environ)]
+        for patcher in patchers:  # start/stop rather than enterContext: Python 3.10 has none
+            patcher.start()
+            self.addCleanup(patcher.stop)
+        self.download = data.download_fashion_mnist
         os.environ.pop("FASHION_MNIST_DIR", None)
 
     def load(self, split: str = "train", data_dir: Path | None = None) -> tuple:

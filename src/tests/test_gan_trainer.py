@@ -24,7 +24,9 @@ class GanTrainerTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp)
         write_split(self.tmp / "data", n=N_IMAGES)
         self.out = self.tmp / "runs" / "gan"
-        self.enterContext(mock.patch.object(gan_trainer, "GRID_EVERY", 2))
+        patcher = mock.patch.object(gan_trainer, "GRID_EVERY", 2)
+        patcher.start()  # start/stop rather than enterContext: Python 3.10 has none
+        self.addCleanup(patcher.stop)
 
     def train(self, *argv: str) -> tuple[int, str]:
         return run_main("--data_dir", str(self.tmp / "data"), "--out_dir", str(self.out), *argv)
