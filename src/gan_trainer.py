@@ -173,34 +173,48 @@ def train_gan(args: argparse.Namespace) -> dict:
     return summary
 
 
+def load_generator(run_dir: Path, device: torch.device) -> tuple[nn.Module, dict]:
+    """The trained generator of the GAN run in ``run_dir`` (in eval mode use), and its
+    checkpoint."""
+    if not (run_dir / CHECKPOINT).is_file():
+        raise UserError(f"{run_dir / CHECKPOINT} does not exist; train a GAN there first")
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT, device)
+    g, _ = build_networks(checkpoint["args"]["model"], device)
+    g.load_state_dict(checkpoint["g"])
+    return g, checkpoint
+
+
+def sample_images(g: nn.Module, n: int, labels: torch.Tensor | None, noise: torch.Generator,
+                  device: torch.device) -> torch.Tensor:
+    """``n`` images ``(n, 1, 28, 28)`` of ``g``, clamped to the data's range [-1, 1].
+
+    ``labels`` ``(n,)`` are the classes for a conditional ``g`` (None otherwise); the noise
+    comes from ``noise``, so the images depend on its seed alone. Made 1,000 at a time.
+    """
+    chunks = []
+    for start in range(0, n, 1000):
+        z = torch.randn(min(1000, n - start), g.dim_z, generator=noise).to(device)
+        cond = () if labels is None else (labels[start:start + len(z)].to(device),)
+        chunks.append(generate(g, z, *cond).clamp(-1, 1).cpu())
+    return torch.cat(chunks)
+
+
 def sample_gan(run_dir: Path, n: int, out: Path, label: int | None, device_name: str) -> None:
     """Writes ``n`` images of a trained run to ``out`` (.npz): ``images`` float32 in [-1, 1]
     of shape ``(n, 1, 28, 28)``, and for cgan ``labels`` int64 ``(n,)`` (all ``label`` if
     given, else cycling through the classes)."""
     device = select_device(device_name)
-    if not (run_dir / CHECKPOINT).is_file():
-        raise UserError(f"--sample: {run_dir / CHECKPOINT} does not exist; train a GAN there first")
-    checkpoint = load_checkpoint(run_dir / CHECKPOINT, device)
+    g, checkpoint = load_generator(run_dir, device)
     model = checkpoint["args"]["model"]
     if label is not None and model != "cgan":
         raise UserError(f"--class needs a cgan run; {run_dir} holds a {model} run")
-    g, _ = build_networks(model, device)
-    g.load_state_dict(checkpoint["g"])
-    torch.manual_seed(checkpoint["args"]["seed"])
-    chunks, all_labels = [], []
-    for start in range(0, n, 1000):
-        size = min(1000, n - start)
-        z = torch.randn(size, g.dim_z, device=device)
-        if model == "cgan":
-            y = (torch.full((size,), label) if label is not None
-                 else torch.arange(start, start + size) % 10).to(device)
-            all_labels.append(y.cpu())
-            chunks.append(generate(g, z, y).clamp(-1, 1).cpu())
-        else:
-            chunks.append(generate(g, z).clamp(-1, 1).cpu())
-    arrays = {"images": torch.cat(chunks).numpy().astype(np.float32)}
-    if all_labels:
-        arrays["labels"] = torch.cat(all_labels).numpy()
+    labels = None
+    if model == "cgan":
+        labels = torch.full((n,), label) if label is not None else torch.arange(n) % 10
+    noise = torch.Generator().manual_seed(checkpoint["args"]["seed"])
+    arrays = {"images": sample_images(g, n, labels, noise, device).numpy().astype(np.float32)}
+    if labels is not None:
+        arrays["labels"] = labels.numpy()
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **arrays)
     print(f"wrote {n} images of {run_dir} to {out}")

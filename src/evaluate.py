@@ -1,0 +1,347 @@
+"""Measures the quality of a trained run offline and reproducibly; writes ``eval.json`` into it.
+
+    python evaluate.py gan_nonsat                  # a GAN: FD-FMNIST and its floor
+    python evaluate.py gan_nonsat_conditional      # a cgan: also the class accuracy, per class
+    python evaluate.py maf                         # a flow: the test NLL and its gap to the entropy
+    python evaluate.py --train-classifier          # makes fmnist_classifier.pt and .json (once)
+
+FD-FMNIST is the Frechet distance between Gaussians fitted to the features of generated images
+and of the test images, the features being the penultimate layer of the small Fashion-MNIST
+classifier of ``classifier.py``. It follows the recipe of the FID (Heusel et al., 2017) in
+another feature space: it is not the Inception FID and cannot be compared with published FIDs,
+only with other FD-FMNIST values of the same classifier (``eval.json`` records its sha256) and
+the same number of samples (the estimate is biased upwards by a finite sample). Its floor, the
+FD-FMNIST of as many real training images, is what a perfect generator would get.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.datasets import make_moons
+from torch import Tensor
+
+import flow_trainer
+import gan_trainer
+from classifier import (WEIGHTS, FashionClassifier, classify, file_sha256,
+                        load_classifier, save_classifier, train_classifier)
+from data import MOONS_SIZES, load_fashion_mnist, moons_splits
+from gan_trainer import CLASS_NAMES, load_generator, sample_images
+from main import OneLineErrorParser, positive_int
+from submission.flow_network import MAF
+from utils import UserError, load_checkpoint, select_device, write_json
+
+EVAL_FILE = "eval.json"
+MIN_SAMPLES = 10  # fewer leave classes of a cgan without samples
+
+
+# The Frechet distance --------------------------------------------------------------------------
+
+def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``(D,)`` and covariance ``(D, D)``, in float64, of ``features`` ``(N, D)``."""
+    features = np.asarray(features, dtype=np.float64)
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
+                     sigma2: np.ndarray) -> float:
+    """``||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))`` between two Gaussians, in float64.
+
+    ``S1 S2`` is similar to the symmetric ``S1^(1/2) S2 S1^(1/2)``, so the trace of its square
+    root is the sum of the square roots of that matrix's eigenvalues: two symmetric eigen-
+    decompositions, stable and free of the complex round-off of a general matrix square root.
+    Eigenvalues that round-off leaves slightly negative are taken as 0.
+    """
+    mu1, mu2, sigma1, sigma2 = (np.asarray(a, dtype=np.float64) for a in (mu1, mu2, sigma1, sigma2))
+    values, vectors = np.linalg.eigh(sigma1)
+    root1 = (vectors * np.sqrt(values.clip(min=0))) @ vectors.T
+    cross = np.linalg.eigvalsh(root1 @ sigma2 @ root1).clip(min=0)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2)
+                 - 2 * np.sqrt(cross).sum())
+
+
+def fd_floor(model: FashionClassifier, train_images: Tensor,
+             test_statistics: tuple[np.ndarray, np.ndarray], n: int,
+             seed: int) -> tuple[float, int]:
+    """FD-FMNIST of ``n`` training images drawn with ``seed`` (all, if fewer): the floor.
+
+    Returns the distance and the number of images used.
+    """
+    order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(seed))
+    real = train_images[order[:n]]
+    real_statistics = feature_statistics(classify(model, real)[0])
+    return frechet_distance(*real_statistics, *test_statistics), len(real)
+
+
+# GAN runs ---------------------------------------------------------------------------------------
+
+def generate_samples(run_dir: Path, n: int, seed: int,
+                     device: torch.device) -> tuple[Tensor, Tensor | None, dict]:
+    """``n`` images ``(n, 1, 28, 28)`` in [-1, 1] of the GAN run in ``run_dir``.
+
+    Returns the images, the classes they were generated for (a cgan's: 0..9 in turn, so every
+    class has its share; ``None`` for a gan) and the run's checkpoint. The noise comes from its
+    own generator seeded with ``seed``, so the images do not depend on the device's stream.
+    """
+    g, checkpoint = load_generator(run_dir, device)
+    labels = torch.arange(n) % 10 if checkpoint["args"]["model"] == "cgan" else None
+    images = sample_images(g, n, labels, torch.Generator().manual_seed(seed), device)
+    return images, labels, checkpoint
+
+
+def evaluate_gan(run_dir: Path, args: argparse.Namespace) -> dict:
+    """FD-FMNIST of ``args.n`` samples of the run against the test images, its floor, and for
+    a cgan the share of samples the classifier assigns to the class they were generated for."""
+    device = select_device(args.device)
+    model = load_classifier(args.classifier, device)
+    test_images, _ = load_fashion_mnist("test", args.data_dir)
+    train_images, _ = load_fashion_mnist("train", args.data_dir)
+    test_statistics = feature_statistics(classify(model, test_images)[0])
+
+    images, labels, checkpoint = generate_samples(run_dir, args.n, args.seed, device)
+    features, predicted = classify(model, images)
+    floor, n_floor = fd_floor(model, train_images, test_statistics, args.n, args.seed)
+    run = checkpoint["args"]
+    result = {"run": str(run_dir), "model": run["model"], "loss_type": run["loss_type"],
+              "steps": checkpoint["step"], "n": args.n, "seed": args.seed,
+              "n_test": len(test_images),
+              "fd_fmnist": frechet_distance(*feature_statistics(features), *test_statistics),
+              "fd_fmnist_floor": floor, "floor_n_train": n_floor,
+              "classifier": {"weights": str(args.classifier),
+                             "sha256": file_sha256(args.classifier)}}
+    if labels is not None:
+        hits = (predicted == labels).double()
+        result["class_accuracy"] = hits.mean().item()
+        result["class_accuracy_per_class"] = {name: hits[labels == c].mean().item()
+                                              for c, name in enumerate(CLASS_NAMES)}
+    return result
+
+
+# Flow runs: the entropy of the Moons data ------------------------------------------------------
+
+MOONS_NOISE = 0.05  # the noise of make_moons in data.moons_splits
+ARC_POINTS = 1000  # per half-circle: steps of pi/1000 rad, a 16th of the noise
+
+
+def _arc_kernels(u: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """``N(u_i; centre_k, noise^2)`` of shape ``(len(u), len(centres))``."""
+    return (np.exp(-0.5 * ((u[:, None] - centres[None]) / MOONS_NOISE) ** 2)
+            / (MOONS_NOISE * np.sqrt(2 * np.pi)))
+
+
+def _arc_points() -> tuple[np.ndarray, np.ndarray]:
+    """The x and y coordinates ``(2 * ARC_POINTS,)`` of midpoints of equal steps along the
+    upper half-circle (cos t, sin t) and the lower one (1 - cos t, 0.5 - sin t), t in [0, pi]."""
+    t = (np.arange(ARC_POINTS) + 0.5) * np.pi / ARC_POINTS
+    return (np.concatenate([np.cos(t), 1 - np.cos(t)]),
+            np.concatenate([np.sin(t), 0.5 - np.sin(t)]))
+
+
+def moons_log_density(points: np.ndarray) -> np.ndarray:
+    """``log p(x)`` ``(N,)`` of the raw (not standardised) Moons data at ``points`` ``(N, 2)``."""
+    cx, cy = _arc_points()
+    density = [(_arc_kernels(chunk[:, 0], cx) * _arc_kernels(chunk[:, 1], cy)).mean(axis=1)
+               for chunk in np.array_split(points, max(1, len(points) // 1000))]  # bounds memory
+    return np.log(np.concatenate(density))
+
+
+def moons_entropy(step: float = 0.01) -> float:
+    """The differential entropy, in nats, of the standardised Moons data: 1.1312.
+
+    ``make_moons`` puts half of the points evenly along the upper half-circle (cos t, sin t)
+    and half along the lower one (1 - cos t, 0.5 - sin t), t in [0, pi], and adds N(0, 0.05^2)
+    noise to each coordinate. With uniform t (15,000 evenly spaced values per arc are that, for
+    every purpose here) the density is p(x) = (1 / 2pi) sum over arcs of int_0^pi N(x; c(t),
+    0.05^2 I) dt. Each Gaussian factorises, so on a grid of points (x_i, y_j) the integral over
+    t (a midpoint rule, ``ARC_POINTS`` per arc) is the matrix product of the x and the y factors.
+    h = -int p log p is then a Riemann sum on a grid of ``step`` (a fifth of the noise) covering
+    the arcs and eight noise widths around them; halving the step or doubling the arc points
+    changes it by less than 1e-5. Standardising divides each coordinate by its standard
+    deviation s_i (taken from the same grid: 0.8675 and 0.4967), which lowers the entropy by
+    log s_x + log s_y: 0.2892 -> 1.1312.
+
+    A thin tube around the arcs (length 2pi, Gaussian across) would give log 2pi +
+    0.5 log(2 pi e 0.05^2) - log(s_x s_y) = 1.1031; the rest is the blur beyond the four ends.
+    The figure of 1.127 sometimes quoted is a Monte Carlo estimate, -mean log p over the 30,000
+    points of seed 777 (1.1265, with a standard error of 0.004). The test set's 3,000 points
+    alone estimate it with a standard error of 0.013 (the standard deviation of log p is 0.73):
+    hence ``moons_true_test_nll``.
+    """
+    cx, cy = _arc_points()
+    margin = 8 * MOONS_NOISE
+    x = np.arange(cx.min() - margin, cx.max() + margin, step)
+    y = np.arange(cy.min() - margin, cy.max() + margin, step)
+    density = _arc_kernels(x, cx) @ _arc_kernels(y, cy).T / len(cx)  # (len(x), len(y))
+    area = step * step
+    entropy = -np.sum(density * np.log(np.where(density > 0, density, 1.0))) * area
+    variances = []
+    for axis, coordinate in ((1, x), (0, y)):
+        marginal = density.sum(axis=axis) * area  # weights of the grid lines, summing to 1
+        mean = np.sum(marginal * coordinate)
+        variances.append(np.sum(marginal * (coordinate - mean) ** 2))
+    return float(entropy - 0.5 * np.log(variances[0] * variances[1]))
+
+
+def moons_standardisation(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and standard deviation ``(2,)`` with which ``data.moons_splits(seed)``
+    standardised the points: those of its training split, the first 24,000 points drawn."""
+    raw, _ = make_moons(n_samples=sum(MOONS_SIZES.values()), noise=MOONS_NOISE,
+                        random_state=seed)
+    train = raw[:MOONS_SIZES["train"]]
+    return train.mean(axis=0), train.std(axis=0)
+
+
+def moons_true_test_nll(seed: int) -> float:
+    """The NLL of the true density on the test points of ``moons_splits(seed)``.
+
+    What a perfect model would score on those very points: compared with it, a flow's gap is
+    free of the test set's own sampling noise (0.013 nats), which the entropy is not.
+    """
+    mean, std = moons_standardisation(seed)
+    points = moons_splits(seed)["test"].double().numpy() * std + mean  # back to raw
+    # the density of the standardised points is that of the raw ones times s_x s_y
+    return float(-np.mean(moons_log_density(points)) - np.log(std).sum())
+
+
+def evaluate_flow(run_dir: Path, args: argparse.Namespace) -> dict:
+    """The test NLL of the run's best checkpoint and its gaps to a perfect model's."""
+    device = select_device(args.device)
+    checkpoint = load_checkpoint(run_dir / flow_trainer.BEST, device)
+    run = checkpoint["args"]
+    model = MAF(2, run["hidden_size"], run["n_hidden"], run["n_flows"]).to(device)
+    model.load_state_dict(checkpoint["model"])
+    test_points = moons_splits(run["seed"])["test"].to(device)
+    test_nll = -flow_trainer.mean_log_likelihood(model, test_points)
+    entropy, true_nll = moons_entropy(), moons_true_test_nll(run["seed"])
+    return {"run": str(run_dir), "model": "flow", "epoch": checkpoint["epoch"],
+            "test_nll": test_nll, "data_entropy": entropy, "nll_gap": test_nll - entropy,
+            "true_density_test_nll": true_nll, "nll_gap_same_points": test_nll - true_nll}
+
+
+# The command line ------------------------------------------------------------------------------
+
+def table(result: dict) -> str:
+    """The measures of ``result`` (``evaluate_gan``'s or ``evaluate_flow``'s), one a line."""
+    if result["model"] == "flow":
+        title = f"{result['run']}: flow, weights of epoch {result['epoch']}"
+        rows = [("test NLL", result["test_nll"]),
+                ("entropy of the data", result["data_entropy"]),
+                ("gap to the entropy", result["nll_gap"]),
+                ("true density's NLL, same points", result["true_density_test_nll"]),
+                ("gap on the same points", result["nll_gap_same_points"])]
+        return "\n".join([title, *(f"  {name:<34} {value:8.4f} nats" for name, value in rows)])
+    title = (f"{result['run']}: {result['model']} ({result['loss_type']}), {result['steps']} "
+             f"steps; {result['n']} samples (seed {result['seed']}) against {result['n_test']} "
+             "test images")
+    floor = f"floor: {result['floor_n_train']} training images"
+    rows = [("FD-FMNIST", result["fd_fmnist"]), (floor, result["fd_fmnist_floor"])]
+    if "class_accuracy" in result:
+        rows.append(("class accuracy", result["class_accuracy"]))
+        rows += [(f"  {name}", value) for name, value in result["class_accuracy_per_class"].items()]
+    return "\n".join([title, *(f"  {name:<34} {value:8.3f}" for name, value in rows)])
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    """Evaluates the run in ``args.run_dir``, prints the table, writes ``eval.json``."""
+    run_dir = args.run_dir
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir} does not exist or is not a folder")
+    started = time.perf_counter()
+    if (run_dir / gan_trainer.CHECKPOINT).is_file():
+        result = evaluate_gan(run_dir, args)
+    elif (run_dir / flow_trainer.BEST).is_file():
+        result = evaluate_flow(run_dir, args)
+    else:
+        raise UserError(f"{run_dir} holds no run: neither {gan_trainer.CHECKPOINT} (gan, cgan) "
+                        f"nor {flow_trainer.BEST} (flow)")
+    write_json(result, run_dir / EVAL_FILE)
+    print(table(result))
+    print(f"wrote {run_dir / EVAL_FILE} in {time.perf_counter() - started:.1f} s")
+    return result
+
+
+def make_classifier(args: argparse.Namespace) -> dict:
+    """Trains the classifier, stores it in float16 at ``args.classifier`` and, beside it in a
+    .json, how it was made, the accuracy of the stored weights and the FD-FMNIST floor."""
+    path = args.classifier
+    if path.exists() and not args.overwrite:
+        raise UserError(f"{path} exists; pass --overwrite to replace it")
+    device = select_device(args.device)
+    train_images, train_labels = load_fashion_mnist("train", args.data_dir)
+    test_images, test_labels = load_fashion_mnist("test", args.data_dir)
+    started = time.perf_counter()
+    model = train_classifier(train_images, train_labels, args.seed, device)
+    train_seconds = time.perf_counter() - started
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_classifier(model, path)
+    model = load_classifier(path, device)  # measure the stored, float16-rounded weights
+    test_features, predicted = classify(model, test_images)
+    floor, n_floor = fd_floor(model, train_images, feature_statistics(test_features), args.n,
+                              args.seed)
+    info = {"command": f"python evaluate.py --train-classifier --seed {args.seed} --device "
+                       f"{args.device}",
+            "seed": args.seed, "device": str(device), "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "date": time.strftime("%Y-%m-%d", time.gmtime()),
+            "train_seconds": round(train_seconds, 1),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "test_accuracy": (predicted == test_labels).double().mean().item(),
+            "fd_fmnist_floor": {"value": floor, "n_train": n_floor, "n_test": len(test_images),
+                                "seed": args.seed},
+            "sha256": file_sha256(path)}
+    write_json(info, path.with_suffix(".json"))
+    print(f"test accuracy {info['test_accuracy']:.4f} after {train_seconds:.0f} s of training; "
+          f"FD-FMNIST floor {floor:.3f}; wrote {path} and {path.with_suffix('.json').name}")
+    return info
+
+
+def at_least_min_samples(text: str) -> int:
+    value = positive_int(text)
+    if value < MIN_SAMPLES:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_SAMPLES}, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run_dir", nargs="?", type=Path, metavar="DIR",
+                        help="a run folder of main.py (gan, cgan or flow)")
+    parser.add_argument("--n", type=at_least_min_samples, default=10_000,
+                        help="generated images, and training images for the floor "
+                        "(default: 10000)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the noise of the samples, the floor's training images and "
+                        "the classifier's training (default: 0)")
+    parser.add_argument("--data_dir", help="a folder with the four Fashion-MNIST .gz files "
+                        "(default: $FASHION_MNIST_DIR, then the usual places)")
+    parser.add_argument("--classifier", type=Path, default=WEIGHTS,
+                        help=f"the classifier's weights (default: {WEIGHTS.name} beside this "
+                        "script)")
+    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                        help="gpu means CUDA; without it the CPU is used")
+    parser.add_argument("--train-classifier", action="store_true",
+                        help="train the classifier and write --classifier and its .json")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="with --train-classifier: replace existing weights")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.train_classifier == (args.run_dir is not None):
+        parser.error("give either a run folder DIR or --train-classifier")
+    try:
+        if args.train_classifier:
+            make_classifier(args)
+        else:
+            evaluate(args)
+    except UserError as error:
+        parser.error(str(error))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""evaluate.py: the Frechet distance, the Moons entropy, the committed classifier, and the
+evaluation of tiny GAN, cgan and flow runs end to end on synthetic data."""
+
+import contextlib
+import io
+import json
+import math
+import shutil
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import scipy.linalg
+import torch
+from scipy.spatial import cKDTree
+from scipy.special import digamma
+from sklearn.datasets import make_moons
+
+import classifier
+import evaluate
+import gan_trainer
+from data import FASHION_MNIST_FILES, MOONS_SIZES, load_fashion_mnist, moons_splits
+from evaluate import feature_statistics, frechet_distance
+from tests.test_fashion_mnist import SHARED, write_split
+from tests.test_flow_trainer import SMALL, run_main
+
+
+def run_evaluate(*argv: str) -> tuple[int, str, str]:
+    """Runs ``evaluate.main(argv)``; returns its exit status, stdout and stderr."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            status = evaluate.main(list(argv))
+        except SystemExit as exit_:  # argparse errors and UserError
+            status = exit_.code
+    return status, stdout.getvalue(), stderr.getvalue()
+
+
+def random_covariance(rng: np.random.Generator, dim: int) -> np.ndarray:
+    """A well-conditioned symmetric positive definite ``(dim, dim)`` matrix."""
+    a = rng.normal(size=(dim, dim))
+    return a @ a.T / dim + 0.5 * np.eye(dim)
+
+
+class FrechetDistanceTest(unittest.TestCase):
+    def test_two_draws_of_one_set_are_close_and_noise_moves_them_apart(self):
+        rng = np.random.default_rng(0)
+        mean, cov = rng.normal(size=16), random_covariance(rng, 16)
+        a, b = rng.multivariate_normal(mean, cov, size=(2, 20_000))
+        reference = feature_statistics(a)
+        self.assertLess(frechet_distance(*reference, *feature_statistics(b)), 0.02)
+        noise = rng.normal(size=b.shape)
+        distances = [frechet_distance(*reference, *feature_statistics(b + level * noise))
+                     for level in [0.1, 0.3, 1.0, 3.0]]
+        self.assertEqual(distances, sorted(distances))
+        self.assertGreater(distances[-1], 100 * distances[0])
+
+    def test_the_closed_form_of_diagonal_gaussians(self):
+        rng = np.random.default_rng(1)
+        mu1, mu2 = rng.normal(size=(2, 10))
+        s1, s2 = rng.uniform(0.1, 3.0, size=(2, 10))
+        expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(s1) - np.sqrt(s2)) ** 2)
+        self.assertAlmostEqual(frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2)), expected,
+                               places=10)
+        # A rotation of both leaves the distance as it is, though the matrices are not diagonal.
+        q, _ = np.linalg.qr(rng.normal(size=(10, 10)))
+        rotated = frechet_distance(q @ mu1, q @ np.diag(s1) @ q.T, q @ mu2, q @ np.diag(s2) @ q.T)
+        self.assertAlmostEqual(rotated, expected, places=10)
+
+    def test_general_covariances_match_a_general_matrix_square_root(self):
+        rng = np.random.default_rng(2)
+        mu1, mu2 = rng.normal(size=(2, 12))
+        s1, s2 = random_covariance(rng, 12), random_covariance(rng, 12)
+        expected = (np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2)
+                    - 2 * np.trace(scipy.linalg.sqrtm(s1 @ s2)).real)
+        self.assertAlmostEqual(frechet_distance(mu1, s1, mu2, s2), expected, places=8)
+        self.assertAlmostEqual(frechet_distance(mu1, s1, mu1, s1), 0.0, places=10)
+
+
+class MoonsEntropyTest(unittest.TestCase):
+    def test_the_grid_agrees_with_monte_carlo_and_with_the_1_127_figure(self):
+        entropy = evaluate.moons_entropy()
+        self.assertAlmostEqual(entropy, 1.1312, places=4)
+        # -mean log p over the 30,000 standardised points of seed 777: the figure of 1.127.
+        raw, _ = make_moons(n_samples=sum(MOONS_SIZES.values()), noise=0.05, random_state=777)
+        _, std = evaluate.moons_standardisation(777)
+        log_p = evaluate.moons_log_density(raw) + np.log(std).sum()  # of the standardised points
+        self.assertAlmostEqual(-log_p.mean(), 1.127, places=3)
+        standard_error = log_p.std() / math.sqrt(len(log_p))
+        self.assertLess(abs(-log_p.mean() - entropy), 3 * standard_error)
+
+    def test_a_nearest_neighbour_estimate_on_the_data_agrees(self):
+        # Kozachenko-Leonenko, with nothing of the density formula: psi(N) - psi(1) + log(pi)
+        # + 2 mean log (distance to the nearest neighbour), in 2-D.
+        points = moons_splits(777)["train"].double().numpy()
+        distances, _ = cKDTree(points).query(points, k=2)
+        estimate = (digamma(len(points)) - digamma(1) + math.log(math.pi)
+                    + 2 * np.log(distances[:, 1]).mean())
+        self.assertAlmostEqual(estimate, evaluate.moons_entropy(), delta=0.03)
+
+    def test_the_standardisation_is_that_of_moons_splits(self):
+        raw, _ = make_moons(n_samples=sum(MOONS_SIZES.values()), noise=0.05, random_state=3)
+        mean, std = evaluate.moons_standardisation(3)
+        splits = moons_splits(3)
+        np.testing.assert_allclose(splits["test"].double().numpy() * std + mean,
+                                   raw[-MOONS_SIZES["test"]:], atol=1e-5)
+        # A perfect model's NLL on the 3,000 test points: the entropy, up to their noise.
+        self.assertAlmostEqual(evaluate.moons_true_test_nll(3), evaluate.moons_entropy(),
+                               delta=0.05)
+
+
+class CommittedClassifierTest(unittest.TestCase):
+    def setUp(self):
+        self.info = json.loads(classifier.WEIGHTS.with_suffix(".json").read_text())
+
+    def test_the_weights_are_small_and_the_ones_described(self):
+        self.assertLess(classifier.WEIGHTS.stat().st_size, 1 << 20)
+        self.assertEqual(classifier.file_sha256(classifier.WEIGHTS), self.info["sha256"])
+        self.assertGreaterEqual(self.info["test_accuracy"], 0.92)
+
+    @unittest.skipUnless(all((SHARED / name).is_file() for name in FASHION_MNIST_FILES["test"]),
+                         f"the official test files are not in {SHARED}")
+    def test_the_stored_test_accuracy_is_reproduced(self):
+        images, labels = load_fashion_mnist("test", SHARED)
+        model = classifier.load_classifier(classifier.WEIGHTS, torch.device("cpu"))
+        _, predicted = classifier.classify(model, images)
+        accuracy = (predicted == labels).double().mean().item()
+        self.assertAlmostEqual(accuracy, self.info["test_accuracy"], delta=0.001)
+
+
+class EvaluateRunsTest(unittest.TestCase):
+    """Tiny runs on synthetic data, evaluated with the committed classifier."""
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.data = self.tmp / "data"
+        write_split(self.data, n=256)
+        write_split(self.data, n=120, split="test")
+        patcher = mock.patch.object(gan_trainer, "GRID_EVERY", 2)
+        patcher.start()  # start/stop rather than enterContext: Python 3.10 has none
+        self.addCleanup(patcher.stop)
+
+    def train_and_evaluate(self, model: str, *argv: str) -> dict:
+        """Trains a tiny ``model`` run, evaluates it; returns its eval.json."""
+        run = self.tmp / model
+        status, stderr = run_main("--model", model, "--out_dir", str(run), "--data_dir",
+                                  str(self.data))
+        self.assertEqual(status, 0, stderr)
+        status, stdout, stderr = run_evaluate(str(run), "--data_dir", str(self.data), *argv)
+        self.assertEqual(status, 0, stderr)
+        self.assertIn("FD-FMNIST", stdout)
+        return json.loads((run / evaluate.EVAL_FILE).read_text())
+
+    def test_a_gan_run(self):
+        result = self.train_and_evaluate("gan", "--n", "100")
+        self.assertLessEqual({"model", "steps", "n", "seed", "n_test", "fd_fmnist",
+                              "fd_fmnist_floor", "floor_n_train", "classifier"}, set(result))
+        self.assertEqual((result["model"], result["steps"], result["n"], result["n_test"],
+                          result["floor_n_train"]), ("gan", 4, 100, 120, 100))
+        for key in ("fd_fmnist", "fd_fmnist_floor"):
+            self.assertTrue(math.isfinite(result[key]) and result[key] >= 0, result)
+        self.assertNotIn("class_accuracy", result)
+        # Seeded: the same numbers again, other numbers with another seed.
+        run = self.tmp / "gan"
+        self.assertEqual(run_evaluate(str(run), "--data_dir", str(self.data), "--n", "100")[0], 0)
+        self.assertEqual(json.loads((run / evaluate.EVAL_FILE).read_text()), result)
+        run_evaluate(str(run), "--data_dir", str(self.data), "--n", "100", "--seed", "1")
+        again = json.loads((run / evaluate.EVAL_FILE).read_text())
+        self.assertNotEqual(again["fd_fmnist"], result["fd_fmnist"])
+
+    def test_a_cgan_run_gives_the_class_accuracy_per_class(self):
+        result = self.train_and_evaluate("cgan", "--n", "50")
+        per_class = result["class_accuracy_per_class"]
+        self.assertEqual(list(per_class), gan_trainer.CLASS_NAMES)
+        self.assertTrue(all(0 <= value <= 1 for value in per_class.values()))
+        self.assertAlmostEqual(result["class_accuracy"], np.mean(list(per_class.values())))
+
+    def test_a_flow_run_gives_the_nll_gap(self):
+        run = self.tmp / "maf"
+        self.assertEqual(run_main(*SMALL, "--out_dir", str(run))[0], 0)
+        status, stdout, stderr = run_evaluate(str(run))
+        self.assertEqual(status, 0, stderr)
+        self.assertIn("gap to the entropy", stdout)
+        result = json.loads((run / evaluate.EVAL_FILE).read_text())
+        metrics = json.loads((run / "metrics.json").read_text())
+        self.assertAlmostEqual(result["test_nll"], -metrics["test_log_likelihood"], places=5)
+        self.assertAlmostEqual(result["nll_gap"], result["test_nll"] - result["data_entropy"])
+        self.assertTrue(all(math.isfinite(result[key]) for key in
+                            ("nll_gap", "true_density_test_nll", "nll_gap_same_points")))
+
+    def test_train_classifier_writes_weights_and_how_they_were_made(self):
+        weights = self.tmp / "clf" / "weights.pt"
+        argv = ["--train-classifier", "--data_dir", str(self.data), "--classifier", str(weights),
+                "--n", "100"]
+        with mock.patch.object(classifier, "EPOCHS", 1):
+            status, stdout, stderr = run_evaluate(*argv)
+        self.assertEqual(status, 0, stderr)
+        info = json.loads(weights.with_suffix(".json").read_text())
+        self.assertEqual(info["sha256"], classifier.file_sha256(weights))
+        self.assertEqual(info["fd_fmnist_floor"]["n_train"], 100)
+        self.assertTrue(0 <= info["test_accuracy"] <= 1)
+        stored = torch.load(weights, weights_only=True)
+        self.assertEqual({t.dtype for t in stored.values() if t.is_floating_point()},
+                         {torch.float16})
+        status, _, stderr = run_evaluate(*argv)
+        self.assertEqual(status, 2)
+        self.assertIn("--overwrite", stderr)
+
+    def test_refusals_are_one_line(self):
+        (self.tmp / "empty").mkdir()
+        cases = [([str(self.tmp / "nowhere")], "does not exist"),
+                 ([str(self.tmp / "empty")], "holds no run"),
+                 ([], "give either a run folder DIR or --train-classifier"),
+                 ([str(self.tmp / "empty"), "--n", "5"], "at least 10")]
+        for argv, message in cases:
+            with self.subTest(argv=argv):
+                status, _, stderr = run_evaluate(*argv)
+                self.assertEqual(status, 2)
+                self.assertIn(message, stderr)
+                self.assertEqual(len(stderr.strip().splitlines()), 1, stderr)
+
+        run = self.tmp / "gan"
+        self.assertEqual(run_main("--model", "gan", "--out_dir", str(run), "--data_dir",
+                                  str(self.data))[0], 0)
+        status, _, stderr = run_evaluate(str(run), "--classifier", str(self.tmp / "none.pt"))
+        self.assertEqual(status, 2)
+        self.assertIn("are missing; make them with `python evaluate.py --train-classifier`",
+                      stderr)
+        self.assertNotIn("Traceback", stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
