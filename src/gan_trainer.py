@@ -103,6 +103,8 @@ def train_gan(args: argparse.Namespace) -> dict:
         g_optimizer.load_state_dict(checkpoint["g_optimizer"])
         d_optimizer.load_state_dict(checkpoint["d_optimizer"])
         torch.set_rng_state(checkpoint["torch_rng"].cpu())
+        if device.type == "cuda" and checkpoint["cuda_rng"] is not None:  # the losses' noise
+            torch.cuda.set_rng_state(checkpoint["cuda_rng"].cpu(), device)
         history, step = checkpoint["history"], checkpoint["step"]
         saved_step = step
         started -= checkpoint["wall_seconds"]
@@ -113,6 +115,8 @@ def train_gan(args: argparse.Namespace) -> dict:
                          "g_optimizer": g_optimizer.state_dict(),
                          "d_optimizer": d_optimizer.state_dict(),
                          "torch_rng": torch.get_rng_state(),
+                         "cuda_rng": (torch.cuda.get_rng_state(device) if device.type == "cuda"
+                                      else None),
                          "step": step, "args": {name: getattr(args, name) for name in RUN_ARGS},
                          "history": history, "wall_seconds": time.perf_counter() - started},
                         out_dir / CHECKPOINT)
