@@ -22,18 +22,28 @@ from torch import Tensor
 from utils import UserError
 
 MOONS_SIZES = {"train": 24_000, "val": 3_000, "test": 3_000}
+MOONS_NOISE = 0.05
+
+
+def moons_raw_splits(seed: int) -> dict[str, np.ndarray]:
+    """The problem set's Moons data, ``make_moons(n_samples=30000, noise=0.05)``, as drawn.
+
+    The points are split 24,000 / 3,000 / 3,000 into ``train``, ``val`` and ``test`` (float64
+    arrays of shape ``(N, 2)``), in the order drawn.
+    """
+    points, _ = make_moons(n_samples=sum(MOONS_SIZES.values()), noise=MOONS_NOISE,
+                           random_state=seed)
+    bounds = np.cumsum(list(MOONS_SIZES.values()))[:-1]
+    return dict(zip(MOONS_SIZES, np.split(points, bounds)))
 
 
 def moons_splits(seed: int) -> dict[str, Tensor]:
-    """The problem set's Moons data: ``make_moons(n_samples=30000, noise=0.05)``.
+    """``moons_raw_splits`` standardised, as float32 tensors of shape ``(N, 2)``.
 
-    The points are split 24,000 / 3,000 / 3,000 into ``train``, ``val`` and ``test`` (float32
-    tensors of shape ``(N, 2)``) and standardised with the mean and standard deviation of the
-    training split alone, so nothing about the held-out points leaks into training.
+    The mean and standard deviation are those of the training split alone, so nothing about
+    the held-out points leaks into training.
     """
-    points, _ = make_moons(n_samples=sum(MOONS_SIZES.values()), noise=0.05, random_state=seed)
-    bounds = np.cumsum(list(MOONS_SIZES.values()))[:-1]
-    splits = dict(zip(MOONS_SIZES, np.split(points, bounds)))
+    splits = moons_raw_splits(seed)
     mean, std = splits["train"].mean(axis=0), splits["train"].std(axis=0)
     return {name: torch.from_numpy((x - mean) / std).float() for name, x in splits.items()}
 

@@ -21,14 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.datasets import make_moons
 from torch import Tensor
 
 import flow_trainer
 import gan_trainer
 from classifier import (WEIGHTS, FashionClassifier, classify, file_sha256,
                         load_classifier, save_classifier, train_classifier)
-from data import MOONS_SIZES, load_fashion_mnist, moons_splits
+from data import MOONS_NOISE, load_fashion_mnist, moons_raw_splits, moons_splits
 from gan_trainer import CLASS_NAMES, load_generator, sample_images
 from main import OneLineErrorParser, positive_int
 from submission.flow_network import MAF
@@ -122,7 +121,6 @@ def evaluate_gan(run_dir: Path, args: argparse.Namespace) -> dict:
 
 # Flow runs: the entropy of the Moons data ------------------------------------------------------
 
-MOONS_NOISE = 0.05  # the noise of make_moons in data.moons_splits
 ARC_POINTS = 1000  # per half-circle: steps of pi/1000 rad, a 16th of the noise
 
 
@@ -185,25 +183,16 @@ def moons_entropy(step: float = 0.01) -> float:
     return float(entropy - 0.5 * np.log(variances[0] * variances[1]))
 
 
-def moons_standardisation(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The mean and standard deviation ``(2,)`` with which ``data.moons_splits(seed)``
-    standardised the points: those of its training split, the first 24,000 points drawn."""
-    raw, _ = make_moons(n_samples=sum(MOONS_SIZES.values()), noise=MOONS_NOISE,
-                        random_state=seed)
-    train = raw[:MOONS_SIZES["train"]]
-    return train.mean(axis=0), train.std(axis=0)
-
-
 def moons_true_test_nll(seed: int) -> float:
     """The NLL of the true density on the test points of ``moons_splits(seed)``.
 
     What a perfect model would score on those very points: compared with it, a flow's gap is
     free of the test set's own sampling noise (0.013 nats), which the entropy is not.
     """
-    mean, std = moons_standardisation(seed)
-    points = moons_splits(seed)["test"].double().numpy() * std + mean  # back to raw
-    # the density of the standardised points is that of the raw ones times s_x s_y
-    return float(-np.mean(moons_log_density(points)) - np.log(std).sum())
+    splits = moons_raw_splits(seed)
+    # The density of the standardised points is that of the raw ones times s_x s_y.
+    std = splits["train"].std(axis=0)
+    return float(-np.mean(moons_log_density(splits["test"])) - np.log(std).sum())
 
 
 def evaluate_flow(run_dir: Path, args: argparse.Namespace) -> dict:

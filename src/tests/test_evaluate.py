@@ -21,7 +21,8 @@ from sklearn.datasets import make_moons
 import classifier
 import evaluate
 import gan_trainer
-from data import FASHION_MNIST_FILES, MOONS_SIZES, load_fashion_mnist, moons_splits
+from data import (FASHION_MNIST_FILES, MOONS_SIZES, load_fashion_mnist, moons_raw_splits,
+                  moons_splits)
 from evaluate import feature_statistics, frechet_distance
 from tests.test_fashion_mnist import SHARED, write_split
 from tests.test_flow_trainer import SMALL, run_main
@@ -84,8 +85,9 @@ class MoonsEntropyTest(unittest.TestCase):
         entropy = evaluate.moons_entropy()
         self.assertAlmostEqual(entropy, 1.1312, places=4)
         # -mean log p over the 30,000 standardised points of seed 777: the figure of 1.127.
-        raw, _ = make_moons(n_samples=sum(MOONS_SIZES.values()), noise=0.05, random_state=777)
-        _, std = evaluate.moons_standardisation(777)
+        splits = moons_raw_splits(777)
+        raw = np.concatenate(list(splits.values()))
+        std = splits["train"].std(axis=0)
         log_p = evaluate.moons_log_density(raw) + np.log(std).sum()  # of the standardised points
         self.assertAlmostEqual(-log_p.mean(), 1.127, places=3)
         standard_error = log_p.std() / math.sqrt(len(log_p))
@@ -102,9 +104,10 @@ class MoonsEntropyTest(unittest.TestCase):
 
     def test_the_standardisation_is_that_of_moons_splits(self):
         raw, _ = make_moons(n_samples=sum(MOONS_SIZES.values()), noise=0.05, random_state=3)
-        mean, std = evaluate.moons_standardisation(3)
-        splits = moons_splits(3)
-        np.testing.assert_allclose(splits["test"].double().numpy() * std + mean,
+        splits = moons_raw_splits(3)
+        np.testing.assert_array_equal(np.concatenate(list(splits.values())), raw)
+        mean, std = splits["train"].mean(axis=0), splits["train"].std(axis=0)
+        np.testing.assert_allclose(moons_splits(3)["test"].double().numpy() * std + mean,
                                    raw[-MOONS_SIZES["test"]:], atol=1e-5)
         # A perfect model's NLL on the 3,000 test points: the entropy, up to their noise.
         self.assertAlmostEqual(evaluate.moons_true_test_nll(3), evaluate.moons_entropy(),
