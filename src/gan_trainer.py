@@ -92,6 +92,7 @@ def train_gan(args: argparse.Namespace) -> dict:
     g_optimizer = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
     d_optimizer = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.5, 0.999))
     d_loss_fn, g_loss_fn = LOSSES[(args.model, args.loss_type)]
+    run_args = {name: getattr(args, name) for name in RUN_ARGS}
     conditional = args.model == "cgan"
     grid_inputs = fixed_inputs(args.model, g.dim_z, args.seed, device)
     grid_labels = CLASS_NAMES if conditional else None
@@ -117,7 +118,7 @@ def train_gan(args: argparse.Namespace) -> dict:
                          "torch_rng": torch.get_rng_state(),
                          "cuda_rng": (torch.cuda.get_rng_state(device) if device.type == "cuda"
                                       else None),
-                         "step": step, "args": {name: getattr(args, name) for name in RUN_ARGS},
+                         "step": step, "args": run_args,
                          "history": history, "wall_seconds": time.perf_counter() - started},
                         out_dir / CHECKPOINT)
         saved_step = step
@@ -170,7 +171,7 @@ def train_gan(args: argparse.Namespace) -> dict:
 
     plot_curves({"discriminator": history["d_loss"], "generator": history["g_loss"]},
                 "step", f"{args.loss_type} loss", out_dir / "losses.png")
-    summary = {"args": {name: getattr(args, name) for name in RUN_ARGS}, "steps": step,
+    summary = {"args": run_args, "steps": step,
                "wall_seconds": time.perf_counter() - started}
     write_json(summary, out_dir / "metrics.json")
     print(f"{step} steps in {summary['wall_seconds']:.1f} s; samples in {out_dir}")
