@@ -6,7 +6,12 @@
     python main.py --sample gan_nonsat --n 1000 --out samples.npz
 
 Every step takes ``critic_steps`` discriminator steps and one generator step on a batch of
-real images. Into DIR go ``real.png`` (the first 100 training images), ``fake_0050.png``, ``fake_0100.png``, ... (the same
+real images. Each backward pass computes the gradients of the network being stepped and no
+others, both networks use the channels-last layout, Adam is fused and the data is held in
+memory: an epoch takes 1.4 to 1.6 times less than in the course's loop, with the same
+training (``bench.py gan``). ``--precision bfloat16`` runs the matrix products and
+convolutions in bfloat16 (autocast): 1.8 to 2.3 times less, with sample quality within the
+seed-to-seed spread measured so far. Into DIR go ``real.png`` (the first 100 training images), ``fake_0050.png``, ``fake_0100.png``, ... (the same
 100 noise vectors every 50 steps), ``losses.csv`` and ``losses.png``, and ``checkpoint.pt``.
 """
 
@@ -39,7 +44,8 @@ LOSSES = {
     ("cgan", "nonsaturating"): (gan.conditional_loss_nonsaturating_d,
                                 gan.conditional_loss_nonsaturating_g),
 }
-RUN_ARGS = ("model", "loss_type", "n_epochs", "batch_size", "lr", "critic_steps", "seed")
+RUN_ARGS = ("model", "loss_type", "n_epochs", "batch_size", "lr", "critic_steps", "seed",
+            "precision")
 
 
 def build_networks(model: str, device: torch.device) -> tuple[nn.Module, nn.Module]:
@@ -89,8 +95,12 @@ def train_gan(args: argparse.Namespace) -> dict:
 
     torch.manual_seed(args.seed)
     g, d = build_networks(args.model, device)
-    g_optimizer = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    d_optimizer = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    # oneDNN's convolutions run faster on channels-last tensors, backward ones above all.
+    g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
+    g_params, d_params = list(g.parameters()), list(d.parameters())
+    g_optimizer = torch.optim.Adam(g_params, lr=args.lr, betas=(0.5, 0.999), fused=True)
+    d_optimizer = torch.optim.Adam(d_params, lr=args.lr, betas=(0.5, 0.999), fused=True)
+    low_precision = args.precision == "bfloat16"
     d_loss_fn, g_loss_fn = LOSSES[(args.model, args.loss_type)]
     run_args = {name: getattr(args, name) for name in RUN_ARGS}
     conditional = args.model == "cgan"
@@ -141,14 +151,19 @@ def train_gan(args: argparse.Namespace) -> dict:
             next(batches)
         for x_real, y_real in batches:
             cond = (y_real,) if conditional else ()
+            # backward(inputs=...) skips what the step does not use: g's gradients in d's
+            # step, d's parameter gradients in g's step (its input gradients still reach g).
+            # The graph through g stays built, so a loss may take gradients at g's outputs.
             for _ in range(args.critic_steps):
-                d_loss = d_loss_fn(g, d, x_real, *cond, device=device)
+                with torch.autocast(device.type, torch.bfloat16, enabled=low_precision):
+                    d_loss = d_loss_fn(g, d, x_real, *cond, device=device)
                 d_optimizer.zero_grad(set_to_none=True)
-                d_loss.backward()
+                d_loss.backward(inputs=d_params)
                 d_optimizer.step()
-            g_loss = g_loss_fn(g, d, x_real, *cond, device=device)
+            with torch.autocast(device.type, torch.bfloat16, enabled=low_precision):
+                g_loss = g_loss_fn(g, d, x_real, *cond, device=device)
             g_optimizer.zero_grad(set_to_none=True)
-            g_loss.backward()
+            g_loss.backward(inputs=g_params)
             g_optimizer.step()
 
             step += 1

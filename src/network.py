@@ -42,6 +42,12 @@ def _discriminator_trunk(num_channels: int) -> nn.Sequential:
     )
 
 
+def _float_logits(logits: Tensor) -> Tensor:
+    """Half-precision logits (from bfloat16 autocast) as float32, so that the losses built on
+    them (log-sigmoids, means, critic values) keep full precision; others pass unchanged."""
+    return logits.float() if logits.dtype in (torch.bfloat16, torch.float16) else logits
+
+
 class Generator(nn.Module):
     """``G(z)``: noise ``(B, dim_z)`` -> images ``(B, num_channels, 28, 28)``."""
 
@@ -77,7 +83,7 @@ class Discriminator(nn.Module):
         self.head = nn.Linear(512, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.phi(x)).squeeze(1)
+        return _float_logits(self.head(self.phi(x)).squeeze(1))
 
 
 class ConditionalDiscriminator(nn.Module):
@@ -94,4 +100,4 @@ class ConditionalDiscriminator(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """``x``: ``(B, num_channels, 28, 28)``; ``y``: integer labels ``(B,)`` -> ``(B,)``."""
-        return self.head(self.phi(x)).gather(1, y[:, None]).squeeze(1)
+        return _float_logits(self.head(self.phi(x)).gather(1, y[:, None]).squeeze(1))

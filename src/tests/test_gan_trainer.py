@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 import gan_trainer
+from data import load_fashion_mnist, shuffled_batches
 from submission import gan
 from tests.test_fashion_mnist import write_split
 from tests.test_flow_trainer import run_main
@@ -50,6 +51,64 @@ class GanTrainerTest(unittest.TestCase):
                 self.assertTrue(all(isinstance(v, torch.Tensor) for v in checkpoint["g"].values()))
                 metrics = json.loads((self.out / "metrics.json").read_text())
                 self.assertEqual(metrics["steps"], 4)
+
+    def test_the_fast_step_trains_like_a_plain_loop(self):
+        """Per-network backward passes, channels-last networks and fused Adam change no result:
+        the first steps' losses match a loop with full backward passes, the default layout and
+        the default Adam. (Later steps drift apart from rounding, as any two GAN runs do.)"""
+        images, labels = load_fashion_mnist("train", self.tmp / "data")
+        for model, loss_type in gan_trainer.LOSSES:
+            with self.subTest(model=model, loss_type=loss_type):
+                status, stderr = self.train("--model", model, "--loss_type", loss_type,
+                                            "--seed", "5", "--overwrite")
+                self.assertEqual(status, 0, stderr)
+                rows = (self.out / "losses.csv").read_text().splitlines()[1:4]
+                trained = torch.tensor([[float(v) for v in row.split(",")[1:]] for row in rows])
+
+                d_loss_fn, g_loss_fn = gan_trainer.LOSSES[(model, loss_type)]
+                torch.manual_seed(5)
+                g, d = gan_trainer.build_networks(model, torch.device("cpu"))
+                g_optimizer = torch.optim.Adam(g.parameters(), lr=1e-3, betas=(0.5, 0.999))
+                d_optimizer = torch.optim.Adam(d.parameters(), lr=1e-3, betas=(0.5, 0.999))
+                order = torch.Generator().manual_seed(5)
+                plain = []
+                for x, y in list(shuffled_batches(images, labels, 64, generator=order))[:3]:
+                    cond = (y,) if model == "cgan" else ()
+                    d_loss = d_loss_fn(g, d, x, *cond, device="cpu")
+                    d_optimizer.zero_grad()
+                    d_loss.backward()
+                    d_optimizer.step()
+                    g_loss = g_loss_fn(g, d, x, *cond, device="cpu")
+                    g_optimizer.zero_grad()
+                    g_loss.backward()
+                    g_optimizer.step()
+                    plain.append([d_loss.item(), g_loss.item()])
+                # A skipped or misdirected gradient moves the next step's losses by over 1e-2.
+                torch.testing.assert_close(trained, torch.tensor(plain), rtol=1e-5, atol=1e-4)
+
+    def test_a_loss_may_differentiate_at_the_generators_output(self):
+        """A critic loss that takes gradients at ``g(z)`` itself (as WGAN-GP solutions that
+        interpolate without ``requires_grad_`` do) needs g's graph in d's step: it is kept."""
+        def critic_loss(g, d, x_real, *, device):
+            x_fake = g(torch.randn(len(x_real), g.dim_z, device=device))
+            (grad,) = torch.autograd.grad(d(x_fake).sum(), x_fake, create_graph=True)
+            return d(x_fake).mean() - d(x_real).mean() + grad.square().mean()
+
+        losses = {("gan", "wasserstein_gp"): (critic_loss, gan.loss_wasserstein_gp_g)}
+        with mock.patch.object(gan_trainer, "LOSSES", losses):
+            status, stderr = self.train("--model", "gan", "--loss_type", "wasserstein_gp")
+        self.assertEqual(status, 0, stderr)
+
+    def test_bfloat16_runs_and_is_recorded(self):
+        for model, loss_type in gan_trainer.LOSSES:
+            with self.subTest(model=model, loss_type=loss_type):
+                status, stderr = self.train("--model", model, "--loss_type", loss_type,
+                                            "--precision", "bfloat16", "--overwrite")
+                self.assertEqual(status, 0, stderr)
+                checkpoint = torch.load(self.out / "checkpoint.pt", weights_only=True)
+                self.assertEqual(checkpoint["args"]["precision"], "bfloat16")
+                self.assertEqual({v.dtype for v in checkpoint["g"].values()
+                                  if v.is_floating_point()}, {torch.float32})
 
     def test_cgan_refuses_wasserstein_gp(self):
         status, stderr = self.train("--model", "cgan", "--loss_type", "wasserstein_gp")

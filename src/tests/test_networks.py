@@ -81,6 +81,17 @@ class NetworkTest(unittest.TestCase):
                     self.assertEqual(output.shape, shape)
                     self.assertEqual(output.dtype, torch.float32)
 
+    def test_logits_stay_float32_under_bfloat16_autocast(self):
+        """The trainer's --precision bfloat16: the layers compute in bfloat16, the losses get
+        float32 logits; float64 networks keep float64."""
+        d, cd = Discriminator(), ConditionalDiscriminator()
+        with torch.autocast("cpu", torch.bfloat16):
+            self.assertEqual(Generator()(self.z).dtype, torch.bfloat16)
+            self.assertEqual(d(self.x).dtype, torch.float32)
+            self.assertEqual(cd(self.x, self.y).dtype, torch.float32)
+            torch.testing.assert_close(d(self.x), d.head(d.phi(self.x)).float().squeeze(1))
+        self.assertEqual(d.double()(self.x.double()).dtype, torch.float64)
+
     def test_attributes(self):
         self.assertEqual(Generator().dim_z, 64)
         g = ConditionalGenerator(dim_z=32, num_classes=5)
