@@ -2,6 +2,7 @@
 #               make test    (the autograder and the engineering tests)
 #               make pdf     (the written answers: submission.tex -> submission.pdf)
 #               make submission  (the code to hand in: submission.zip, after the basic tests)
+#               make bench   (GAN epoch times and sample quality against the course loop; ~1 hour)
 # train, test and submission create the virtual environment .venv on first use.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ VENV := .venv
 PY := $(abspath $(VENV))/bin/python
 ARGS ?=
 
-.PHONY: train test venv clean pdf submission
+.PHONY: train test bench venv clean pdf submission
 
 venv: $(VENV)/installed
 
@@ -27,6 +28,9 @@ test: venv
 	  $(PY) grader.py || status=1; \
 	  $(PY) -m tests || status=1; \
 	  exit $$status
+
+bench: venv
+	cd src && $(PY) bench.py gan $(ARGS)
 
 clean:
 	rm -rf $(VENV) src/maf

@@ -1,16 +1,22 @@
 """Times the trainers on this machine and writes the numbers to a JSON file.
 
     python bench.py flow [--repeats 3]    # the default MAF run, a plain DataLoader loop, sampling
-    python bench.py gan [--repeats 3]     # one epoch of each GAN model and loss
+    python bench.py gan [--repeats 3]     # one epoch of each GAN model and loss, and its quality
+    python bench.py gan --runs cgan/nonsaturating --precision bfloat16 --grids results
 
 Every timing is the median of ``--repeats`` runs of the full command (``python main.py ...``
-in a fresh process: imports, data, training, plots and checkpoints included). The flow
-benchmark also runs a plain training loop over the same model (a DataLoader, the default
-Adam, no annealing) in the same session, so the two are compared side by side.
+in a fresh process: imports, data, training, plots and checkpoints included). Each benchmark
+also runs a plain training loop in the same session, alternating with the trainer so that
+both see the same machine: for the flow a DataLoader loop with the default Adam and no
+annealing, for the GANs the course's loop (torchvision's dataset through a DataLoader, full
+backward passes, the default Adam). GAN run ``i`` uses seed ``SEEDS[i]``, and every trained
+run is scored with ``evaluate.py`` (FD-FMNIST, and class accuracy for cgan).
 """
 
 import argparse
 import json
+import shutil
+import struct
 import statistics
 import subprocess
 import sys
@@ -19,8 +25,8 @@ import time
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent
-GAN_RUNS = [("gan", "nonsaturating"), ("gan", "minimax"), ("gan", "wasserstein_gp"),
-            ("cgan", "nonsaturating")]
+GAN_RUNS = ["gan/nonsaturating", "gan/minimax", "gan/wasserstein_gp", "cgan/nonsaturating"]
+SEEDS = [777, 1, 2]  # the default seed first; more repeats take 3, 4, ...
 
 # A training loop as a first implementation would write it: the reference point.
 PLAIN_FLOW_LOOP = """
@@ -45,6 +51,60 @@ for epoch in range(50):
 with torch.no_grad():
     print(model.log_probs(data["test"]).item())
 """
+
+
+# The course's GAN loop, as the problem set's starter code trains: torchvision's dataset
+# decoded image by image, gradients of both networks in every backward pass, the default Adam.
+COURSE_GAN_LOOP = """
+import sys
+import torch
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+from torchvision.utils import save_image
+from gan_trainer import LOSSES, build_networks
+
+model, loss_type, root, out, seed = sys.argv[1:6]
+torch.manual_seed(int(seed))
+transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+dataset = datasets.FashionMNIST(root, train=True, transform=transform)
+loader = DataLoader(dataset, batch_size=64, shuffle=True, drop_last=True)
+g, d = build_networks(model, torch.device("cpu"))
+g_optimizer = torch.optim.Adam(g.parameters(), lr=1e-3, betas=(0.5, 0.999))
+d_optimizer = torch.optim.Adam(d.parameters(), lr=1e-3, betas=(0.5, 0.999))
+d_loss_fn, g_loss_fn = LOSSES[(model, loss_type)]
+fixed = (torch.randn(100, g.dim_z),) + ((torch.arange(10).repeat(10),) if model == "cgan" else ())
+for step, (x, y) in enumerate(loader, 1):
+    cond = (y,) if model == "cgan" else ()
+    d_loss = d_loss_fn(g, d, x, *cond, device="cpu")
+    d_optimizer.zero_grad()
+    d_loss.backward()
+    d_optimizer.step()
+    g_loss = g_loss_fn(g, d, x, *cond, device="cpu")
+    g_optimizer.zero_grad()
+    g_loss.backward()
+    g_optimizer.step()
+    if step % 50 == 0:
+        with torch.no_grad():
+            save_image(g(*fixed), f"{out}/fake_{step:04d}.png", nrow=10, normalize=True)
+        torch.save({"g": g.state_dict(), "d": d.state_dict()}, f"{out}/model.pt")
+"""
+
+
+def write_torchvision_fashion_mnist(root: Path) -> None:
+    """Writes the data that ``data.py`` finds as the uncompressed IDX files torchvision's
+    ``FashionMNIST(root)`` reads, so that the course loop needs no download."""
+    import torch
+
+    from data import FASHION_MNIST_FILES, load_fashion_mnist
+
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, names in FASHION_MNIST_FILES.items():
+        images, labels = load_fashion_mnist(split)
+        pixels = images.add(1).mul(127.5).round().to(dtype=torch.uint8).squeeze(1).numpy()
+        for name, array, magic in zip(names, (pixels, labels.numpy()), (0x803, 0x801)):
+            header = struct.pack(f">{array.ndim + 1}I", magic, *array.shape)
+            (raw / name.removesuffix(".gz")).write_bytes(header + array.astype("uint8").tobytes())
 
 
 def timed(command: list[str]) -> tuple[float, str]:
@@ -90,20 +150,53 @@ print(sorted(times)[3])
     return results
 
 
-def bench_gan(repeats: int) -> dict:
+def bench_gan(repeats: int, runs: list[str], precisions: list[str], grids: Path | None,
+              out: Path) -> dict:
     results = {}
+    seeds = (SEEDS + list(range(len(SEEDS), repeats)))[:repeats]
     with tempfile.TemporaryDirectory() as tmp:
-        for model, loss_type in GAN_RUNS:
-            name = f"{model}/{loss_type}"
-            runs = []
-            for i in range(repeats):
-                out = Path(tmp) / f"{model}_{loss_type}_{i}"
-                seconds, _ = timed([sys.executable, "main.py", "--model", model, "--loss_type",
-                                    loss_type, "--out_dir", str(out)])
-                runs.append(seconds)
-            results[name] = {"epoch_seconds": runs, "median_seconds": statistics.median(runs)}
-            print(f"{name}: {statistics.median(runs):.1f} s per epoch (runs: "
-                  f"{', '.join(f'{s:.1f}' for s in runs)})", flush=True)
+        root = Path(tmp) / "torchvision"
+        write_torchvision_fashion_mnist(root)
+        for run in runs:
+            model, loss_type = run.split("/")
+            result = results[run] = {"seeds": seeds, "course_loop_seconds": []}
+            result.update({precision: {"epoch_seconds": [], "fd_fmnist": []}
+                           for precision in precisions})
+            for seed in seeds:  # alternate the loops, so that all see the same machine
+                course_out = Path(tmp) / f"course_{model}_{loss_type}_{seed}"
+                course_out.mkdir()
+                seconds, _ = timed([sys.executable, "-c", COURSE_GAN_LOOP, model, loss_type,
+                                    str(root), str(course_out), str(seed)])
+                result["course_loop_seconds"].append(seconds)
+                for precision in precisions:
+                    run_dir = Path(tmp) / f"{model}_{loss_type}_{precision}_{seed}"
+                    seconds, _ = timed([sys.executable, "main.py", "--model", model,
+                                        "--loss_type", loss_type, "--precision", precision,
+                                        "--seed", str(seed), "--out_dir", str(run_dir)])
+                    timed([sys.executable, "evaluate.py", str(run_dir)])
+                    scores = json.loads((run_dir / "eval.json").read_text())
+                    numbers = result[precision]
+                    numbers["epoch_seconds"].append(seconds)
+                    numbers["fd_fmnist"].append(scores["fd_fmnist"])
+                    if "class_accuracy" in scores:
+                        numbers.setdefault("class_accuracy", []).append(scores["class_accuracy"])
+                    if grids is not None and seed == seeds[0]:
+                        grids.mkdir(parents=True, exist_ok=True)
+                        final = sorted(run_dir.glob("fake_*.png"))[-1]
+                        shutil.copy(final, grids / f"{model}_{loss_type}_{precision}.png")
+            course = statistics.median(result["course_loop_seconds"])
+            result["course_loop_median_seconds"] = course
+            for precision in precisions:
+                numbers = result[precision]
+                numbers["median_seconds"] = statistics.median(numbers["epoch_seconds"])
+                numbers["speedup"] = course / numbers["median_seconds"]
+                quality = ", ".join(f"{key} {' '.join(f'{v:.3g}' for v in numbers[key])}"
+                                    for key in ("fd_fmnist", "class_accuracy") if key in numbers)
+                print(f"{run} {precision}: {numbers['median_seconds']:.1f} s per epoch (runs "
+                      f"{', '.join(f'{s:.1f}' for s in numbers['epoch_seconds'])}), "
+                      f"{numbers['speedup']:.2f}x the course loop's {course:.1f} s; {quality}",
+                      flush=True)
+            out.write_text(json.dumps(results, indent=2) + "\n")  # kept if a later run fails
     return results
 
 
@@ -112,9 +205,18 @@ def main() -> None:
     parser.add_argument("what", choices=["flow", "gan"])
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing (default: 3)")
     parser.add_argument("--out", type=Path, help="JSON file (default: bench_<what>.json)")
+    gan = parser.add_argument_group("gan")
+    gan.add_argument("--runs", nargs="+", choices=GAN_RUNS, default=GAN_RUNS,
+                     help="which model/loss pairs (default: all four)")
+    gan.add_argument("--precision", nargs="+", choices=["float32", "bfloat16"],
+                     default=["float32", "bfloat16"], help="trainer precisions to compare "
+                     "(default: both)")
+    gan.add_argument("--grids", type=Path, help="copy the final grid of each first-seed run "
+                     "here, as MODEL_LOSS_PRECISION.png")
     args = parser.parse_args()
-    results = bench_flow(args.repeats) if args.what == "flow" else bench_gan(args.repeats)
     out = args.out or Path(f"bench_{args.what}.json")
+    results = (bench_flow(args.repeats) if args.what == "flow" else
+               bench_gan(args.repeats, args.runs, args.precision, args.grids, out))
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print(f"wrote {out}")
