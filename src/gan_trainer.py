@@ -8,11 +8,14 @@
 Every step takes ``critic_steps`` discriminator steps and one generator step on a batch of
 real images. Each backward pass computes the gradients of the network being stepped and no
 others, both networks use the channels-last layout, Adam is fused and the data is held in
-memory: an epoch takes 1.4 to 1.6 times less than in the course's loop, with the same
-training (``bench.py gan``). ``--precision bfloat16`` runs the matrix products and
-convolutions in bfloat16 (autocast): 1.8 to 2.3 times less, with sample quality within the
-seed-to-seed spread measured so far. Into DIR go ``real.png`` (the first 100 training images), ``fake_0050.png``, ``fake_0100.png``, ... (the same
-100 noise vectors every 50 steps), ``losses.csv`` and ``losses.png``, and ``checkpoint.pt``.
+memory: an epoch runs 1.4 to 1.6 times faster than the course's loop, with the same training
+(``bench.py gan``). ``--precision bfloat16`` runs the matrix products and convolutions in
+bfloat16 (autocast): 1.8 to 2.3 times faster, but the cgan's samples are measurably worse
+(README).
+
+Into DIR go ``real.png`` (the first 100 training images), ``fake_0050.png``,
+``fake_0100.png``, ... (the same 100 noise vectors every 50 steps), ``losses.csv`` and
+``losses.png``, and ``checkpoint.pt``.
 """
 
 import argparse

@@ -100,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="discriminator steps per generator step (default: 1)")
     gan.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
                      help="bfloat16: matrix products and convolutions in bfloat16 (autocast), "
-                     "faster on CPUs with native bfloat16; parameters stay float32 "
-                     "(default: float32)")
+                     "faster on CPUs with native bfloat16 (AVX512-BF16, AMX), possibly slower "
+                     "on others; parameters stay float32 (default: float32)")
     gan.add_argument("--data_dir", help="a folder with the four Fashion-MNIST .gz files "
                      "(default: $FASHION_MNIST_DIR, then the usual places)")
 
