@@ -3,6 +3,7 @@
     python bench.py flow [--repeats 3]    # the default MAF run, a plain DataLoader loop, sampling
     python bench.py gan [--repeats 3]     # one epoch of each GAN model and loss, and its quality
     python bench.py gan --runs cgan/nonsaturating --precision bfloat16 --grids results
+    python bench.py gan-step [--repeats 10]   # ms per training step as each speed-up is added
 
 Every timing is the median of ``--repeats`` runs of the full command (``python main.py ...``
 in a fresh process: imports, data, training, plots and checkpoints included). Each benchmark
@@ -200,10 +201,71 @@ def bench_gan(repeats: int, runs: list[str], precisions: list[str], grids: Path 
     return results
 
 
+# What the trainer changes in the course loop's step, added one at a time.
+STEP_VARIANTS = {
+    "course loop": {},
+    "backward(inputs=...) per network": {"inputs": True},
+    "and fused Adam": {"inputs": True, "fused": True},
+    "and channels-last networks": {"inputs": True, "fused": True, "channels_last": True},
+    "and bfloat16 autocast": {"inputs": True, "fused": True, "channels_last": True,
+                              "bfloat16": True},
+}
+
+
+def bench_gan_step(repeats: int, steps: int = 25) -> dict:
+    """Milliseconds per gan/nonsaturating training step of each of ``STEP_VARIANTS``: the
+    median of ``repeats`` rounds of ``steps`` steps, the variants interleaved round by round in
+    this process so that all see the same machine. The batch is random: data loading is not
+    part of the step."""
+    import torch
+
+    from gan_trainer import LOSSES, build_networks
+
+    d_loss_fn, g_loss_fn = LOSSES[("gan", "nonsaturating")]
+    x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+    def make_step(inputs=False, fused=False, channels_last=False, bfloat16=False):
+        torch.manual_seed(0)
+        g, d = build_networks("gan", torch.device("cpu"))
+        if channels_last:
+            g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
+        g_params, d_params = list(g.parameters()), list(d.parameters())
+        g_optimizer = torch.optim.Adam(g_params, lr=1e-3, betas=(0.5, 0.999), fused=fused)
+        d_optimizer = torch.optim.Adam(d_params, lr=1e-3, betas=(0.5, 0.999), fused=fused)
+
+        def step() -> None:
+            for loss_fn, optimizer, params in ((d_loss_fn, d_optimizer, d_params),
+                                               (g_loss_fn, g_optimizer, g_params)):
+                with torch.autocast("cpu", torch.bfloat16, enabled=bfloat16):
+                    loss = loss_fn(g, d, x, device="cpu")
+                optimizer.zero_grad()
+                loss.backward(inputs=params if inputs else None)
+                optimizer.step()
+        return step
+
+    steps_of = {name: make_step(**flags) for name, flags in STEP_VARIANTS.items()}
+    for step in steps_of.values():  # warm-up: oneDNN's kernels, the optimisers' state
+        for _ in range(10):
+            step()
+    rounds = {name: [] for name in steps_of}
+    for _ in range(repeats):
+        for name, step in steps_of.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            rounds[name].append((time.perf_counter() - start) / steps * 1000)
+    results = {name: {"ms_per_step": statistics.median(times), "rounds": times}
+               for name, times in rounds.items()}
+    for name, result in results.items():
+        print(f"{name}: {result['ms_per_step']:.1f} ms per step")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["flow", "gan"])
-    parser.add_argument("--repeats", type=int, default=3, help="runs per timing (default: 3)")
+    parser.add_argument("what", choices=["flow", "gan", "gan-step"])
+    parser.add_argument("--repeats", type=int, help="runs per timing (default: 3; gan-step: "
+                        "10 rounds)")
     parser.add_argument("--out", type=Path, help="JSON file (default: bench_<what>.json)")
     gan = parser.add_argument_group("gan")
     gan.add_argument("--runs", nargs="+", choices=GAN_RUNS, default=GAN_RUNS,
@@ -215,8 +277,12 @@ def main() -> None:
                      "here, as MODEL_LOSS_PRECISION.png")
     args = parser.parse_args()
     out = args.out or Path(f"bench_{args.what}.json")
-    results = (bench_flow(args.repeats) if args.what == "flow" else
-               bench_gan(args.repeats, args.runs, args.precision, args.grids, out))
+    if args.what == "gan-step":
+        results = bench_gan_step(args.repeats or 10)
+    elif args.what == "flow":
+        results = bench_flow(args.repeats or 3)
+    else:
+        results = bench_gan(args.repeats or 3, args.runs, args.precision, args.grids, out)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print(f"wrote {out}")
