@@ -2,6 +2,7 @@
 #               make test    (the autograder and the engineering tests)
 #               make pdf     (the written answers: submission.tex -> submission.pdf)
 #               make submission  (the code to hand in: submission.zip, after the basic tests)
+#               make autograder  (the Gradescope bundle autograder.zip, for course staff)
 #               make bench   (GAN epoch times and sample quality against the course loop; ~1 hour)
 # train, test and submission create the virtual environment .venv on first use.
 
@@ -10,7 +11,7 @@ VENV := .venv
 PY := $(abspath $(VENV))/bin/python
 ARGS ?=
 
-.PHONY: train test bench venv clean pdf submission
+.PHONY: train test bench venv clean pdf submission autograder
 
 venv: $(VENV)/installed
 
@@ -58,6 +59,13 @@ pdf:
 	@grep -E '^Overfull' submission.log >&2 || true
 	@echo "wrote submission.pdf"
 
-# submission.zip is written only once an unzipped copy of it passes the basic tests alone.
+# submission.zip is written only once an unzipped copy of it imports as the course's
+# autograder needs and passes the basic tests alone.
 submission: venv
 	cd src && $(PY) make_submission.py
+
+# ----------------------------------------------------------------------------------------
+# What a course uploads to Gradescope: autograder.zip, written once it has given
+# src/submission full points as Gradescope would run it.
+autograder: venv
+	cd src && $(PY) make_autograder.py

@@ -3,7 +3,10 @@
 losses of problems 2b (non-saturating), 4b (conditional) and 5e (WGAN-GP).
 
 Run from src/:  ``python grader.py`` (all tests), ``python grader.py 1a-0-basic`` (one test),
-``python grader.py --submission PATH`` (grade another copy of the submission folder).
+``python grader.py --submission PATH`` (grade another copy of the submission folder),
+``python grader.py --gradescope FILE`` (also write Gradescope's results JSON; run_autograder
+in the bundle that ``make autograder`` builds does this). The tests reach the graded code as
+the course's autograder does: ``import submission``, then ``submission.flow_network.MADE``.
 
 Every expected value is computed here, independently of the code under test. For the flow:
 from the outputs of ``MADE.net`` (the network that gives mu and alpha), from masks built from
@@ -30,15 +33,7 @@ from torch.distributions import Normal
 import graderUtil
 import network
 from graderUtil import graded
-# The numerical checks of the written answers (2a-0-basic ... 5d-0-basic, 0 points).
-from written_checks import (  # noqa: F401
-    DivergenceChecks,
-    ProjectionDiscriminatorCheck,
-    VanishingGradientCheck,
-    WassersteinChecks,
-)
 
-SUBMISSION = graderUtil.Submission(Path(__file__).resolve().parent / "submission")
 
 HIDDEN_SIZE = 16
 BATCH = 8
@@ -60,6 +55,14 @@ LAMBDA = 10.0  # the weight of the gradient penalty (problem 5e)
 NONSATURATING = ("loss_nonsaturating_d", "loss_nonsaturating_g")
 CONDITIONAL = ("conditional_loss_nonsaturating_d", "conditional_loss_nonsaturating_g")
 WGAN_GP = ("loss_wasserstein_gp_d", "loss_wasserstein_gp_g")
+
+# What the tests read through the package, as the course's autograder does
+# (``submission.flow_network.MADE``): every module and its names.
+GRADED_NAMES = {
+    "flow_network": ("MaskedLinear", "MADE", "PermuteLayer", "MAF"),
+    "gan": NONSATURATING + CONDITIONAL + WGAN_GP,
+}
+SUBMISSION = graderUtil.Submission(Path(__file__).resolve().parent / "submission", GRADED_NAMES)
 
 
 # ----------------------------------------------------------------------------------------
@@ -319,8 +322,8 @@ class MADEForwardTest(FlowTestCase):
     @graded(
         "1a-1-hidden",
         "MADE.net is MaskedLinear/ReLU layers (nn.Linear's init, a `mask` buffer) with masks "
-        "from the degree rules, so mu_i, alpha_i depend on x_<i only "
-        "(D = 1, 2, 3, 5; n_hidden = 0, 1, 2)",
+        "from the degree rules, so mu_i, alpha_i depend on x_<i only, and MADE.forward's x_i "
+        "depends on z_<=i only (D = 1, 2, 3, 5; n_hidden = 0, 1, 2)",
     )
     def test_net_structure(self) -> None:
         mask = (torch.rand(4, 3) < 0.5).float()
@@ -353,6 +356,14 @@ class MADEForwardTest(FlowTestCase):
                     # entry (i, j) on or above the diagonal: output i depends on x_j with j >= i
                     on_or_above = part.triu()
                     assert_close(on_or_above, 0 * on_or_above, f"d{name}_i/dx_j for j >= i", 0)
+                z = torch.randn(BATCH, D)
+                x, _ = check_pair(made.forward(z), "MADE.forward", BATCH, D, torch.float32)
+                for j in range(D):  # changing z_j leaves every x_i with i < j as it was
+                    nudged = z.clone()
+                    nudged[:, j] += 1
+                    x_nudged = made.forward(nudged)[0]
+                    what = f"MADE.forward's x_<{j} after a change of z_{j} alone"
+                    assert_close(x_nudged[:, :j], x[:, :j], what, FLOAT32_TOL)
 
     @graded(
         "1a-2-hidden",
@@ -1022,4 +1033,6 @@ class WassersteinGPLossTest(GANTestCase):
 
 if __name__ == "__main__":
     points_file = Path(__file__).resolve().parent / "points.json"
-    graderUtil.main(sys.modules[__name__], SUBMISSION, points_file)
+    # written_checks: the numerical checks of the written answers (2a-0-basic ... 5d-0-basic,
+    # 0 points), run beside the graded tests.
+    graderUtil.main([sys.modules[__name__]], SUBMISSION, points_file, checks="written_checks")

@@ -6,9 +6,11 @@ in a JSON file, and ends with ``graderUtil.main(...)``. Test ids read
 ``<problem><part>-<n>-basic|hidden`` (``1a-0-basic``); a test worth 0 points is a check of a
 written answer and is counted on a line of its own in the summary.
 
-Every test runs with a time limit (SIGALRM, where the platform has it) and with stdout
-captured: graded code that raises, runs too long or prints fails that test alone, and the
-grader always ends with its summary.
+The submission is read as the course's autograder reads it: ``import submission``, then each
+graded module as an attribute of the package (``Submission``). Every test runs with a time
+limit (SIGALRM, where the platform has it) and with stdout captured: graded code that raises,
+runs too long or prints fails that test alone, and the grader always ends with its summary.
+``--gradescope FILE`` also writes Gradescope's results JSON, rewritten after every test.
 """
 
 import argparse
@@ -19,6 +21,7 @@ import importlib.util
 import io
 import json
 import linecache
+import os
 import re
 import signal
 import sys
@@ -26,7 +29,7 @@ import sysconfig
 import time
 import traceback
 import unittest
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType, FrameType, ModuleType
@@ -81,12 +84,12 @@ def graded(test_id: str, description: str, timeout: float = DEFAULT_TIMEOUT) -> 
     return mark
 
 
-def collect_tests(module: ModuleType, points: dict[str, float]) -> list[GradedTest]:
-    """The graded tests of ``module`` in id order, each with its points from ``points``."""
+def collect_tests(modules: list[ModuleType], points: dict[str, float]) -> list[GradedTest]:
+    """The graded tests of ``modules`` in id order, each with its points from ``points``."""
     tests: dict[str, GradedTest] = {}
-    for case in vars(module).values():
-        if not (isinstance(case, type) and issubclass(case, unittest.TestCase)):
-            continue
+    cases = [case for module in modules for case in vars(module).values()
+             if isinstance(case, type) and issubclass(case, unittest.TestCase)]
+    for case in dict.fromkeys(cases):  # once each, even if two modules hold it
         for name, attribute in vars(case).items():
             if not hasattr(attribute, "graded"):
                 continue
@@ -108,63 +111,114 @@ def collect_tests(module: ModuleType, points: dict[str, float]) -> list[GradedTe
 
 
 class Submission:
-    """The student's package, imported under the name ``package`` from a chosen folder.
+    """The student's package, read the way the course's autograder reads it.
 
-    Each of its modules is imported once, on first use. When that fails, every test that
-    asks for the module fails with the same one-line reason.
+    The package in a chosen folder is imported under the name ``package`` (running its
+    ``__init__.py``), and each graded module is taken as an attribute of it
+    (``submission.flow_network``). This happens once, on first use. A module that cannot be
+    reached fails every test that asks for it with the same one-line reason; a module that
+    imports cleanly is graded even when another one is broken or missing.
+
+    Args:
+        directory: the package folder.
+        modules: the names of the graded modules.
+        package: the name the package is imported under.
     """
 
-    def __init__(self, directory: Path, package: str = "submission"):
+    def __init__(self, directory: Path, modules: Iterable[str], package: str = "submission"):
         self.directory = directory
+        self.modules = tuple(modules)
         self.package = package
-        self._root: ModuleType | None = None  # the package, once imported
-        self._modules: dict[str, ModuleType | GraderFailure] = {}
+        self._loaded: dict[str, ModuleType | GraderFailure] | None = None
 
     def use(self, path: Path) -> None:
         """Grades the package in ``path``: the package folder or a folder that holds it."""
         nested = path / self.package
         self.directory = nested if nested.is_dir() else path
-        self._root = None
-        self._modules.clear()
+        self._loaded = None
 
     def load(self, name: str) -> ModuleType:
-        """The module ``<package>.<name>``; raises GraderFailure if it cannot be imported."""
-        if name not in self._modules:
-            self._modules[name] = self._import(name)
-        module = self._modules[name]
+        """The module ``<package>.<name>``; raises GraderFailure if it cannot be reached."""
+        if self._loaded is None:
+            self._loaded = self._import()
+        module = self._loaded[name]
         if isinstance(module, GraderFailure):
             raise module
         return module
 
-    def _import(self, name: str) -> ModuleType | GraderFailure:
-        qualified = f"{self.package}.{name}"
+    def _import(self) -> dict[str, ModuleType | GraderFailure]:
+        """Every graded module, or the reason it cannot be reached."""
         if not self.directory.is_dir():
-            return GraderFailure(f"cannot import {qualified}: no folder {self.directory}")
+            return self._all(GraderFailure(f"no folder {self.directory} to grade"))
         if not (self.directory / "__init__.py").is_file():
-            return GraderFailure(f"cannot import {qualified}: {self.directory} has no __init__.py")
+            return self._all(
+                GraderFailure(f"{self.package}/__init__.py is missing from the upload")
+            )
+        loaded: dict[str, ModuleType | GraderFailure] = {
+            name: GraderFailure(f"{name}.py is missing from the upload")
+            for name in self.modules
+            if not (self.directory / f"{name}.py").is_file()
+        }
         printed = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(printed):
-                self._import_package()
-                module = importlib.import_module(qualified)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as error:  # graded code may raise anything, SystemExit included
-            return GraderFailure(f"cannot import {qualified}: {self._describe(error)}")
+        with contextlib.redirect_stdout(printed):
+            try:
+                package, init_failed = self._import_package(run_init=True), False
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # graded code may raise anything, SystemExit included
+                failure = GraderFailure(f"import {self.package} fails: {self._describe(error)}")
+                culprit = self._culprit(error)
+                for name in self.modules:
+                    if culprit in (name, None):
+                        loaded.setdefault(name, failure)
+                # The modules not to blame are still graded, from a package whose
+                # __init__.py has not run.
+                package, init_failed = self._import_package(run_init=False), True
+            for name in self.modules:
+                if name not in loaded:
+                    loaded[name] = self._module(package, name, init_failed)
         if printed.getvalue():
+            failure = GraderFailure(
+                f"{self.package} printed to stdout while being imported; remove print statements"
+            )
+            loaded = {name: loaded[name] if isinstance(loaded[name], GraderFailure) else failure
+                      for name in self.modules}
+        return loaded
+
+    def _all(self, failure: GraderFailure) -> dict[str, ModuleType | GraderFailure]:
+        return dict.fromkeys(self.modules, failure)
+
+    def _module(
+        self, package: ModuleType, name: str, init_failed: bool
+    ) -> ModuleType | GraderFailure:
+        """``package.<name>``, or why it cannot be had.
+
+        ``init_failed``: ``__init__.py`` failed because of another module, so this one is
+        imported on its own.
+        """
+        qualified = f"{self.package}.{name}"
+        if init_failed:
+            try:
+                importlib.import_module(qualified)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:
+                return GraderFailure(f"cannot import {qualified}: {self._describe(error)}")
+        module = getattr(package, name, None)
+        if not isinstance(module, ModuleType):
             return GraderFailure(
-                f"{qualified} printed to stdout while being imported; remove print statements"
+                f"{self.package}/__init__.py does not import {name}: "
+                f"add the line `from .{name} import *` to it"
             )
         return module
 
-    def _import_package(self) -> None:
+    def _import_package(self, run_init: bool) -> ModuleType:
         """Puts the package of ``self.directory`` in sys.modules under ``self.package``.
 
         Done by file location, not through sys.path, so that a folder of any name is graded
-        and no other package of the same name (src/submission) can stand in for it.
+        and no other package of the same name (src/submission) can stand in for it. With
+        ``run_init`` false the package is left empty: its modules can still be imported.
         """
-        if self._root is not None and sys.modules.get(self.package) is self._root:
-            return
         # Whatever was imported under this name before (another copy) must not be reused.
         for key in [key for key in sys.modules if key.split(".")[0] == self.package]:
             del sys.modules[key]
@@ -175,27 +229,44 @@ class Submission:
         )
         package = importlib.util.module_from_spec(spec)
         sys.modules[self.package] = package
-        try:
-            spec.loader.exec_module(package)
-        except BaseException:
-            del sys.modules[self.package]
-            raise
-        self._root = package
+        if run_init:
+            try:
+                spec.loader.exec_module(package)
+            except BaseException:
+                del sys.modules[self.package]
+                raise
+        return package
+
+    def _culprit(self, error: BaseException) -> str | None:
+        """The graded module that ``error`` came from; None for __init__.py or unknown."""
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            prefix, _, name = error.name.partition(".")
+            if prefix == self.package and name in self.modules:
+                return name
+        if isinstance(error, SyntaxError) and error.filename:
+            where = Path(error.filename)
+        elif inside := self._frames_inside(error):
+            where = Path(inside[-1].filename)
+        else:
+            return None
+        return where.stem if where.stem in self.modules else None
+
+    def _frames_inside(self, error: BaseException) -> list[traceback.FrameSummary]:
+        """The frames of ``error``'s traceback that lie in the submission's files."""
+        directory = self.directory.resolve()
+        return [
+            frame
+            for frame in traceback.extract_tb(error.__traceback__)
+            if Path(frame.filename).resolve().is_relative_to(directory)
+        ]
 
     def _describe(self, error: BaseException) -> str:
         """One line: the error and, where it is in the submission, the file and line."""
-        if isinstance(error, GraderFailure):
-            return str(error)
         first_line = str(error).splitlines()[:1]
         message = f"{type(error).__name__}: {''.join(first_line)}"
         if isinstance(error, SyntaxError):  # its message already names the file and line
             return message
-        inside = [
-            frame
-            for frame in traceback.extract_tb(error.__traceback__)
-            if Path(frame.filename).resolve().is_relative_to(self.directory.resolve())
-        ]
-        if inside:
+        if inside := self._frames_inside(error):
             message += f" ({Path(inside[-1].filename).name}, line {inside[-1].lineno})"
         return message
 
@@ -316,47 +387,153 @@ def failure_report(result: _Result) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """How one test went: the lines that say why it failed (none if it passed), its time."""
+
+    test: GradedTest
+    report: list[str]
+    took: datetime.timedelta
+
+    @property
+    def passed(self) -> bool:
+        return not self.report
+
+    @property
+    def score(self) -> float:
+        return self.test.points if self.passed else 0.0
+
+
 def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def grade(tests: list[GradedTest]) -> bool:
-    """Runs ``tests``, prints each result and the summary; True if all passed."""
-    earned = {"basic": 0.0, "hidden": 0.0}
-    possible = {"basic": 0.0, "hidden": 0.0}
-    checks_passed = checks = passed = 0
+def grade(tests: list[GradedTest], gradescope: Path | None = None) -> bool:
+    """Runs ``tests``, prints each result and the summary; True if all passed.
+
+    With ``gradescope``, Gradescope's results JSON is written there before the first test
+    and again after each one, so that it is complete even if the process dies midway.
+    """
+    start = time.perf_counter()
+    verdicts: list[Verdict] = []
+
+    def report() -> None:
+        if gradescope is not None:
+            results = gradescope_results(tests, verdicts, time.perf_counter() - start)
+            write_json_atomically(gradescope, results)
+
+    report()
     for test in tests:
         print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
         result, took = run_test(test)
-        ok = result.error is None
-        if not ok:
-            print("\n".join(failure_report(result)))
-        score = test.points if ok else 0.0
+        verdict = Verdict(test, [] if result.error is None else failure_report(result), took)
+        if verdict.report:
+            print("\n".join(verdict.report))
         print(
             f"{SEPARATOR} END {test.test_id} [took {took} (max allowed {test.timeout:g} seconds), "
-            f"{_points(score)}/{_points(test.points)} points]",
+            f"{_points(verdict.score)}/{_points(test.points)} points]",
             flush=True,
         )
-        passed += ok
-        kind = "hidden" if test.hidden else "basic"
-        earned[kind] += score
-        possible[kind] += test.points
-        if test.points == 0:
-            checks += 1
-            checks_passed += ok
+        verdicts.append(verdict)
+        report()
+    print_summary(verdicts)
+    return all(verdict.passed for verdict in verdicts)
 
+
+def print_summary(verdicts: list[Verdict]) -> None:
+    """Points of the basic and hidden tests, the written-answer checks, and last the line
+    ``N passed, N failed``."""
     print("========== SUMMARY")
-    for kind in ("basic", "hidden"):
-        print(f"{kind} points: {_points(earned[kind])}/{_points(possible[kind])}")
-    print(f"total points: {_points(sum(earned.values()))}/{_points(sum(possible.values()))}")
-    if checks:
-        print(f"checks of written answers (0 points): {checks_passed}/{checks} passed")
-    print(f"{passed} passed, {len(tests) - passed} failed", flush=True)
-    return passed == len(tests)
+    for hidden, kind in ((False, "basic"), (True, "hidden")):
+        mine = [verdict for verdict in verdicts if verdict.test.hidden == hidden]
+        earned, possible = (sum(v.score for v in mine), sum(v.test.points for v in mine))
+        print(f"{kind} points: {_points(earned)}/{_points(possible)}")
+    earned, possible = sum(v.score for v in verdicts), sum(v.test.points for v in verdicts)
+    print(f"total points: {_points(earned)}/{_points(possible)}")
+    if checks := [verdict for verdict in verdicts if verdict.test.points == 0]:
+        passed = sum(verdict.passed for verdict in checks)
+        print(f"checks of written answers (0 points): {passed}/{len(checks)} passed")
+    passed = sum(verdict.passed for verdict in verdicts)
+    print(f"{passed} passed, {len(verdicts) - passed} failed", flush=True)
 
 
-def main(module: ModuleType, submission: Submission, points_file: Path) -> NoReturn:
-    """The command line: ``grader.py [TEST_ID ...] [--submission PATH]``."""
+# ----------------------------------------------------------------------------------------
+# Gradescope
+
+
+NOT_RUN = (
+    "not run: grading stopped before this test finished (the submission ended the grading "
+    "process, or it ran out of time)"
+)
+
+
+def gradescope_results(
+    tests: list[GradedTest], verdicts: list[Verdict], seconds: float
+) -> dict[str, object]:
+    """Gradescope's results of ``tests`` (a test without a verdict scores 0 as not run).
+
+    Basic tests are ``visible``, hidden ones ``after_published``. The summary on top speaks
+    of the basic tests alone and stdout stays hidden, so that nothing tells a student about
+    the hidden tests before the course publishes the grades.
+    """
+    by_id = {verdict.test.test_id: verdict for verdict in verdicts}
+    entries = []
+    for test in tests:
+        verdict = by_id.get(test.test_id)
+        entries.append({
+            "number": test.test_id,
+            "name": test.description,
+            "score": verdict.score if verdict else 0.0,
+            "max_score": test.points,
+            "output": "\n".join(verdict.report) if verdict else NOT_RUN,
+            "visibility": "after_published" if test.hidden else "visible",
+        })
+    basic = [test for test in tests if not test.hidden]
+    earned = sum(by_id[test.test_id].score for test in basic if test.test_id in by_id)
+    passed = sum(by_id[test.test_id].passed for test in basic if test.test_id in by_id)
+    summary = (
+        f"Basic tests: {_points(earned)}/{_points(sum(test.points for test in basic))} points, "
+        f"{passed} of {len(basic)} passed."
+    )
+    if hidden := [test for test in tests if test.hidden]:
+        summary += (
+            f" The hidden tests ({_points(sum(test.points for test in hidden))} points) are "
+            "shown once the course publishes the grades."
+        )
+    if len(verdicts) < len(tests):
+        summary = (
+            f"Grading stopped during test {tests[len(verdicts)].test_id}: the submission ended "
+            "the grading process or ran out of time; that test and those after it score 0.\n"
+            + summary
+        )
+    return {
+        "execution_time": round(seconds, 2),
+        "output": summary,
+        "stdout_visibility": "hidden",
+        "tests": entries,
+    }
+
+
+def write_json_atomically(path: Path, data: object) -> None:
+    """Writes ``data`` as JSON to a temporary file beside ``path``, then renames it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+# ----------------------------------------------------------------------------------------
+# The command line
+
+
+def main(
+    modules: list[ModuleType], submission: Submission, points_file: Path, checks: str | None = None
+) -> NoReturn:
+    """The command line: ``grader.py [TEST_ID ...] [--submission PATH] [--gradescope FILE]``.
+
+    ``checks`` names a module of tests worth 0 points (checks of written answers), imported
+    only where they run: not in Gradescope mode, which grades points alone.
+    """
     parser = argparse.ArgumentParser(description="Runs the graded tests (all of them by default).")
     parser.add_argument("test_ids", nargs="*", metavar="TEST_ID", help="e.g. 1a-0-basic")
     parser.add_argument(
@@ -366,20 +543,36 @@ def main(module: ModuleType, submission: Submission, points_file: Path) -> NoRet
         help=f"the {submission.package}/ folder to grade, or a folder that contains it "
         f"(default: {submission.directory})",
     )
+    parser.add_argument(
+        "--gradescope",
+        type=Path,
+        metavar="FILE",
+        help="also write Gradescope's results JSON to FILE; the tests worth 0 points (checks "
+        "of written answers) are then left out",
+    )
     args = parser.parse_args()
 
-    tests = collect_tests(module, json.loads(points_file.read_text()))
+    points = json.loads(points_file.read_text())
+    if args.gradescope is not None:
+        points = {test_id: value for test_id, value in points.items() if value > 0}
+    elif checks is not None:
+        modules = [*modules, importlib.import_module(checks)]
+    tests = collect_tests(modules, points)
     by_id = {test.test_id: test for test in tests}
     if unknown := [test_id for test_id in args.test_ids if test_id not in by_id]:
-        print(f"unknown test id: {', '.join(unknown)}; the test ids are:", file=sys.stderr)
+        left_out = " (checks of written answers do not run with --gradescope)" if (
+            args.gradescope is not None) else ""
+        print(f"unknown test id: {', '.join(unknown)}{left_out}; the test ids are:",
+              file=sys.stderr)
         for test in tests:
             print(f"  {test.test_id}  {test.description}", file=sys.stderr)
         sys.exit(2)
     if args.submission is not None:
         submission.use(args.submission)
+    chosen = [by_id[test_id] for test_id in args.test_ids] or tests
 
     try:
-        all_passed = grade([by_id[test_id] for test_id in args.test_ids] or tests)
+        all_passed = grade(chosen, args.gradescope)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)

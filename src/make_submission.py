@@ -1,15 +1,22 @@
-"""Writes ``submission.zip`` for upload, once the zipped copy passes the basic tests alone.
+"""Writes ``submission.zip`` for upload, once the zipped copy is known to grade.
 
     python make_submission.py [--out ../submission.zip]     (``make submission`` runs this)
 
 The zip holds exactly ``submission/__init__.py``, ``submission/flow_network.py`` and
-``submission/gan.py``, the paths the problem set asks for. It is unzipped into a temporary
-folder and graded there (``grader.py --submission``) with the basic tests that carry points,
-so what is uploaded is what was tested; if any fails, no zip is written.
+``submission/gan.py``, the paths the problem set asks for. It is unzipped into an empty
+folder and checked there, so that what is uploaded is what was checked:
+
+1. as the course's autograder reads it: with only ``network.py`` beside it, a fresh Python
+   process does ``import submission`` and reaches every graded name through the package
+   (``submission.flow_network.MADE``, ``submission.gan.loss_nonsaturating_d``, ...);
+2. with the basic tests that carry points (``grader.py --submission``).
+
+If either fails, no zip is written.
 """
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,11 +27,53 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent
 FILES = ["submission/__init__.py", "submission/flow_network.py", "submission/gan.py"]
 
+# Run in the unzipped copy's folder: what the course's autograder needs of the package.
+# Prints one line per missing name, with the fix; exits non-zero if any is missing.
+IMPORT_CHECK = """
+import json, sys
+graded = json.loads(sys.argv[1])
+try:
+    import submission
+except BaseException as error:
+    sys.exit(f"`import submission` fails: {type(error).__name__}: {error}")
+missing = []
+for module, names in graded.items():
+    found = getattr(submission, module, None)
+    if found is None:
+        missing.append(f"submission.{module} is missing: "
+                       f"add the line `from .{module} import *` to submission/__init__.py")
+        continue
+    missing += [f"submission.{module}.{name} is missing: define it in submission/{module}.py"
+                for name in names if not hasattr(found, name)]
+sys.exit("\\n".join(missing) or None)
+"""
+
 
 def basic_test_ids() -> list[str]:
     """The basic tests of the code (the 0-point ones check written answers, not the zip)."""
     points = json.loads((SRC / "points.json").read_text())
     return [test for test, value in points.items() if test.endswith("-basic") and value > 0]
+
+
+def write_zip(archive: Path, source: Path = SRC) -> None:
+    """Zips the FILES of ``source`` (a folder holding ``submission/``) into ``archive``."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in FILES:
+            out.write(source / name, name)
+
+
+def import_problems(folder: Path) -> str:
+    """What stops the course's autograder from reading the package in ``folder``, or "".
+
+    ``folder`` holds ``submission/`` and ``network.py`` only; the check runs there in a
+    fresh process, with no PYTHONPATH, so that nothing else can be imported in its place.
+    """
+    from grader import GRADED_NAMES  # the grader's own list of what its tests read
+
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", IMPORT_CHECK, json.dumps(GRADED_NAMES)],
+                          cwd=folder, env=env, capture_output=True, text=True)
+    return "" if done.returncode == 0 else done.stderr.strip()
 
 
 def main() -> int:
@@ -34,11 +83,14 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         archive, unzipped = Path(tmp) / "submission.zip", Path(tmp) / "unzipped"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
-            for name in FILES:
-                out.write(SRC / name, name)
+        write_zip(archive)
         with zipfile.ZipFile(archive) as written:
             written.extractall(unzipped)
+        shutil.copy(SRC / "network.py", unzipped)
+        if problems := import_problems(unzipped):
+            print(f"{problems}\n{args.out} not written: the course's autograder could not read "
+                  "the package (above)", file=sys.stderr)
+            return 1
         graded = subprocess.run([sys.executable, "grader.py", "--submission", str(unzipped),
                                  *basic_test_ids()], cwd=SRC)
         if graded.returncode != 0:

@@ -5,7 +5,8 @@ forms of the answers") and compares it with a computation that does not use it: 
 minimisation, autograd, quadrature, Monte Carlo, a linear program or an independent
 implementation of a density. The written answers themselves are graded by hand.
 
-grader.py imports the test classes (``__all__``); each test runs well under a second.
+grader.py runs these tests beside its own (not in Gradescope mode: they carry no points);
+each runs well under a second.
 """
 
 import unittest

@@ -1,5 +1,7 @@
-"""make_submission.py: the zip holds exactly the three files, and is written after grading."""
+"""make_submission.py: the zip holds exactly the three files, and is written only after its
+unzipped copy imports as the course's autograder needs and passes the basic tests."""
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -8,6 +10,11 @@ import zipfile
 from pathlib import Path
 
 import make_submission
+
+SRC = make_submission.SRC
+# What make_submission.py needs beside it: the grader and what the grader imports.
+NEEDED = ["make_submission.py", "grader.py", "graderUtil.py", "points.json", "network.py",
+          "written_checks.py"]
 
 
 class MakeSubmissionTest(unittest.TestCase):
@@ -23,6 +30,28 @@ class MakeSubmissionTest(unittest.TestCase):
                 for name in make_submission.FILES:
                     self.assertEqual(written.read(name),
                                      (make_submission.SRC / name).read_bytes())
+
+    def test_no_zip_when_the_package_does_not_import_its_modules(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / "src"
+            src.mkdir()
+            for name in NEEDED:
+                shutil.copy(SRC / name, src / name)
+            shutil.copytree(SRC / "submission", src / "submission",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            (src / "submission" / "__init__.py").write_text('"""Only a docstring."""\n')
+            out = Path(tmp) / "submission.zip"
+            done = subprocess.run([sys.executable, "make_submission.py", "--out", str(out)],
+                                  cwd=src, capture_output=True, text=True)
+            self.assertEqual(done.returncode, 1)
+            self.assertFalse(out.exists())
+            self.assertEqual(done.stderr.splitlines(), [
+                "submission.flow_network is missing: add the line `from .flow_network import *` "
+                "to submission/__init__.py",
+                "submission.gan is missing: add the line `from .gan import *` to "
+                "submission/__init__.py",
+                f"{out} not written: the course's autograder could not read the package (above)",
+            ])
 
     def test_graded_ids_are_the_basic_tests_with_points(self):
         ids = make_submission.basic_test_ids()

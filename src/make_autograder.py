@@ -1,0 +1,99 @@
+"""Builds ``autograder.zip``, the bundle a course uploads to Gradescope, once it has given
+full points to this repository's own submission.
+
+    python make_autograder.py [--out ../autograder.zip]     (``make autograder`` runs this)
+
+At the zip's root: ``setup.sh`` and ``run_autograder`` (from ``gradescope/``), the grader
+(``grader.py``, ``graderUtil.py``, ``points.json``) and what its tests import
+(``network.py``); not the checks of written answers, which carry no points. It holds no
+``submission/`` package: a file missing from an upload must fail its tests, never be filled
+in by the reference. Before the zip is written, it is
+run as Gradescope runs it, in a temporary root, on ``submission.zip`` made from
+``src/submission/``; anything short of full points leaves no zip.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import make_submission
+
+SRC = Path(__file__).resolve().parent
+# The bundle: its path in the zip, and the file under src/ that goes there.
+BUNDLE = {
+    "setup.sh": "gradescope/setup.sh",
+    "run_autograder": "gradescope/run_autograder",
+    "grader.py": "grader.py",
+    "graderUtil.py": "graderUtil.py",
+    "points.json": "points.json",
+    "network.py": "network.py",
+}
+EXECUTABLE = {"setup.sh", "run_autograder"}
+
+
+def write_bundle(archive: Path) -> None:
+    """Zips the BUNDLE into ``archive``, the two scripts executable."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, source in BUNDLE.items():
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100755 if name in EXECUTABLE else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, (SRC / source).read_bytes())
+
+
+def run_bundle(archive: Path, upload: Path, root: Path) -> dict:
+    """Runs the bundle ``archive`` as Gradescope does, in the empty folder ``root``, on the
+    files and folders in ``upload``; returns its results.json.
+
+    The bundle is unpacked into ``root/source``, ``run_autograder`` put at the root and the
+    upload copied into ``root/submission``; the grader runs with this Python.
+    """
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(root / "source")
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "run_autograder").chmod(0o755)
+    shutil.copytree(upload, root / "submission")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    env.pop("PYTHONPATH", None)
+    subprocess.run([str(root / "run_autograder")], cwd=root, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=SRC.parent / "autograder.zip",
+                        help="where to write the bundle (default: autograder.zip at the top level)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        archive, upload = Path(tmp) / "autograder.zip", Path(tmp) / "upload"
+        write_bundle(archive)
+        upload.mkdir()
+        make_submission.write_zip(upload / "submission.zip")
+        start = time.perf_counter()
+        results = run_bundle(archive, upload, Path(tmp) / "root")
+        seconds = time.perf_counter() - start
+        short = [test["number"] for test in results["tests"] if test["score"] < test["max_score"]]
+        if short or not results["tests"]:
+            print(results["output"], file=sys.stderr)
+            print(f"{args.out} not written: the bundle does not give this repository's "
+                  f"submission full points (short on: {', '.join(short) or 'every test'})",
+                  file=sys.stderr)
+            return 1
+        shutil.move(archive, args.out)
+    earned = sum(test["score"] for test in results["tests"])
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): {', '.join(BUNDLE)}\n"
+          f"it gave src/submission {earned:g}/{earned:g} points in {seconds:.1f} s "
+          f"({len(results['tests'])} tests)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

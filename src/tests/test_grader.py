@@ -1,0 +1,100 @@
+"""grader.py reads the submission as the course's autograder does (``import submission``, then
+``submission.flow_network.MADE``), says in one line what a package lacks, and writes
+Gradescope's results JSON."""
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent
+POINTS = json.loads((SRC / "points.json").read_text())
+
+
+def grade(package: Path, *test_ids: str) -> tuple[dict, str]:
+    """Gradescope's results and the printed report of ``grader.py --submission package``."""
+    results = package.parent / "results.json"
+    done = subprocess.run([sys.executable, "grader.py", "--submission", str(package),
+                           "--gradescope", str(results), *test_ids],
+                          cwd=SRC, capture_output=True, text=True)
+    return json.loads(results.read_text()), done.stdout
+
+
+class GraderTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.package = self.tmp / "submission"
+        shutil.copytree(SRC / "submission", self.package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+
+    def reasons(self, results: dict) -> dict[str, str]:
+        return {test["number"]: test["output"] for test in results["tests"]}
+
+    def test_gradescope_results_of_the_reference(self):
+        results, printed = grade(self.package)
+        graded = sorted(test for test, value in POINTS.items() if value > 0)
+        self.assertEqual(sorted(test["number"] for test in results["tests"]), graded)
+        for test in results["tests"]:
+            self.assertEqual(test["score"], POINTS[test["number"]])
+            self.assertEqual(test["max_score"], POINTS[test["number"]])
+            self.assertEqual(test["output"], "")
+            hidden = test["number"].endswith("-hidden")
+            self.assertEqual(test["visibility"], "after_published" if hidden else "visible")
+            self.assertIn(f"START {test['number']}: {test['name']}", printed)
+        self.assertEqual(results["stdout_visibility"], "hidden")
+        self.assertGreater(results["execution_time"], 0)
+        basic = sum(value for test, value in POINTS.items() if test.endswith("-basic"))
+        hidden = sum(value for test, value in POINTS.items() if test.endswith("-hidden"))
+        self.assertEqual(results["output"], f"Basic tests: {basic:g}/{basic:g} points, 6 of 6 "
+                         f"passed. The hidden tests ({hidden:g} points) are shown once the "
+                         "course publishes the grades.")
+        self.assertTrue(printed.rstrip().endswith(f"{len(graded)} passed, 0 failed"))
+        self.assertNotIn("checks of written answers", printed)  # 0 points: not run
+
+    def test_package_must_import_its_modules(self):
+        (self.package / "__init__.py").write_text("")
+        results, printed = grade(self.package)
+        for test, reason in self.reasons(results).items():
+            module = "flow_network" if test.startswith("1") else "gan"
+            self.assertEqual(reason, f"submission/__init__.py does not import {module}: "
+                                     f"add the line `from .{module} import *` to it")
+        self.assertEqual(sum(test["score"] for test in results["tests"]), 0)
+        self.assertIn("0 passed, 25 failed", printed)
+
+    def test_one_module_imported_is_graded(self):
+        (self.package / "__init__.py").write_text("from .gan import *\n")
+        results, _ = grade(self.package, "1a-0-basic", "2b-0-basic")
+        self.assertEqual(self.reasons(results), {
+            "1a-0-basic": "submission/__init__.py does not import flow_network: add the line "
+                          "`from .flow_network import *` to it",
+            "2b-0-basic": "",
+        })
+
+    def test_a_missing_function_fails_its_tests_alone(self):
+        gan = self.package / "gan.py"
+        gan.write_text(gan.read_text().replace("def loss_wasserstein_gp_g(", "def renamed("))
+        results, _ = grade(self.package, "5e-0-basic", "4b-0-basic")
+        reasons = self.reasons(results)
+        self.assertEqual(reasons.pop("4b-0-basic"), "")
+        for reason in reasons.values():  # the first line, then a short traceback
+            self.assertEqual(reason.splitlines()[0], "[loss=loss_wasserstein_gp_g] AttributeError: "
+                             "module 'submission.gan' has no attribute 'loss_wasserstein_gp_g'")
+
+    def test_error_at_import_fails_that_module_alone(self):
+        gan = self.package / "gan.py"
+        gan.write_text(gan.read_text() + "\nraise RuntimeError('half done')\n")
+        line = len(gan.read_text().splitlines())
+        results, _ = grade(self.package, "1a-0-basic", "2b-0-basic")
+        self.assertEqual(self.reasons(results), {
+            "1a-0-basic": "",
+            "2b-0-basic": "import submission fails: RuntimeError: half done "
+                          f"(gan.py, line {line})",
+        })
+
+
+if __name__ == "__main__":
+    unittest.main()
