@@ -27,19 +27,28 @@ def select_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+# What any run leaves in its folder (either trainer's): its numbers and its checkpoints.
+RUN_FILES = ("metrics.json", "checkpoint*.pt")
+
+
 def prepare_run_dir(out_dir: Path, checkpoint: str, *, resume: bool, overwrite: bool) -> None:
     """Checks that ``out_dir`` may be used, then creates it.
 
-    A folder that already holds ``checkpoint`` belongs to an earlier run: it is continued
-    with ``resume`` and replaced with ``overwrite``, and never touched without either.
+    A folder that holds any run's files (RUN_FILES, of either trainer) belongs to an earlier
+    run: it is continued with ``resume``, which needs this trainer's ``checkpoint`` there, and
+    replaced with ``overwrite``, and never touched without either.
     """
     if resume and overwrite:
         raise UserError("--resume and --overwrite exclude each other; pass one of them")
     existing = out_dir / checkpoint
+    held = sorted({path.name for pattern in RUN_FILES for path in out_dir.glob(pattern)}
+                  if out_dir.is_dir() else [])
     if resume and not existing.is_file():
-        raise UserError(f"--resume: {existing} does not exist; start a new run without --resume")
-    if existing.is_file() and not resume and not overwrite:
-        raise UserError(f"{out_dir} already holds a run ({existing.name}); pass --resume to "
+        other = f" (it holds {', '.join(held)}: a run of another model)" if held else ""
+        raise UserError(f"--resume: {existing} does not exist{other}; start a new run without "
+                        "--resume")
+    if held and not resume and not overwrite:
+        raise UserError(f"{out_dir} already holds a run ({', '.join(held)}); pass --resume to "
                         "continue it, --overwrite to replace it, or choose another --out_dir")
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out_dir {out_dir} is a file, not a folder; choose another --out_dir")

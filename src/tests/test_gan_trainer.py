@@ -14,7 +14,7 @@ import gan_trainer
 from data import load_fashion_mnist, shuffled_batches
 from submission import gan
 from tests.test_fashion_mnist import write_split
-from tests.test_flow_trainer import run_main
+from tests.test_flow_trainer import SMALL, run_main
 
 N_IMAGES = 256  # four steps an epoch at the default batch of 64
 
@@ -156,6 +156,30 @@ class GanTrainerTest(unittest.TestCase):
         self.assertEqual(status, 2)
         self.assertIn("already holds a run", stderr)
         self.assertEqual((self.out / "checkpoint.pt").read_bytes(), before)
+
+    def test_a_folder_of_the_other_trainer_is_refused(self):
+        flow_dir = self.tmp / "runs" / "flow"
+        self.assertEqual(self.train("--model", "gan")[0], 0)
+        self.assertEqual(run_main(*SMALL, "--out_dir", str(flow_dir))[0], 0)
+        folders = (self.out, flow_dir)
+        before = {path: path.read_bytes() for folder in folders for path in folder.iterdir()}
+        attempts = [  # a flow run into the GAN's folder, a GAN run into the flow's folder
+            (SMALL + ["--out_dir", str(self.out)], "already holds a run (checkpoint.pt, metrics.json)"),
+            (SMALL + ["--out_dir", str(self.out), "--resume"], "a run of another model"),
+            (["--data_dir", str(self.tmp / "data"), "--out_dir", str(flow_dir), "--model", "gan"],
+             "already holds a run (checkpoint_best.pt, checkpoint_last.pt, metrics.json)"),
+            (["--data_dir", str(self.tmp / "data"), "--out_dir", str(flow_dir), "--model", "cgan",
+              "--resume"], "a run of another model"),
+        ]
+        for argv, message in attempts:
+            with self.subTest(argv=argv):
+                status, stderr = run_main(*argv)
+                self.assertEqual(status, 2)
+                self.assertIn(message, stderr)
+        after = {path: path.read_bytes() for folder in folders for path in folder.iterdir()}
+        self.assertEqual(after, before)
+        status, stderr = run_main(*SMALL, "--out_dir", str(self.out), "--overwrite")
+        self.assertEqual(status, 0, stderr)
 
     def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(self):
         calls = []
