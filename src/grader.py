@@ -8,7 +8,10 @@ Run from src/:  ``python grader.py`` (all tests), ``python grader.py 1a-0-basic`
 in the bundle that ``make autograder`` builds does this). The tests reach the graded code as
 the course's autograder does: ``import submission``, then ``submission.flow_network.MADE``.
 
-Every expected value is computed here, independently of the code under test. For the flow:
+The submission's code runs only in child processes (graderUtil.collect): each test draws its
+inputs here, the child makes the graded calls and sends back their outputs (and the weights
+of the student's MADEs), and the verdict is decided here. Every expected value is computed
+here, independently of the code under test. For the flow:
 from the outputs of ``MADE.net`` (the network that gives mu and alpha), from masks built from
 the degree rules, or from Jacobians found by autograd. For the GANs: from the equations in
 float64, for the same random draws as the losses (z, then alpha), with small stand-in
@@ -23,6 +26,7 @@ import sys
 import unittest
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -73,7 +77,7 @@ SUBMISSION = graderUtil.Submission(Path(__file__).resolve().parent / "submission
 def check_tensor(value: object, what: str, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
     """``value`` itself, after checking that it is a tensor of this shape and dtype."""
     if not isinstance(value, Tensor):
-        raise AssertionError(f"{what} should be a torch.Tensor, got {type(value).__name__}")
+        raise AssertionError(f"{what} should be a torch.Tensor, got {graderUtil.type_name(value)}")
     if tuple(value.shape) != shape:
         raise AssertionError(f"{what} should have shape {shape}, got {tuple(value.shape)}")
     if value.dtype != dtype:
@@ -87,7 +91,7 @@ def check_pair(
 ) -> tuple[Tensor, Tensor]:
     """Checks that ``result`` is a tuple (values (batch, dim), log_det (batch,)) of tensors."""
     if not (isinstance(result, tuple) and len(result) == 2):
-        got = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
+        got = f"a tuple of {len(result)}" if isinstance(result, tuple) else graderUtil.type_name(result)
         raise AssertionError(f"{what} should return a tuple of two tensors, got {got}")
     values = check_tensor(result[0], f"{what}[0]", (batch, dim), dtype)
     log_det = check_tensor(result[1], f"{what}[1] (log_det)", (batch,), dtype)
@@ -120,22 +124,32 @@ def assert_pair_close(
         assert_close(value, reference, name, tol)
 
 
-@graderUtil.assertion_helper
-def assert_gradients_reach(module: nn.Module, loss: Tensor) -> None:
-    """Checks that ``loss`` back-propagates finite, not all zero gradients to every parameter."""
+def gradients(module: nn.Module, loss: object) -> dict[str, object]:
+    """(In the child) back-propagates ``loss`` if it can be: whether it requires grad, and the
+    gradient of every parameter of ``module`` (None where none arrived)."""
     module.zero_grad()
-    if not loss.requires_grad:
+    trainable = isinstance(loss, Tensor) and loss.requires_grad
+    if trainable:
+        loss.backward()
+    return {"requires_grad": trainable,
+            "grads": {name: parameter.grad for name, parameter in module.named_parameters()}}
+
+
+@graderUtil.assertion_helper
+def assert_gradients_reach(sent: dict) -> None:
+    """Checks that the loss behind ``sent`` (from ``gradients``) back-propagated finite, not
+    all zero gradients to every parameter."""
+    if not sent["requires_grad"]:
         raise AssertionError("the result does not require grad: it cannot be trained")
-    loss.backward()
-    for name, parameter in module.named_parameters():
-        grad = parameter.grad
+    for name, grad in sent["grads"].items():
         if grad is None or not torch.isfinite(grad).all() or not grad.any():
             raise AssertionError(f"no finite, non-zero gradient reaches parameter {name}")
 
 
 @contextlib.contextmanager
 def net_batch_sizes(blocks: list[nn.Module]) -> Iterator[list[int]]:
-    """Records the batch size of every call of ``block.net`` for the given MADE blocks."""
+    """(In the child) records the batch size of every call of ``block.net`` for the given
+    MADE blocks."""
     sizes: list[int] = []
     handles = [
         block.net.register_forward_hook(lambda module, args, output: sizes.append(len(args[0])))
@@ -179,20 +193,62 @@ def degree_masks(D: int, H: int, n_hidden: int) -> list[Tensor]:
     return [first] + [mask(hidden, hidden, operator.ge)] * n_hidden + [last]
 
 
-def net_mu_alpha(made: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
-    """mu and alpha (log std) of every dimension: the two halves of ``made.net(x)``."""
-    out = made.net(x)
+def net_record(made: nn.Module) -> list[dict[str, object]]:
+    """(In the child) every layer of ``made.net``: its type and, for a linear layer, its
+    weight, bias and mask, from which the grader rebuilds the net (``Net``)."""
+    return [
+        {"type": type(layer).__name__, "weight": layer.weight, "bias": layer.bias,
+         "mask": getattr(layer, "mask", None)}
+        if isinstance(layer, nn.Linear) else {"type": type(layer).__name__}
+        for layer in made.net
+    ]
+
+
+def flow_record(maf: nn.Module) -> list[dict[str, object]]:
+    """(In the child) every block of ``maf.nf``: its type and, for a MADE, its net."""
+    return [
+        {"type": type(block).__name__, "net": net_record(block)}
+        if isinstance(getattr(block, "net", None), nn.Sequential) else {"type": type(block).__name__}
+        for block in maf.nf
+    ]
+
+
+class Net:
+    """A MADE's net rebuilt here from ``net_record``: masked linear layers
+    ``x (W * M)^T + b`` with ReLUs between them, the network the problem set gives."""
+
+    def __init__(self, record: list[dict[str, object]]) -> None:
+        for index, layer in enumerate(record):
+            expected = "ReLU" if index % 2 else "MaskedLinear"
+            if layer["type"] != expected or (index % 2 == 0 and layer["mask"] is None):
+                raise AssertionError(
+                    f"MADE.net[{index}] should be a {expected}, as given, not a {layer['type']}"
+                )
+        self.layers = record
+
+    def __call__(self, x: Tensor) -> Tensor:
+        for layer in self.layers:
+            if layer["type"] == "ReLU":
+                x = torch.relu(x)
+            else:
+                x = x @ (layer["weight"] * layer["mask"]).T + layer["bias"]
+        return x
+
+
+def net_mu_alpha(net: Net, x: Tensor) -> tuple[Tensor, Tensor]:
+    """mu and alpha (log std) of every dimension: the two halves of ``net(x)``."""
+    out = net(x)
     return out[:, : x.shape[1]], out[:, x.shape[1] :]
 
 
-def reference_inverse(made: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
+def reference_inverse(net: Net, x: Tensor) -> tuple[Tensor, Tensor]:
     """z = (x - mu) * exp(-alpha) and log|det dz/dx| = -sum(alpha), in one pass of the net."""
-    mu, alpha = net_mu_alpha(made, x)
+    mu, alpha = net_mu_alpha(net, x)
     return (x - mu) * torch.exp(-alpha), -alpha.sum(dim=1)
 
 
 @torch.no_grad()
-def reference_forward(made: nn.Module, z: Tensor) -> tuple[Tensor, Tensor]:
+def reference_forward(net: Net, z: Tensor) -> tuple[Tensor, Tensor]:
     """x_i = mu_i + z_i * exp(alpha_i) and sum(alpha), one dimension at a time.
 
     mu_i and alpha_i come from the net applied to the entries x_<i found so far. The entries
@@ -201,24 +257,26 @@ def reference_forward(made: nn.Module, z: Tensor) -> tuple[Tensor, Tensor]:
     x = torch.randn_like(z)
     log_det = torch.zeros_like(z[:, 0])
     for i in range(z.shape[1]):
-        mu, alpha = net_mu_alpha(made, x)
+        mu, alpha = net_mu_alpha(net, x)
         x[:, i] = mu[:, i] + z[:, i] * torch.exp(alpha[:, i])
         log_det += alpha[:, i]
     return x, log_det
 
 
-def reference_flow_inverse(maf: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
-    """The noise z = f^-1(x) of the whole flow and the sum of the blocks' log-dets.
+def flow_blocks(record: list[dict[str, object]]) -> list[Net | None]:
+    """The blocks of a MAF from ``flow_record``: a Net for each MADE, None for a reversal."""
+    return [Net(block["net"]) if "net" in block else None for block in record]
 
-    Blocks with a ``net`` are MADE blocks; the others reverse the features.
-    """
+
+def reference_flow_inverse(blocks: list[Net | None], x: Tensor) -> tuple[Tensor, Tensor]:
+    """The noise z = f^-1(x) of the whole flow and the sum of the blocks' log-dets."""
     z, log_det = x, torch.zeros_like(x[:, 0])
-    for block in maf.nf:
-        if hasattr(block, "net"):
+    for block in blocks:
+        if block is None:
+            z = z.flip(1)
+        else:
             z, block_log_det = reference_inverse(block, z)
             log_det = log_det + block_log_det
-        else:
-            z = z.flip(1)
     return z, log_det
 
 
@@ -227,9 +285,9 @@ def standard_normal_log_density(z: Tensor) -> Tensor:
     return Normal(0.0, 1.0).log_prob(z).sum(dim=1)
 
 
-def reference_log_prob(maf: nn.Module, x: Tensor) -> Tensor:
+def reference_log_prob(blocks: list[Net | None], x: Tensor) -> Tensor:
     """log p(x) of every row of ``x`` by the change of variables (equation 2)."""
-    z, log_det = reference_flow_inverse(maf, x)
+    z, log_det = reference_flow_inverse(blocks, x)
     return standard_normal_log_density(z) + log_det
 
 
@@ -244,65 +302,106 @@ def log_abs_det(jacobians: Tensor) -> Tensor:
 
 # ----------------------------------------------------------------------------------------
 # Tests
+#
+# Every test first draws its inputs here, then runs the submission's calls in a child
+# process (``self.collect``; each call yields what the judgement needs: outputs, the inputs
+# after the call, the weights used) and judges what comes back here, against values computed
+# here from those weights and its own inputs.
 
 
 class FlowTestCase(unittest.TestCase):
-    """Loads submission/flow_network.py and seeds torch, so that every run is the same."""
+    """Seeds torch, so that every run is the same, and runs calls of submission/flow_network.py
+    in a child process."""
 
     def setUp(self) -> None:
         torch.manual_seed(0)
-        self.fn = SUBMISSION.load("flow_network")
 
-    def each_made(self, check: Callable[[nn.Module, Tensor], None]) -> None:
-        """Runs ``check(made, x)`` for float64 MADEs of every size in MADE_CONFIGS."""
-        for D, n_hidden in MADE_CONFIGS:
+    def collect(self, calls: Callable[[ModuleType], Iterator[object]]) -> graderUtil.Collected:
+        """The items that ``calls(flow_network)`` yields in a child process."""
+        return graderUtil.collect(lambda: calls(SUBMISSION.load("flow_network")))
+
+    def each_made(self, method: str, check: Callable[[Net, Tensor, object, object], None]) -> None:
+        """``check(net, input, result, jacobians)`` for MADE.<method> of float64 MADEs of every
+        size in MADE_CONFIGS; ``jacobians``: autograd's Jacobians of the method's first output,
+        row by row, for the inverse (None for the forward, which need not be differentiable)."""
+        inputs = [torch.randn(BATCH, D, dtype=torch.float64) for D, _ in MADE_CONFIGS]
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            for (D, n_hidden), x in zip(MADE_CONFIGS, inputs):
+                made = fn.MADE(D, HIDDEN_SIZE, n_hidden).double()
+                yield net_record(made), getattr(made, method)(x)
+                if method == "inverse":
+                    yield row_jacobians(lambda rows: made.inverse(rows)[0], x)
+
+        got = self.collect(calls)
+        step = 2 if method == "inverse" else 1
+        for index, ((D, n_hidden), x) in enumerate(zip(MADE_CONFIGS, inputs)):
             with self.subTest(D=D, n_hidden=n_hidden):
-                made = self.fn.MADE(D, HIDDEN_SIZE, n_hidden).double()
-                check(made, torch.randn(BATCH, D, dtype=torch.float64))
+                record, result = got[step * index]
+                check_pair(result, f"MADE.{method}", BATCH, D, torch.float64)
+                jacobians = got[step * index + 1] if step == 2 else None
+                check(Net(record), x, result, jacobians)
 
     def check_values(self, method: str, expected: Callable, names: str) -> None:
-        """MADE.<method> on float32 batches (D = 2, 4) against ``expected(made, input)``."""
-        for D in (2, 4):
+        """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``."""
+        inputs = {D: torch.randn(BATCH, D) for D in (2, 4)}
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            for D, x in inputs.items():
+                made = fn.MADE(D, HIDDEN_SIZE, 1)
+                yield net_record(made), getattr(made, method)(x)
+
+        got = self.collect(calls)
+        for index, (D, x) in enumerate(inputs.items()):
             with self.subTest(D=D):
-                made = self.fn.MADE(D, HIDDEN_SIZE, 1)
-                inputs = torch.randn(BATCH, D)
-                result = getattr(made, method)(inputs)
+                record, result = got[index]
                 check_pair(result, f"MADE.{method}", BATCH, D, torch.float32)
-                assert_pair_close(result, expected(made, inputs), names, FLOAT32_TOL)
+                assert_pair_close(result, expected(Net(record), x), names, FLOAT32_TOL)
 
     def check_edge_cases(self, method: str, expected: Callable, one_pass: bool) -> None:
         """MADE.<method> on batches of 1 and 10,000 rows and on float64 input.
 
-        ``expected(made, input)`` gives the right (output, log_det); the input must be left
+        ``expected(net, input)`` gives the right (output, log_det); the input must be left
         unchanged and every call of self.net must see the whole batch (exactly one call if
         ``one_pass``).
         """
-        made = self.fn.MADE(3, HIDDEN_SIZE, 1)
-        what = f"MADE.{method}"
         cases = ((1, torch.float32), (LARGE_BATCH, torch.float32), (BATCH, torch.float64))
-        for batch, dtype in cases:
-            with self.subTest(batch=batch, dtype=dtype):
+        inputs = [torch.randn(batch, 3, dtype=dtype) for batch, dtype in cases]
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            made = fn.MADE(3, HIDDEN_SIZE, 1)
+            for (_, dtype), x in zip(cases, inputs):
                 made = made.to(dtype)
-                inputs = torch.randn(batch, 3, dtype=dtype)
-                original = inputs.clone()
                 with net_batch_sizes([made]) as sizes:
-                    result = check_pair(getattr(made, method)(inputs), what, batch, 3, dtype)
+                    result = getattr(made, method)(x)
+                yield net_record(made), result, sizes, x  # x as the call left it
+
+        got = self.collect(calls)
+        what = f"MADE.{method}"
+        for index, ((batch, dtype), x) in enumerate(zip(cases, inputs)):
+            with self.subTest(batch=batch, dtype=dtype):
+                record, result, sizes, after = got[index]
+                result = check_pair(result, what, batch, 3, dtype)
                 assert_whole_batch(sizes, batch)
                 if one_pass and len(sizes) != 1:
                     raise AssertionError(f"self.net should be called once, not {len(sizes)} times")
-                if not torch.equal(inputs, original):
+                if not torch.equal(after, x):
                     raise AssertionError(f"{what} changed its input in place")
-                assert_pair_close(result, expected(made, inputs), "output, log_det", FLOAT32_TOL)
+                assert_pair_close(result, expected(Net(record), x), "output, log_det", FLOAT32_TOL)
 
     def check_one_dimension(self, method: str, expected: Callable) -> None:
         """MADE.<method> with D = 1, where mu and alpha are the biases of the last layer.
 
         ``expected(input, mu, alpha)`` gives the right (output, log_det).
         """
-        made = self.fn.MADE(1, HIDDEN_SIZE, 2)
         inputs = torch.randn(BATCH, 1)
-        mu, alpha = made.net[-1].bias.detach()
-        result = getattr(made, method)(inputs)
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            made = fn.MADE(1, HIDDEN_SIZE, 2)
+            yield net_record(made), getattr(made, method)(inputs)
+
+        record, result = self.collect(calls)[0]
+        mu, alpha = record[-1]["bias"]
         check_pair(result, f"MADE.{method}", BATCH, 1, torch.float32)
         assert_pair_close(result, expected(inputs, mu, alpha), "output, log_det", FLOAT32_TOL)
 
@@ -327,41 +426,46 @@ class MADEForwardTest(FlowTestCase):
     )
     def test_net_structure(self) -> None:
         mask = (torch.rand(4, 3) < 0.5).float()
-        torch.manual_seed(1)
-        layer = self.fn.MaskedLinear(3, 4, mask)
+        inputs = torch.randn(BATCH, 3)
+        noise = [torch.randn(BATCH, D) for D, _ in MADE_CONFIGS]
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            torch.manual_seed(1)
+            layer = fn.MaskedLinear(3, 4, mask)
+            yield (issubclass(fn.MaskedLinear, nn.Linear), sorted(dict(layer.named_buffers())),
+                   layer.weight, layer.bias, layer(inputs))
+            for (D, n_hidden), z in zip(MADE_CONFIGS, noise):
+                made = fn.MADE(D, HIDDEN_SIZE, n_hidden)
+                nudged = [z + torch.eye(D)[j] for j in range(D)]  # z_j changed alone
+                yield net_record(made), made.forward(z), [made.forward(n) for n in nudged]
+
+        got = self.collect(calls)
+        is_linear, buffers, weight, _, output = got[0]
         torch.manual_seed(1)
         plain = nn.Linear(3, 4)
-        self.assertIsInstance(layer, nn.Linear, "MaskedLinear should subclass nn.Linear")
-        buffers = dict(layer.named_buffers())
+        self.assertTrue(is_linear, "MaskedLinear should subclass nn.Linear")
         self.assertIn("mask", buffers, "MaskedLinear should register a `mask` buffer")
-        assert_close(layer.weight, plain.weight, "MaskedLinear's initial weight", 0)
-        inputs = torch.randn(BATCH, 3)
+        assert_close(weight, plain.weight, "MaskedLinear's initial weight", 0)
         expected = inputs @ (plain.weight * mask).T + plain.bias
-        assert_close(layer(inputs), expected, "MaskedLinear output (weight * mask)", FLOAT32_TOL)
+        assert_close(output, expected, "MaskedLinear output (weight * mask)", FLOAT32_TOL)
 
-        for D, n_hidden in MADE_CONFIGS:
+        for index, (D, n_hidden) in enumerate(MADE_CONFIGS, start=1):
             with self.subTest(D=D, n_hidden=n_hidden):
-                made = self.fn.MADE(D, HIDDEN_SIZE, n_hidden)
+                record, result, nudged = got[index]
                 masks = degree_masks(D, HIDDEN_SIZE, n_hidden)
-                layers = list(made.net)
-                self.assertEqual(len(layers), 2 * len(masks) - 1, "number of layers in MADE.net")
-                for index, layer in enumerate(layers):
-                    if index % 2:
-                        self.assertIsInstance(layer, nn.ReLU, f"MADE.net[{index}]")
-                        continue
-                    self.assertIsInstance(layer, self.fn.MaskedLinear, f"MADE.net[{index}]")
-                    assert_close(layer.mask, masks[index // 2], f"mask of MADE.net[{index}]", 0)
-                jacobians = row_jacobians(made.net, torch.randn(BATCH, D))  # (B, 2D, D)
+                self.assertEqual(len(record), 2 * len(masks) - 1, "number of layers in MADE.net")
+                net = Net(record)
+                for position, layer in enumerate(record[::2]):
+                    what = f"mask of MADE.net[{2 * position}]"
+                    assert_close(layer["mask"], masks[position], what, 0)
+                jacobians = row_jacobians(net, torch.randn(BATCH, D))  # (B, 2D, D)
                 for name, part in (("mu", jacobians[:, :D]), ("alpha", jacobians[:, D:])):
                     # entry (i, j) on or above the diagonal: output i depends on x_j with j >= i
                     on_or_above = part.triu()
                     assert_close(on_or_above, 0 * on_or_above, f"d{name}_i/dx_j for j >= i", 0)
-                z = torch.randn(BATCH, D)
-                x, _ = check_pair(made.forward(z), "MADE.forward", BATCH, D, torch.float32)
-                for j in range(D):  # changing z_j leaves every x_i with i < j as it was
-                    nudged = z.clone()
-                    nudged[:, j] += 1
-                    x_nudged = made.forward(nudged)[0]
+                x, _ = check_pair(result, "MADE.forward", BATCH, D, torch.float32)
+                for j, changed in enumerate(nudged):  # changing z_j leaves every x_<j as it was
+                    x_nudged, _ = check_pair(changed, "MADE.forward", BATCH, D, torch.float32)
                     what = f"MADE.forward's x_<{j} after a change of z_{j} alone"
                     assert_close(x_nudged[:, :j], x[:, :j], what, FLOAT32_TOL)
 
@@ -371,11 +475,10 @@ class MADEForwardTest(FlowTestCase):
         "(float64, D = 1, 2, 3, 5; n_hidden = 0, 1, 2)",
     )
     def test_forward_inverts(self) -> None:
-        def check(made: nn.Module, z: Tensor) -> None:
-            x, _ = check_pair(made.forward(z), "MADE.forward", BATCH, z.shape[1], torch.float64)
-            assert_close(reference_inverse(made, x)[0], z, "z recovered from x", FLOAT64_TOL)
+        def check(net: Net, z: Tensor, result: tuple, _) -> None:
+            assert_close(reference_inverse(net, result[0])[0], z, "z recovered from x", FLOAT64_TOL)
 
-        self.each_made(check)
+        self.each_made("forward", check)
 
     @graded(
         "1a-3-hidden",
@@ -384,13 +487,12 @@ class MADEForwardTest(FlowTestCase):
     )
     def test_forward_log_det(self) -> None:
         # Found through the inverse map: forward itself need not be differentiable.
-        def check(made: nn.Module, z: Tensor) -> None:
-            D = z.shape[1]
-            x, log_det = check_pair(made.forward(z), "MADE.forward", BATCH, D, torch.float64)
-            jacobians = row_jacobians(lambda rows: reference_inverse(made, rows)[0], x.detach())
+        def check(net: Net, z: Tensor, result: tuple, _) -> None:
+            x, log_det = result
+            jacobians = row_jacobians(lambda rows: reference_inverse(net, rows)[0], x)
             assert_close(log_det, -log_abs_det(jacobians), "log_det", FLOAT64_TOL)
 
-        self.each_made(check)
+        self.each_made("forward", check)
 
     @graded(
         "1a-4-hidden",
@@ -423,16 +525,14 @@ class MADEInverseTest(FlowTestCase):
         "(float64, D = 1, 2, 3, 5; n_hidden = 0, 1, 2)",
     )
     def test_inverse_jacobian(self) -> None:
-        def check(made: nn.Module, x: Tensor) -> None:
-            D = x.shape[1]
-            z, log_det = check_pair(made.inverse(x), "MADE.inverse", BATCH, D, torch.float64)
-            jacobians = row_jacobians(lambda rows: made.inverse(rows)[0], x)
+        def check(net: Net, x: Tensor, result: tuple, jacobians: Tensor) -> None:
+            z, log_det = result
             upper = jacobians.triu(1)
             assert_close(upper, torch.zeros_like(upper), "dz_i/dx_j for j > i", 0)
             assert_close(log_det, log_abs_det(jacobians), "log_det", FLOAT64_TOL)
-            assert_close(reference_forward(made, z)[0], x, "x recovered from z", FLOAT64_TOL)
+            assert_close(reference_forward(net, z)[0], x, "x recovered from z", FLOAT64_TOL)
 
-        self.each_made(check)
+        self.each_made("inverse", check)
 
     @graded(
         "1b-2-hidden",
@@ -445,9 +545,14 @@ class MADEInverseTest(FlowTestCase):
         self.check_one_dimension(
             "inverse", lambda x, mu, alpha: ((x - mu) * torch.exp(-alpha), -alpha.expand(len(x)))
         )
-        made = self.fn.MADE(3, HIDDEN_SIZE, 1)
-        z, log_det = made.inverse(torch.randn(BATCH, 3))
-        assert_gradients_reach(made, z.sum() + log_det.sum())
+        inputs = torch.randn(BATCH, 3)
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            made = fn.MADE(3, HIDDEN_SIZE, 1)
+            z, log_det = made.inverse(inputs)
+            yield gradients(made, z.sum() + log_det.sum())
+
+        assert_gradients_reach(self.collect(calls)[0])
 
 
 class MAFTest(FlowTestCase):
@@ -459,10 +564,16 @@ class MAFTest(FlowTestCase):
         "every block's log-det, found from the MADE nets and feature reversals (D = 2, 3 flows)",
     )
     def test_log_probs_values(self) -> None:
-        maf = self.fn.MAF(2, HIDDEN_SIZE, 1, 3)
         x = torch.randn(BATCH, 2)
-        value = check_tensor(maf.log_probs(x), "MAF.log_probs(x)", (), torch.float32)
-        assert_close(value, reference_log_prob(maf, x).mean(), "log_probs", FLOAT32_TOL)
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            maf = fn.MAF(2, HIDDEN_SIZE, 1, 3)
+            yield flow_record(maf), maf.log_probs(x)
+
+        record, value = self.collect(calls)[0]
+        value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
+        expected = reference_log_prob(flow_blocks(record), x).mean()
+        assert_close(value, expected, "log_probs", FLOAT32_TOL)
 
     @graded(
         "1c-1-hidden",
@@ -471,21 +582,30 @@ class MAFTest(FlowTestCase):
         "value (float64, D = 1, 2, 3, 5)",
     )
     def test_log_probs_jacobian(self) -> None:
-        for D in (1, 2, 3, 5):
+        sizes = (1, 2, 3, 5)
+        inputs = [torch.randn(BATCH, D, dtype=torch.float64) for D in sizes]
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            for D, x in zip(sizes, inputs):
+                maf = fn.MAF(D, HIDDEN_SIZE, 1, 3).double()
+                yield flow_record(maf), maf.log_probs(x), maf.loss(x), maf.log_prob(x)
+
+        got = self.collect(calls)
+        for index, (D, x) in enumerate(zip(sizes, inputs)):
             with self.subTest(D=D):
-                maf = self.fn.MAF(D, HIDDEN_SIZE, 1, 3).double()
-                x = torch.randn(BATCH, D, dtype=torch.float64)
+                record, value, loss, per_row = got[index]
+                blocks = flow_blocks(record)
 
                 def flow_inverse(rows: Tensor) -> Tensor:
-                    return reference_flow_inverse(maf, rows)[0]
+                    return reference_flow_inverse(blocks, rows)[0]
 
                 jacobians = row_jacobians(flow_inverse, x)
                 expected = standard_normal_log_density(flow_inverse(x)) + log_abs_det(jacobians)
-                value = check_tensor(maf.log_probs(x), "MAF.log_probs(x)", (), torch.float64)
+                value = check_tensor(value, "MAF.log_probs(x)", (), torch.float64)
                 assert_close(value, expected.mean(), "log_probs", FLOAT64_TOL)
-                loss = check_tensor(maf.loss(x), "MAF.loss(x)", (), torch.float64)
+                loss = check_tensor(loss, "MAF.loss(x)", (), torch.float64)
                 assert_close(loss, -expected.mean(), "loss", FLOAT64_TOL)
-                per_row = check_tensor(maf.log_prob(x), "MAF.log_prob(x)", (BATCH,), torch.float64)
+                per_row = check_tensor(per_row, "MAF.log_prob(x)", (BATCH,), torch.float64)
                 assert_close(per_row, expected, "log_prob", FLOAT64_TOL)
 
     @graded(
@@ -496,17 +616,21 @@ class MAFTest(FlowTestCase):
     def test_density_integrates_to_one(self) -> None:
         # An untrained MAF is close to a standard normal: the midpoint rule on [-10, 10]^2
         # with a step of 0.1 finds its total mass to about 1e-5 (1e-4 on [-8, 8]^2).
-        maf = self.fn.MAF(2, HIDDEN_SIZE, 1, 3).double()
         half_width, step = 10, 0.1
         centers = torch.arange(-half_width + step / 2, half_width, step, dtype=torch.float64)
         grid = torch.cartesian_prod(centers, centers)
-        with torch.no_grad():
-            log_density = maf.log_prob(grid)
-            check_tensor(log_density, "MAF.log_prob", (len(grid),), torch.float64)
-            mass = log_density.exp().sum() * step**2
-            assert_close(mass, torch.tensor(1.0), "the total probability", 1e-3)
-            value = check_tensor(maf.log_probs(grid), "MAF.log_probs", (), torch.float64)
-            assert_close(value, log_density.mean(), "log_probs of the grid", FLOAT64_TOL)
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            maf = fn.MAF(2, HIDDEN_SIZE, 1, 3).double()
+            with torch.no_grad():
+                yield maf.log_prob(grid), maf.log_probs(grid)
+
+        log_density, value = self.collect(calls)[0]
+        check_tensor(log_density, "MAF.log_prob", (len(grid),), torch.float64)
+        mass = log_density.exp().sum() * step**2
+        assert_close(mass, torch.tensor(1.0), "the total probability", 1e-3)
+        value = check_tensor(value, "MAF.log_probs", (), torch.float64)
+        assert_close(value, log_density.mean(), "log_probs of the grid", FLOAT64_TOL)
 
     @graded(
         "1c-3-hidden",
@@ -516,24 +640,32 @@ class MAFTest(FlowTestCase):
     )
     def test_log_probs_edge_cases(self) -> None:
         n_flows = 5
-        maf = self.fn.MAF(2, HIDDEN_SIZE, 1, n_flows)
-        blocks = list(maf.nf)
-        expected_types = [self.fn.MADE, self.fn.PermuteLayer] * n_flows
-        self.assertEqual(len(blocks), len(expected_types), "number of blocks in MAF.nf")
-        for index, (block, expected_type) in enumerate(zip(blocks, expected_types)):
-            self.assertIsInstance(block, expected_type, f"MAF.nf[{index}]")
         points = torch.tensor([-1.5, 0.0, 2.0])
-        standard = Normal(0.0, 1.0).log_prob(points)
-        assert_close(maf.base_dist.log_prob(points), standard, "base_dist.log_prob", 0)
+        batches = (1, LARGE_BATCH)
+        inputs = [torch.randn(batch, 2) for batch in batches]
 
-        for batch in (1, LARGE_BATCH):
+        def calls(fn: ModuleType) -> Iterator[object]:
+            maf = fn.MAF(2, HIDDEN_SIZE, 1, n_flows)
+            yield flow_record(maf), maf.base_dist.log_prob(points)
+            for x in inputs:
+                with net_batch_sizes(list(maf.nf)[::2]) as sizes:
+                    value = maf.log_probs(x)
+                yield sizes, value, gradients(maf, maf.loss(x))
+
+        got = self.collect(calls)
+        record, base_log_prob = got[0]
+        types = [block["type"] for block in record]
+        self.assertEqual(types, ["MADE", "PermuteLayer"] * n_flows, "the blocks of MAF.nf")
+        standard = Normal(0.0, 1.0).log_prob(points)
+        assert_close(base_log_prob, standard, "base_dist.log_prob", 0)
+        blocks = flow_blocks(record)
+        for index, (batch, x) in enumerate(zip(batches, inputs), start=1):
             with self.subTest(batch=batch):
-                x = torch.randn(batch, 2)
-                with net_batch_sizes(blocks[::2]) as sizes:
-                    value = check_tensor(maf.log_probs(x), "MAF.log_probs(x)", (), torch.float32)
+                sizes, value, sent = got[index]
+                value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
                 assert_whole_batch(sizes, batch)
-                assert_close(value, reference_log_prob(maf, x).mean(), "log_probs", FLOAT32_TOL)
-                assert_gradients_reach(maf, maf.loss(x))
+                assert_close(value, reference_log_prob(blocks, x).mean(), "log_probs", FLOAT32_TOL)
+                assert_gradients_reach(sent)
 
     @graded(
         "1c-4-hidden",
@@ -543,26 +675,36 @@ class MAFTest(FlowTestCase):
     )
     def test_sample_and_permute(self) -> None:
         n = 20_000  # the mean and covariance of the noise are then within 0.01 or so
-        for D in (2, 3):
+        sizes = (2, 3)
+        inputs = [torch.randn(BATCH, D) for D in sizes]
+
+        def calls(fn: ModuleType) -> Iterator[object]:
+            for D, x in zip(sizes, inputs):
+                layer = fn.PermuteLayer(D)
+                yield layer.forward(x), layer.inverse(x)
+                maf = fn.MAF(D, HIDDEN_SIZE, 1, 3)
+                samples = maf.sample(torch.device("cpu"), n)
+                is_array = isinstance(samples, np.ndarray)
+                yield (flow_record(maf), is_array, getattr(samples, "shape", None),
+                       torch.as_tensor(samples) if is_array else None)
+
+        got = self.collect(calls)
+        for index, (D, x) in enumerate(zip(sizes, inputs)):
             with self.subTest(D=D):
-                layer = self.fn.PermuteLayer(D)
-                x = torch.randn(BATCH, D)
-                for method in ("forward", "inverse"):
+                for method, result in zip(("forward", "inverse"), got[2 * index]):
                     what = f"PermuteLayer.{method}"
-                    result = getattr(layer, method)(x)
                     values, log_det = check_pair(result, what, BATCH, D, torch.float32)
                     assert_close(values, x.flip(1), f"{what}'s output", 0)
                     assert_close(log_det, torch.zeros(BATCH), f"{what}'s log_det", 0)
 
-                maf = self.fn.MAF(D, HIDDEN_SIZE, 1, 3)
-                samples = maf.sample(torch.device("cpu"), n)
-                if not isinstance(samples, np.ndarray) or samples.shape != (n, D):
+                record, is_array, shape, samples = got[2 * index + 1]
+                if not is_array or tuple(shape) != (n, D):
                     raise AssertionError(
                         f"MAF.sample should return a numpy array of shape {(n, D)}, got "
-                        f"{type(samples).__name__} of shape {getattr(samples, 'shape', None)}"
+                        f"{'an array' if is_array else 'another type'} of shape {shape}"
                     )
                 with torch.no_grad():
-                    z, _ = reference_flow_inverse(maf, torch.as_tensor(samples).float())
+                    z, _ = reference_flow_inverse(flow_blocks(record), samples.float())
                 assert_close(z.mean(dim=0), torch.zeros(D), "mean of the samples' noise", 0.05)
                 assert_close(torch.cov(z.T), torch.eye(D), "covariance of the samples' noise", 0.05)
 
@@ -739,14 +881,13 @@ def reference_losses(
 
 
 @graderUtil.assertion_helper
-def assert_finite_gradients(module: nn.Module, loss: Tensor) -> None:
-    """Checks that ``loss`` back-propagates finite gradients to ``module``'s parameters."""
-    module.zero_grad()
-    if not loss.requires_grad:
+def assert_finite_gradients(sent: dict) -> None:
+    """Checks that the loss behind ``sent`` (from ``gradients``) back-propagated finite
+    gradients to the parameters."""
+    if not sent["requires_grad"]:
         raise AssertionError("the result does not require grad: it cannot be trained")
-    loss.backward()
-    for name, parameter in module.named_parameters():
-        if parameter.grad is not None and not torch.isfinite(parameter.grad).all():
+    for name, grad in sent["grads"].items():
+        if grad is not None and not torch.isfinite(grad).all():
             raise AssertionError(f"the gradient of parameter {name} is not finite")
 
 
@@ -822,8 +963,25 @@ def check_interpolates(name: str, setup: Setup, calls: list) -> None:
 # GAN losses: tests
 
 
+def call_loss(
+    gan: ModuleType, name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
+) -> object:
+    """(In the child) the loss ``name`` called with device=CPU right after
+    torch.manual_seed(SEED)."""
+    labels = () if y_real is None else (y_real,)
+    torch.manual_seed(SEED)
+    return getattr(gan, name)(g, d, x_real, *labels, device=CPU)
+
+
+def check_loss(value: object, name: str) -> Tensor:
+    """A loss sent back by the child, checked to be a 0-dim float32 tensor."""
+    return check_tensor(value, f"{name}(...)", (), torch.float32)
+
+
 class GANTestCase(unittest.TestCase):
-    """Loads submission/gan.py and seeds torch, so that every run is the same."""
+    """Seeds torch, so that every run is the same, and runs calls of submission/gan.py in a
+    child process. The networks and images are made here before the child starts, so that
+    the child works on copies of them and the references are computed from the originals."""
 
     def setUp(self) -> None:
         # One thread: on batches this small, a second thread costs far more in
@@ -831,71 +989,89 @@ class GANTestCase(unittest.TestCase):
         self.addCleanup(torch.set_num_threads, torch.get_num_threads())
         torch.set_num_threads(1)
         torch.manual_seed(0)
-        self.gan = SUBMISSION.load("gan")
 
-    def loss(
-        self, name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
-    ) -> Tensor:
-        """The loss ``name`` called with device=CPU right after torch.manual_seed(SEED),
-        checked to be a 0-dim float32 tensor."""
-        labels = () if y_real is None else (y_real,)
-        torch.manual_seed(SEED)
-        value = getattr(self.gan, name)(g, d, x_real, *labels, device=CPU)
-        return check_tensor(value, f"{name}(...)", (), torch.float32)
+    def collect(self, calls: Callable[[ModuleType], Iterator[object]]) -> graderUtil.Collected:
+        """The items that ``calls(gan)`` yields in a child process."""
+        return graderUtil.collect(lambda: calls(SUBMISSION.load("gan")))
 
     def check_values(self, names: tuple[str, ...], setup: Setup) -> None:
         """Every loss in ``names`` on ``setup`` against its equation (reference_losses)."""
+
+        def calls(gan: ModuleType) -> Iterator[object]:
+            for name in names:
+                yield call_loss(gan, name, *setup)
+
+        got = self.collect(calls)
         expected = reference_losses(*setup)
-        for name in names:
+        for index, name in enumerate(names):
             with self.subTest(loss=name):
-                assert_close(self.loss(name, *setup), expected[name], name, FLOAT32_TOL)
+                assert_close(check_loss(got[index], name), expected[name], name, FLOAT32_TOL)
 
     def check_extreme_logits(self, names: tuple[str, ...]) -> None:
         """The losses with D's logits shifted to +-100 and +-1000 against their equations, and
         their gradients to both networks: finite."""
-        for offset in (-1000.0, -100.0, 100.0, 1000.0):
-            for name in names:
-                with self.subTest(loss=name, logits=f"{offset:+g} + O(1)"):
-                    setup = stand_ins(conditional=name in CONDITIONAL)
-                    g, d = setup[:2]
-                    with torch.no_grad():
-                        d.head.bias.fill_(offset)
-                    loss = self.loss(name, *setup)
-                    assert_close(loss, reference_losses(*setup)[name], name, FLOAT32_TOL)
-                    assert_finite_gradients(nn.ModuleDict({"G": g, "D": d}), loss)
+        cases = [(offset, name) for offset in (-1000.0, -100.0, 100.0, 1000.0) for name in names]
+        setups = [stand_ins(conditional=name in CONDITIONAL) for _, name in cases]
+        for (offset, _), setup in zip(cases, setups):
+            with torch.no_grad():
+                setup[1].head.bias.fill_(offset)
+
+        def calls(gan: ModuleType) -> Iterator[object]:
+            for (_, name), setup in zip(cases, setups):
+                loss = call_loss(gan, name, *setup)
+                yield loss, gradients(nn.ModuleDict({"G": setup[0], "D": setup[1]}), loss)
+
+        got = self.collect(calls)
+        for index, ((offset, name), setup) in enumerate(zip(cases, setups)):
+            with self.subTest(loss=name, logits=f"{offset:+g} + O(1)"):
+                loss, sent = got[index]
+                expected = reference_losses(*setup)[name]
+                assert_close(check_loss(loss, name), expected, name, FLOAT32_TOL)
+                assert_finite_gradients(sent)
 
     def check_calls(
         self, names: tuple[str, ...], check_d_calls: Callable[[str, Setup, list], None] | None
     ) -> None:
         """Each loss on stand-ins, with the networks' inputs recorded: G gets z, the first draw
         (and y_real); ``check_d_calls(name, setup, calls)`` checks D's inputs; the loss trains
-        trained_layer and is a mean over the batch."""
-        for name in names:
-            with self.subTest(loss=name):
-                setup = stand_ins(conditional=name in CONDITIONAL)
-                g, d, x_real, y_real = setup
+        trained_layer; and it is a mean over the batch: with a generator whose output ignores
+        z, every sample adds the same term to a mean (a linear critic gives the same penalty
+        at every interpolate), so the batch repeated twice keeps the value."""
+        setups = {name: stand_ins(conditional=name in CONDITIONAL) for name in names}
+        repeated = {name: self.batch_repeated(name) for name in names}
+
+        def calls(gan: ModuleType) -> Iterator[object]:
+            for name, setup in setups.items():
+                g, d = setup[:2]
                 with recorded_calls(g) as g_calls, recorded_calls(d) as d_calls:
-                    loss = self.loss(name, *setup)
-                assert_generator_inputs(g_calls, len(x_real), y_real)
+                    loss = call_loss(gan, name, *setup)
+                sent = gradients(trained_layer(name, g, d), loss)
+                once, twice = (call_loss(gan, name, *each) for each in repeated[name])
+                yield g_calls, d_calls, loss, sent, once, twice
+
+        got = self.collect(calls)
+        for index, (name, setup) in enumerate(setups.items()):
+            with self.subTest(loss=name):
+                g_calls, d_calls, loss, sent, once, twice = got[index]
+                check_loss(loss, name)
+                assert_generator_inputs(g_calls, len(setup[2]), setup[3])
                 if check_d_calls is not None:
                     check_d_calls(name, setup, d_calls)
-                assert_gradients_reach(trained_layer(name, g, d), loss)
-                self.check_batch_mean(name)
+                assert_gradients_reach(sent)
+                what = f"{name} of the batch repeated twice (should be a mean over the batch)"
+                assert_close(check_loss(twice, name), check_loss(once, name), what, FLOAT32_TOL)
 
-    def check_batch_mean(self, name: str) -> None:
-        """The loss of the batch repeated twice equals that of the batch: with a generator whose
-        output ignores z, every sample adds the same term to a mean (a linear critic gives the
-        same penalty at every interpolate)."""
+    @staticmethod
+    def batch_repeated(name: str) -> tuple[Setup, Setup]:
+        """Stand-ins whose generator ignores z, with a batch, and with the batch twice over."""
         conditional = name in CONDITIONAL
         g, d, x_real, y_real = stand_ins(conditional)
         if not conditional:
             d = LinearCritic()
         with torch.no_grad():
             g.linear.weight.zero_()
-        once = self.loss(name, g, d, x_real, y_real)
         twice = [None if t is None else torch.cat([t, t]) for t in (x_real, y_real)]
-        what = f"{name} of the batch repeated twice (should be a mean over the batch)"
-        assert_close(self.loss(name, g, d, *twice), once, what, FLOAT32_TOL)
+        return (g, d, x_real, y_real), (g, d, *twice)
 
 
 class NonSaturatingLossTest(GANTestCase):
@@ -1003,19 +1179,26 @@ class WassersteinGPLossTest(GANTestCase):
         "E[G(z) - x] + 20 (||w|| - 1) w / ||w||: the penalty trains D (create_graph=True)",
     )
     def test_linear_critic(self) -> None:
-        for norm in (0.5, 3.0):
+        norms = (0.5, 3.0)
+        setups = [(LinearGenerator(), LinearCritic(norm), torch.randn(GAN_BATCH, *IMAGE_SHAPE))
+                  for norm in norms]
+
+        def calls(gan: ModuleType) -> Iterator[object]:
+            for g, critic, x_real in setups:
+                loss = call_loss(gan, "loss_wasserstein_gp_d", g, critic, x_real, None)
+                yield loss, gradients(critic, loss)
+
+        got = self.collect(calls)
+        for index, (norm, (g, critic, x_real)) in enumerate(zip(norms, setups)):
             with self.subTest(norm_w=norm):
-                g, critic = LinearGenerator(), LinearCritic(norm)
-                x_real = torch.randn(GAN_BATCH, *IMAGE_SHAPE)
-                loss = self.loss("loss_wasserstein_gp_d", g, critic, x_real, None)
+                loss, sent = got[index]
+                loss = check_loss(loss, "loss_wasserstein_gp_d")
                 z, _ = seeded_draws(GAN_BATCH, DIM_Z)
                 gap = (g(z) - x_real).detach().double().flatten(1).mean(dim=0)  # E[G(z) - x]
                 w = critic.linear.weight.detach().double()[0]
                 expected = gap @ w + LAMBDA * (w.norm() - 1) ** 2
                 assert_close(loss, expected, "the critic loss", FLOAT32_TOL)
-                critic.zero_grad()
-                loss.backward()
-                grad = critic.linear.weight.grad
+                grad = sent["grads"]["linear.weight"]
                 self.assertIsNotNone(grad, "no gradient reaches the critic's weight w")
                 expected_grad = gap + 2 * LAMBDA * (w.norm() - 1) * w / w.norm()
                 what = "the gradient in w (the penalty needs create_graph=True)"

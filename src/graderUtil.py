@@ -7,25 +7,32 @@ in a JSON file, and ends with ``graderUtil.main(...)``. Test ids read
 written answer and is counted on a line of its own in the summary.
 
 The submission is read as the course's autograder reads it: ``import submission``, then each
-graded module as an attribute of the package (``Submission``). Every test runs with a time
-limit (SIGALRM, where the platform has it) and with stdout captured: graded code that raises,
-runs too long or prints fails that test alone, and the grader always ends with its summary.
+graded module as an attribute of the package (``Submission``). A test runs the submission's
+calls through ``collect``: on Linux in a forked child process, which sends back plain data that
+this process judges, so that nothing the submission does can change a verdict; elsewhere in
+this process. Graded code that raises, runs past the test's time limit, prints, crashes or
+ends its process fails that test alone, and the grader always ends with its summary.
 ``--gradescope FILE`` also writes Gradescope's results JSON, rewritten after every test.
 """
 
 import argparse
 import contextlib
 import datetime
+import hashlib
 import importlib
 import importlib.util
 import io
 import json
 import linecache
+import math
 import os
 import re
+import resource
+import select
 import signal
 import sys
 import sysconfig
+import tempfile
 import time
 import traceback
 import unittest
@@ -35,6 +42,8 @@ from pathlib import Path
 from types import CodeType, FrameType, ModuleType
 from typing import NoReturn
 
+import torch
+
 DEFAULT_TIMEOUT = 5  # seconds
 TEST_ID = re.compile(r"(\d+)([a-z])-(\d+)-(basic|hidden)")
 TRACEBACK_FRAMES = 3  # frames shown for a failure (two lines each)
@@ -42,7 +51,8 @@ SEPARATOR = "-----"
 
 
 class GraderFailure(BaseException):
-    """A failure reported by its one-line message alone, without a traceback.
+    """A failure reported by its message alone: one line, or a child's report of an error
+    in the submission (a line and a short traceback).
 
     A BaseException, so that ``except Exception`` in graded code cannot swallow a time-out.
     """
@@ -280,15 +290,12 @@ class _Result(unittest.TestResult):
 
     def __init__(self) -> None:
         super().__init__()
-        # Stop a test at its first failing subTest: after a time-out, the next subTest
-        # would otherwise run with no time limit.
-        self.failfast = True
+        self.failfast = True  # a test stops at its first failing subTest
         self.error: BaseException | None = None
         self.where = ""  # the parameters of the failed subTest, if any
 
     def record(self, error: BaseException, where: str = "") -> None:
-        # A time-out is what stopped the test, so it outranks errors recorded before it.
-        if self.error is None or isinstance(error, GraderFailure):
+        if self.error is None:
             self.error, self.where = error, where
 
     def addError(self, test: unittest.TestCase, err: tuple) -> None:
@@ -297,21 +304,158 @@ class _Result(unittest.TestResult):
     def addFailure(self, test: unittest.TestCase, err: tuple) -> None:
         self.record(err[1])
 
+    def addSkip(self, test: unittest.TestCase, reason: str) -> None:
+        self.record(GraderFailure(f"the test was skipped ({reason}); a skipped test earns nothing"))
+
     def addSubTest(self, test: unittest.TestCase, subtest: unittest.TestCase, err) -> None:
         if err is not None:
             params = ", ".join(f"{key}={value}" for key, value in subtest.params.items())
             self.record(err[1], f"[{params}] " if params else "")
 
 
+_running: tuple[float, float] = (math.inf, math.inf)  # (deadline, time limit) of the test
+
+
+def run_test(test: GradedTest) -> tuple[_Result, datetime.timedelta]:
+    """Runs one test; the submission's calls in it (``collect``) share its time limit."""
+    global _running
+    result = _Result()
+    start = time.perf_counter()
+    _running = (time.monotonic() + test.timeout, test.timeout)
+    try:
+        test.case(test.method).run(result)
+    finally:
+        _running = (math.inf, math.inf)
+    return result, datetime.timedelta(seconds=time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------------------
+# The submission's code, in a child process
+
+# On Linux the submission runs only in forked children (the parent never imports it); where
+# fork is not safe to use with PyTorch (macOS) or missing (Windows), in this process.
+ISOLATED = sys.platform.startswith("linux")
+MEMORY_LIMIT = 4 * 2**30  # bytes of address space a child may take beyond the grader's own
+MAX_ANSWER = 256 * 2**20  # bytes a child may send back
+CRASHES = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """A value that is not plain data (tensor, number, string, None, or a list, tuple or
+    dict of those), sent back as the name of its type."""
+
+    type_name: str
+
+
+torch.serialization.add_safe_globals([Foreign])
+
+
+def type_name(value: object) -> str:
+    """The name of ``value``'s type, also for a value sent back as Foreign."""
+    return value.type_name if isinstance(value, Foreign) else type(value).__name__
+
+
+def plain(value: object) -> object:
+    """``value`` as plain data: tensors detached and copied, containers converted item by
+    item, anything else replaced by Foreign(its type's name)."""
+    if isinstance(value, torch.Tensor):
+        return value.as_subclass(torch.Tensor).detach().clone()
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(item) for item in value)
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    return Foreign(type(value).__name__)
+
+
+class Collected:
+    """What the submission's calls gave, one item per call in order, and the failure that
+    stopped them (then asking for the first item they did not give raises it). A failure
+    before the calls began (the submission could not be loaded) is raised by ``collect``."""
+
+    def __init__(self, items: list, failure: GraderFailure | None) -> None:
+        self.items, self.failure = items, failure
+
+    def __getitem__(self, index: int) -> object:
+        if index < len(self.items):
+            return self.items[index]
+        raise self.failure or GraderFailure(
+            f"the submission's process gave {len(self.items)} results, not {index + 1}"
+        )
+
+
+def collect(calls: Callable[[], Iterable[object]]) -> Collected:
+    """Runs ``calls()``, which calls the submission and yields what the test needs to judge,
+    within the running test's time limit; returns those items as plain data.
+
+    On Linux ``calls()`` runs in a forked child process with its own process group, stdout
+    captured, stderr discarded, one thread and an address-space limit; the child sends its
+    items back through a pipe with torch.save, and this process reads them with
+    ``torch.load(weights_only=True)``. What the child does to itself (replacing functions,
+    ending itself, crashing, hanging, printing) cannot reach this process, which judges
+    the items alone. Elsewhere ``calls()`` runs here, under SIGALRM where there is one.
+    """
+    deadline, limit = _running
+    seconds = deadline - time.monotonic()
+    if seconds <= 0:
+        raise GraderFailure(f"timed out after {limit:g} seconds")
+    if ISOLATED:
+        return _collect_in_child(calls, seconds, limit)
+    return _collect_here(calls, seconds, limit)
+
+
+def _call_all(calls: Callable[[], Iterable[object]]) -> tuple[list | None, list[str] | None]:
+    """The plain items that ``calls()`` yields (None if ``calls()`` itself failed), and the
+    report of the error that stopped it."""
+    items: list = []
+    try:
+        iterator = iter(calls())
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # graded code may raise anything, SystemExit included
+        return None, error_report(error)
+    try:
+        for item in iterator:
+            items.append(plain(item))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:
+        return items, error_report(error)
+    return items, None
+
+
+def _collected(items: list | None, report: list[str] | None, printed: str) -> Collected:
+    """What ``collect`` returns, or the failure it raises, for what the calls gave."""
+    if report is not None:
+        failure = GraderFailure("\n".join(report))
+        if items is None:
+            raise failure
+        return Collected(items, failure)
+    if printed:
+        lines = printed.strip().splitlines()
+        first = f" (first line: {lines[0][:60]!r})" if lines else ""
+        raise GraderFailure(f"submission printed to stdout; remove print statements{first}")
+    return Collected(items, None)
+
+
+def _collect_here(calls: Callable, seconds: float, limit: float) -> Collected:
+    printed = io.StringIO()
+    with time_limit(seconds, limit), contextlib.redirect_stdout(printed):
+        items, report = _call_all(calls)
+    return _collected(items, report, printed.getvalue())
+
+
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
+def time_limit(seconds: float, limit: float) -> Iterator[None]:
     """Raises GraderFailure in the main thread once ``seconds`` of wall time have passed."""
     if not hasattr(signal, "setitimer"):  # Windows has no SIGALRM: run without a limit
         yield
         return
 
     def expire(signum: int, frame) -> NoReturn:
-        raise GraderFailure(f"timed out after {seconds:g} seconds")
+        raise GraderFailure(f"timed out after {limit:g} seconds")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -322,23 +466,131 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_test(test: GradedTest) -> tuple[_Result, datetime.timedelta]:
-    """Runs one test under its time limit with stdout captured."""
-    result = _Result()
-    printed = io.StringIO()
-    start = time.perf_counter()
+def _collect_in_child(calls: Callable, seconds: float, limit: float) -> Collected:
+    deadline = time.monotonic() + seconds
+    sys.stdout.flush()  # else the child would inherit, and print, what is still buffered
+    sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    with tempfile.TemporaryFile() as printed:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read_end)
+                _child(calls, write_end, printed.fileno())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        try:
+            os.setpgid(pid, pid)  # also done by the child: whichever runs first
+        except OSError:
+            pass
+        try:
+            answer, why = _read_answer(read_end, deadline)
+        except BaseException:  # Ctrl-C here: the child must not outlive the grader
+            _end_child(pid, deadline=0)
+            raise
+        finally:
+            os.close(read_end)
+        status = _end_child(pid, deadline)
+        printed.seek(0)
+        stdout = printed.read(4096).decode(errors="replace")
+    if why == "timeout":
+        raise GraderFailure(f"timed out after {limit:g} seconds")
+    if why == "too much":
+        raise GraderFailure(f"the submission's process sent more than {MAX_ANSWER >> 20} MiB")
+    if not answer:
+        raise GraderFailure(_ended(status))
+    return _collected(*_load_answer(answer), stdout)
+
+
+def _child(calls: Callable, write_end: int, printed: int) -> None:
+    """The child's side of ``collect``: runs ``calls()``, writes the answer, returns."""
+    os.setpgid(0, 0)
+    os.dup2(printed, 1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    sys.stdout = open(1, "w", closefd=False)
+    sys.dont_write_bytecode = True
+    torch.set_num_threads(1)  # the parent's thread pool does not survive the fork
+    used = int(re.search(r"VmSize:\s+(\d+) kB", Path("/proc/self/status").read_text())[1])
+    address_space = used * 1024 + MEMORY_LIMIT
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    items, report = _call_all(calls)
+    sys.stdout.flush()
+    buffer = io.BytesIO()
     try:
-        with time_limit(test.timeout), contextlib.redirect_stdout(printed):
-            test.case(test.method).run(result)
-    except GraderFailure as error:  # the alarm went off outside the test's own code
-        result.record(error)
-    took = datetime.timedelta(seconds=time.perf_counter() - start)
-    if result.error is None and printed.getvalue():
-        lines = printed.getvalue().strip().splitlines()
-        first = f" (first line: {lines[0][:60]!r})" if lines else ""
-        reason = f"submission printed to stdout; remove print statements{first}"
-        result.record(GraderFailure(reason))
-    return result, took
+        torch.save({"items": items, "error": report}, buffer)
+    except BaseException as error:
+        buffer = io.BytesIO()
+        torch.save({"items": None, "error": error_report(error)}, buffer)
+    view = memoryview(buffer.getbuffer())
+    while view:
+        view = view[os.write(write_end, view):]
+
+
+def _read_answer(read_end: int, deadline: float) -> tuple[bytes, str]:
+    """Everything the child writes until it closes the pipe, and why reading stopped:
+    ``"end"``, ``"timeout"`` or ``"too much"``."""
+    chunks, size = [], 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b"", "timeout"
+        if not select.select([read_end], [], [], left)[0]:
+            continue
+        chunk = os.read(read_end, 1 << 20)
+        if not chunk:
+            return b"".join(chunks), "end"
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            return b"", "too much"
+
+
+def _end_child(pid: int, deadline: float) -> int:
+    """Waits for the child until ``deadline``, then kills its process group (whatever it
+    started too); returns its wait status."""
+    status = None
+    while status is None and time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            status = None
+            time.sleep(0.001)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if status is None:
+        status = os.waitpid(pid, 0)[1]
+    return status
+
+
+def _ended(status: int) -> str:
+    """Why a child that sent nothing back ended, from its wait status."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        crash = " (a crash)" if number in CRASHES else ""
+        return f"the submission's process was killed by {name}{crash} before the test finished"
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    return f"the submission ended its process (exit status {code}) before the test finished"
+
+
+def _load_answer(answer: bytes) -> tuple[list | None, list[str] | None]:
+    """The items and error report in a child's answer, read with weights_only=True."""
+    try:
+        loaded = torch.load(io.BytesIO(answer), weights_only=True)
+    except Exception:
+        loaded = None
+    if not (isinstance(loaded, dict) and isinstance(loaded.get("items"), (list, type(None)))
+            and (loaded.get("error") is None
+                 or (isinstance(loaded["error"], list)
+                     and all(isinstance(line, str) for line in loaded["error"])))):
+        return None, ["the submission's process sent back an answer that cannot be read"]
+    return loaded["items"], loaded["error"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -368,16 +620,17 @@ def _shown_frame(frame: FrameType) -> bool:
     )
 
 
-def failure_report(result: _Result) -> list[str]:
-    """The lines printed for a failed test: its message, then a short traceback."""
-    error = result.error
+def error_report(error: BaseException) -> list[str]:
+    """A failure's message, then a short traceback (of the test and the graded code)."""
     if isinstance(error, GraderFailure):
-        return [result.where + str(error)]
+        return str(error).splitlines()
+    if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
+        return [f"ran out of memory (the limit is {MEMORY_LIMIT >> 30} GiB beyond the grader's own)"]
     if isinstance(error, AssertionError):
         message = str(error)
     else:
         message = f"{type(error).__name__}: {error}"
-    lines = [result.where + message]
+    lines = [message]
     frames = [(f, n) for f, n in traceback.walk_tb(error.__traceback__) if _shown_frame(f)]
     for frame, lineno in frames[-TRACEBACK_FRAMES:]:
         code = frame.f_code
@@ -385,6 +638,12 @@ def failure_report(result: _Result) -> list[str]:
         if source := linecache.getline(code.co_filename, lineno).strip():
             lines.append(f"    {source}")
     return lines
+
+
+def failure_report(result: _Result) -> list[str]:
+    """The lines printed for a failed test: where (its subTest), the message, a traceback."""
+    first, *rest = error_report(result.error) or [""]
+    return [result.where + first, *rest]
 
 
 @dataclass(frozen=True)
@@ -408,11 +667,20 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def grade(tests: list[GradedTest], gradescope: Path | None = None) -> bool:
+def fingerprint(folder: Path, results: Path | None) -> dict[str, str]:
+    """The sha256 of every file directly in ``folder`` (the grader's) and of ``results``."""
+    files = [path for path in folder.iterdir() if path.is_file()]
+    if results is not None and results.is_file():
+        files.append(results)
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
+
+
+def grade(tests: list[GradedTest], folder: Path, gradescope: Path | None = None) -> bool:
     """Runs ``tests``, prints each result and the summary; True if all passed.
 
-    With ``gradescope``, Gradescope's results JSON is written there before the first test
-    and again after each one, so that it is complete even if the process dies midway.
+    A test during which a file in ``folder`` (the grader's) or the results file changed
+    fails. With ``gradescope``, Gradescope's results JSON is written there before the first
+    test and again after each one, so that it is complete even if this process dies midway.
     """
     start = time.perf_counter()
     verdicts: list[Verdict] = []
@@ -425,8 +693,14 @@ def grade(tests: list[GradedTest], gradescope: Path | None = None) -> bool:
     report()
     for test in tests:
         print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
+        before = fingerprint(folder, gradescope)
         result, took = run_test(test)
         verdict = Verdict(test, [] if result.error is None else failure_report(result), took)
+        after = fingerprint(folder, gradescope)
+        if changed := sorted(path for path in before.keys() | after.keys()
+                             if before.get(path) != after.get(path)):
+            names = ", ".join(Path(path).name for path in changed)
+            verdict = Verdict(test, [f"the submission changed the grader's files ({names})"], took)
         if verdict.report:
             print("\n".join(verdict.report))
         print(
@@ -572,7 +846,7 @@ def main(
     chosen = [by_id[test_id] for test_id in args.test_ids] or tests
 
     try:
-        all_passed = grade(chosen, args.gradescope)
+        all_passed = grade(chosen, points_file.parent, args.gradescope)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)

@@ -2,6 +2,7 @@
 ``submission.flow_network.MADE``), says in one line what a package lacks, and writes
 Gradescope's results JSON."""
 
+import datetime
 import json
 import shutil
 import subprocess
@@ -9,6 +10,8 @@ import sys
 import tempfile
 import unittest
 from pathlib import Path
+
+import graderUtil
 
 SRC = Path(__file__).resolve().parent.parent
 POINTS = json.loads((SRC / "points.json").read_text())
@@ -94,6 +97,18 @@ class GraderTest(unittest.TestCase):
             "2b-0-basic": "import submission fails: RuntimeError: half done "
                           f"(gan.py, line {line})",
         })
+
+    def test_results_list_every_test_when_grading_stops_midway(self):
+        tests = [graderUtil.GradedTest(f"1a-{n}-{kind}", f"test {n}", 5, unittest.TestCase, "run",
+                                       points)
+                 for n, kind, points in ((0, "basic", 2.0), (1, "hidden", 1.0), (2, "hidden", 3.0))]
+        passed = graderUtil.Verdict(tests[0], [], datetime.timedelta(seconds=1))
+        results = graderUtil.gradescope_results(tests, [passed], 1.5)
+        self.assertEqual([(test["number"], test["score"], test["output"]) for test in results["tests"]],
+                         [("1a-0-basic", 2.0, ""), ("1a-1-hidden", 0.0, graderUtil.NOT_RUN),
+                          ("1a-2-hidden", 0.0, graderUtil.NOT_RUN)])
+        self.assertTrue(results["output"].startswith("Grading stopped during test 1a-1-hidden"))
+        json.dumps(results)  # plain JSON
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """The Gradescope bundle end to end: autograder.zip from make_autograder.py, run as Gradescope
 runs it (run_autograder in a temporary root, the upload in root/submission), on uploads made
-from src/submission/: whole, loose, nested, blanked, incomplete, broken, hanging, crashing."""
+from src/submission/: whole, loose, nested, blanked, incomplete, broken, hanging, crashing,
+printing."""
 
 import json
-import re
 import shutil
 import tempfile
 import unittest
@@ -12,42 +12,12 @@ from pathlib import Path
 
 import make_autograder
 import make_submission
+from tests.submissions import blanked, files, reference, replace_block, write
 
-SRC = make_autograder.SRC
-POINTS = json.loads((SRC / "points.json").read_text())
+POINTS = json.loads((make_autograder.SRC / "points.json").read_text())
 GRADED = sorted(test for test, value in POINTS.items() if value > 0)
 FLOW = [test for test in GRADED if test.startswith("1")]
 GAN = [test for test in GRADED if not test.startswith("1")]
-BLOCK = re.compile(r"([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###", re.S)
-
-
-def reference(name: str) -> str:
-    """src/submission/<name>, the code that earns every point."""
-    return (SRC / "submission" / name).read_text()
-
-
-def block(indent: str, body: str) -> str:
-    """A START/END block holding the one line ``body``."""
-    return f"{indent}### START CODE HERE ###\n{indent}{body}\n{indent}### END CODE HERE ###"
-
-
-def blanked(source: str) -> str:
-    """``source`` with the body of every START/END block replaced by ``pass``."""
-    return BLOCK.sub(lambda match: block(match[1], "pass"), source)
-
-
-def replace_block(source: str, function: str, body: str) -> str:
-    """``source`` with the START/END block of ``function`` holding ``body``."""
-    match = BLOCK.search(source, source.index(f"def {function}("))
-    return source[:match.start()] + block(match[1], body) + source[match.end():]
-
-
-def files(**changed: str | None) -> dict[str, str]:
-    """The three files of src/submission/ under submission/, with ``changed`` ones replaced
-    (``flow_network=...``) or, where None, left out."""
-    upload = {name: reference(f"{name}.py") for name in ("__init__", "flow_network", "gan")}
-    upload.update(changed)
-    return {f"submission/{name}.py": text for name, text in upload.items() if text is not None}
 
 
 def uploads() -> dict[str, dict[str, str | bytes]]:
@@ -78,11 +48,7 @@ def uploads() -> dict[str, dict[str, str | bytes]]:
 
 def run(bundle: Path, work: Path, upload: dict[str, str | bytes]) -> dict:
     """results.json of ``bundle`` run in ``work`` on an upload of these files."""
-    for path, contents in upload.items():
-        (work / "upload" / path).parent.mkdir(parents=True, exist_ok=True)
-        mode = "wb" if isinstance(contents, bytes) else "w"
-        with open(work / "upload" / path, mode) as out:
-            out.write(contents)
+    write(work / "upload", upload)
     return make_autograder.run_bundle(bundle, work / "upload", work / "root")
 
 
@@ -184,18 +150,15 @@ class AutograderBundleTest(unittest.TestCase):
             self.assertIn("timed out after 5 seconds", reason)
         self.assert_full(results, [test for test in GRADED if test not in uses_it])
 
-    def test_crash_and_print_leave_complete_results(self):
+    def test_crash_and_print_fail_their_tests_alone(self):
         results = self.grade("crash and print")
-        self.assertIn("Grading stopped during test 5e-0-basic", results["output"])
-        after = ["5e-0-basic", "5e-1-hidden", "5e-2-hidden", "5e-3-hidden"]
-        self.assertEqual(self.outputs(results, after), {"not run: grading stopped before this "
-                                                        "test finished (the submission ended the "
-                                                        "grading process, or it ran out of time)"})
+        uses_it = ["5e-0-basic", "5e-1-hidden", "5e-2-hidden", "5e-3-hidden"]
+        self.assertEqual(self.outputs(results, uses_it), {
+            "the submission ended its process (exit status 3) before the test finished"})
         printed = ["1c-0-basic", "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"]  # call log_probs
-        for reason in self.outputs(results, printed):
-            self.assertIn("printed to stdout", reason)
-        self.assert_full(results, [test for test in GRADED if test[:2] in ("1a", "1b", "2b", "4b")
-                                   or test == "1c-4-hidden"])
+        self.assertEqual(self.outputs(results, printed), {
+            "submission printed to stdout; remove print statements (first line: 'hello')"})
+        self.assert_full(results, [test for test in GRADED if test not in uses_it + printed])
 
     def test_upload_without_the_files_says_so(self):
         results = self.grade("no files")

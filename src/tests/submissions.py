@@ -1,0 +1,74 @@
+"""Variants of src/submission/ for the tests of the grader: the reference with the code of
+chosen START/END blocks replaced, or lines added at the end of a module."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###", re.S)
+MODULES = ("__init__", "flow_network", "gan")
+
+
+def reference(name: str) -> str:
+    """src/submission/<name>, the code that earns every point."""
+    return (SRC / "submission" / name).read_text()
+
+
+def block(indent: str, body: str) -> str:
+    """A START/END block holding ``body`` (lines), each line indented by ``indent``."""
+    lines = [f"{indent}{line}" if line else "" for line in body.splitlines()]
+    return "\n".join([f"{indent}### START CODE HERE ###", *lines, f"{indent}### END CODE HERE ###"])
+
+
+def blanked(source: str) -> str:
+    """``source`` with the body of every START/END block replaced by ``pass``."""
+    return BLOCK.sub(lambda match: block(match[1], "pass"), source)
+
+
+def replace_block(source: str, function: str, body: str) -> str:
+    """``source`` with the START/END block of ``function`` holding ``body``."""
+    match = BLOCK.search(source, source.index(f"def {function}("))
+    return source[:match.start()] + block(match[1], body) + source[match.end():]
+
+
+def files(**changed: str | None) -> dict[str, str]:
+    """The three files of src/submission/ under submission/, with ``changed`` ones replaced
+    (``flow_network=...``) or, where None, left out."""
+    upload = {name: reference(f"{name}.py") for name in MODULES}
+    upload.update(changed)
+    return {f"submission/{name}.py": text for name, text in upload.items() if text is not None}
+
+
+def write(folder: Path, upload: dict[str, str | bytes]) -> None:
+    """Writes the files of ``upload`` (path: contents) under ``folder``."""
+    for path, contents in upload.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(contents, bytes):
+            (folder / path).write_bytes(contents)
+        else:
+            (folder / path).write_text(contents)
+
+
+# The grader and what it imports, copied beside each submission that ``grade`` runs, so that
+# a submission that writes into the grader's folder damages a copy.
+GRADER_FILES = ("grader.py", "graderUtil.py", "points.json", "network.py", "written_checks.py")
+
+
+def grade(upload: dict[str, str], *test_ids: str) -> tuple[int, str, dict]:
+    """Runs a copy of the grader on the submission ``upload`` (from ``files``): its exit
+    status, what it printed, and its Gradescope results."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in GRADER_FILES:
+            shutil.copy(SRC / name, folder / name)
+        write(folder, upload)
+        results = folder / "results.json"
+        done = subprocess.run([sys.executable, "grader.py", "--gradescope", str(results),
+                               *test_ids], cwd=folder, capture_output=True, text=True,
+                              timeout=300)
+        return done.returncode, done.stdout, json.loads(results.read_text())

@@ -1,0 +1,115 @@
+"""The grader never fails correct code: implementations written differently from ours, each
+graded by a copy of the whole grader on the tests of its problem, earn every point."""
+
+import json
+import unittest
+
+from tests.submissions import SRC, files, grade, reference, replace_block
+
+POINTS = json.loads((SRC / "points.json").read_text())
+FLOW_TESTS = sorted(test for test, value in POINTS.items() if test.startswith("1") and value)
+GAN_TESTS = sorted(test for test, value in POINTS.items() if test[:2] in ("2b", "4b", "5e"))
+
+FORWARD_IN_PLACE = """
+x = torch.zeros_like(z)
+log_det = torch.zeros_like(z[:, 0])
+for i in range(self.input_size):
+    mu, alpha = self.net(x).chunk(2, dim=1)
+    x[:, i] = mu[:, i] + z[:, i] * torch.exp(alpha[:, i])
+    log_det += alpha[:, i]
+return x, log_det
+"""
+INVERSE_DIVIDES = """
+mu, alpha = self.net(x).chunk(2, dim=1)
+return (x - mu) / torch.exp(alpha), -torch.sum(alpha, dim=1)
+"""
+LOG_PROBS_BY_HAND = """
+log_dets = []
+z = x
+for flow in self.nf:
+    z, log_det = flow.inverse(z)
+    log_dets.append(log_det)
+log_base = -0.5 * (z**2).sum(dim=1) - 0.5 * z.shape[1] * np.log(2 * np.pi)
+return (log_base + torch.stack(log_dets).sum(dim=0)).mean()
+"""
+BCE = {
+    "loss_nonsaturating_d": """
+real, fake = d(x_real), d(g(z))
+return (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+        + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+""",
+    "loss_nonsaturating_g": """
+fake = d(g(z))
+return F.binary_cross_entropy_with_logits(fake, torch.ones(batch_size, device=device))
+""",
+    "conditional_loss_nonsaturating_d": """
+real, fake = d(x_real, y_real), d(g(z, y_real), y_real)
+return (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+        + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+""",
+    "conditional_loss_nonsaturating_g": """
+fake = d(g(z, y_real), y_real)
+return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+""",
+}
+SOFTPLUS = {
+    "loss_nonsaturating_d": "return F.softplus(-d(x_real)).mean() + F.softplus(d(g(z))).mean()",
+    "loss_nonsaturating_g": "return F.softplus(-d(g(z))).mean()",
+    "conditional_loss_nonsaturating_d":
+        "return (F.softplus(-d(x_real, y_real)).mean()\n"
+        "        + F.softplus(d(g(z, y_real), y_real)).mean())",
+    "conditional_loss_nonsaturating_g": "return F.softplus(-d(g(z, y_real), y_real)).mean()",
+}
+WGAN_GP_DETACHED = """
+x_fake = g(z).detach()
+alpha = torch.rand(batch_size, 1, 1, 1, device=device)
+x_hat = (alpha * x_fake + (1 - alpha) * x_real).requires_grad_(True)
+scores = d(x_hat)
+(grad,) = torch.autograd.grad(scores, x_hat, grad_outputs=torch.ones_like(scores),
+                              create_graph=True)
+penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+return d(x_fake).mean() - d(x_real).mean() + 10 * penalty
+"""
+
+
+def with_blocks(module: str, bodies: dict[str, str]) -> dict[str, str]:
+    """The reference submission with the blocks of these functions of ``module`` replaced."""
+    source = reference(f"{module}.py")
+    for function, body in bodies.items():
+        source = replace_block(source, function, body.strip())
+    return files(**{module: source})
+
+
+class CorrectVariantsTest(unittest.TestCase):
+    def assert_full_points(self, upload: dict[str, str], tests: list[str]) -> None:
+        status, printed, results = grade(upload, *tests)
+        short = {test["number"]: test["output"] for test in results["tests"]
+                 if test["score"] < test["max_score"]}
+        self.assertEqual(short, {})
+        self.assertEqual(status, 0, printed)
+
+    def test_forward_that_writes_columns_in_place(self):
+        self.assert_full_points(with_blocks("flow_network", {"forward": FORWARD_IN_PLACE}),
+                                FLOW_TESTS)
+
+    def test_inverse_that_divides_by_exp_alpha(self):
+        self.assert_full_points(with_blocks("flow_network", {"inverse": INVERSE_DIVIDES}),
+                                FLOW_TESTS)
+
+    def test_log_probs_written_out_by_hand(self):
+        self.assert_full_points(with_blocks("flow_network", {"log_probs": LOG_PROBS_BY_HAND}),
+                                FLOW_TESTS)
+
+    def test_losses_with_binary_cross_entropy(self):
+        self.assert_full_points(with_blocks("gan", BCE), GAN_TESTS)
+
+    def test_losses_with_softplus(self):
+        self.assert_full_points(with_blocks("gan", SOFTPLUS), GAN_TESTS)
+
+    def test_critic_loss_with_the_fake_batch_detached(self):
+        self.assert_full_points(with_blocks("gan", {"loss_wasserstein_gp_d": WGAN_GP_DETACHED}),
+                                GAN_TESTS)
+
+
+if __name__ == "__main__":
+    unittest.main()
