@@ -77,7 +77,8 @@ SUBMISSION = graderUtil.Submission(Path(__file__).resolve().parent / "submission
 def check_tensor(value: object, what: str, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
     """``value`` itself, after checking that it is a tensor of this shape and dtype."""
     if not isinstance(value, Tensor):
-        raise AssertionError(f"{what} should be a torch.Tensor, got {graderUtil.type_name(value)}")
+        got = graderUtil.type_name(value)
+        raise AssertionError(f"{what} should be a torch.Tensor, got {got}")
     if tuple(value.shape) != shape:
         raise AssertionError(f"{what} should have shape {shape}, got {tuple(value.shape)}")
     if value.dtype != dtype:
@@ -208,7 +209,8 @@ def flow_record(maf: nn.Module) -> list[dict[str, object]]:
     """(In the child) every block of ``maf.nf``: its type and, for a MADE, its net."""
     return [
         {"type": type(block).__name__, "net": net_record(block)}
-        if isinstance(getattr(block, "net", None), nn.Sequential) else {"type": type(block).__name__}
+        if isinstance(getattr(block, "net", None), nn.Sequential)
+        else {"type": type(block).__name__}
         for block in maf.nf
     ]
 

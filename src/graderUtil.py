@@ -126,7 +126,8 @@ class Submission:
     ``__init__.py``), and each graded module is taken as an attribute of it
     (``submission.flow_network``). This happens once, on first use. A module that cannot be
     reached fails every test that asks for it with the same one-line reason; a module that
-    imports cleanly is graded even when another one is broken or missing.
+    imports cleanly is graded even when another one is broken or missing. It is loaded inside
+    ``collect``, which also catches what it prints.
 
     Args:
         directory: the package folder.
@@ -168,30 +169,22 @@ class Submission:
             for name in self.modules
             if not (self.directory / f"{name}.py").is_file()
         }
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            try:
-                package, init_failed = self._import_package(run_init=True), False
-            except KeyboardInterrupt:
-                raise
-            except BaseException as error:  # graded code may raise anything, SystemExit included
-                failure = GraderFailure(f"import {self.package} fails: {self._describe(error)}")
-                culprit = self._culprit(error)
-                for name in self.modules:
-                    if culprit in (name, None):
-                        loaded.setdefault(name, failure)
-                # The modules not to blame are still graded, from a package whose
-                # __init__.py has not run.
-                package, init_failed = self._import_package(run_init=False), True
+        try:
+            package, init_failed = self._import_package(run_init=True), False
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # graded code may raise anything, SystemExit included
+            failure = GraderFailure(f"import {self.package} fails: {self._describe(error)}")
+            culprit = self._culprit(error)
             for name in self.modules:
-                if name not in loaded:
-                    loaded[name] = self._module(package, name, init_failed)
-        if printed.getvalue():
-            failure = GraderFailure(
-                f"{self.package} printed to stdout while being imported; remove print statements"
-            )
-            loaded = {name: loaded[name] if isinstance(loaded[name], GraderFailure) else failure
-                      for name in self.modules}
+                if culprit in (name, None):
+                    loaded.setdefault(name, failure)
+            # The modules not to blame are still graded, from a package whose __init__.py
+            # has not run.
+            package, init_failed = self._import_package(run_init=False), True
+        for name in self.modules:
+            if name not in loaded:
+                loaded[name] = self._module(package, name, init_failed)
         return loaded
 
     def _all(self, failure: GraderFailure) -> dict[str, ModuleType | GraderFailure]:
@@ -624,7 +617,8 @@ def error_report(error: BaseException) -> list[str]:
     if isinstance(error, GraderFailure):
         return str(error).splitlines()
     if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
-        return [f"ran out of memory (the limit is {MEMORY_LIMIT >> 30} GiB beyond the grader's own)"]
+        limit = f"{MEMORY_LIMIT >> 30} GiB beyond the grader's own"
+        return [f"ran out of memory (the limit is {limit})"]
     if isinstance(error, AssertionError):
         message = str(error)
     else:
