@@ -92,7 +92,9 @@ def check_pair(
 ) -> tuple[Tensor, Tensor]:
     """Checks that ``result`` is a tuple (values (batch, dim), log_det (batch,)) of tensors."""
     if not (isinstance(result, tuple) and len(result) == 2):
-        got = f"a tuple of {len(result)}" if isinstance(result, tuple) else graderUtil.type_name(result)
+        got = graderUtil.type_name(result)
+        if isinstance(result, tuple):
+            got = f"a tuple of {len(result)}"
         raise AssertionError(f"{what} should return a tuple of two tensors, got {got}")
     values = check_tensor(result[0], f"{what}[0]", (batch, dim), dtype)
     log_det = check_tensor(result[1], f"{what}[1] (log_det)", (batch,), dtype)

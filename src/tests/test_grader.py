@@ -4,41 +4,20 @@ Gradescope's results JSON."""
 
 import datetime
 import json
-import shutil
-import subprocess
-import sys
-import tempfile
 import unittest
-from pathlib import Path
 
 import graderUtil
+from tests.submissions import SRC, files, grade, reference
 
-SRC = Path(__file__).resolve().parent.parent
 POINTS = json.loads((SRC / "points.json").read_text())
 
 
-def grade(package: Path, *test_ids: str) -> tuple[dict, str]:
-    """Gradescope's results and the printed report of ``grader.py --submission package``."""
-    results = package.parent / "results.json"
-    done = subprocess.run([sys.executable, "grader.py", "--submission", str(package),
-                           "--gradescope", str(results), *test_ids],
-                          cwd=SRC, capture_output=True, text=True)
-    return json.loads(results.read_text()), done.stdout
-
-
 class GraderTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = Path(tempfile.mkdtemp())
-        self.addCleanup(shutil.rmtree, self.tmp)
-        self.package = self.tmp / "submission"
-        shutil.copytree(SRC / "submission", self.package,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-
     def reasons(self, results: dict) -> dict[str, str]:
         return {test["number"]: test["output"] for test in results["tests"]}
 
     def test_gradescope_results_of_the_reference(self):
-        results, printed = grade(self.package)
+        _, printed, results = grade(files())
         graded = sorted(test for test, value in POINTS.items() if value > 0)
         self.assertEqual(sorted(test["number"] for test in results["tests"]), graded)
         for test in results["tests"]:
@@ -59,8 +38,7 @@ class GraderTest(unittest.TestCase):
         self.assertNotIn("checks of written answers", printed)  # 0 points: not run
 
     def test_package_must_import_its_modules(self):
-        (self.package / "__init__.py").write_text("")
-        results, printed = grade(self.package)
+        _, printed, results = grade(files(__init__=""))
         for test, reason in self.reasons(results).items():
             module = "flow_network" if test.startswith("1") else "gan"
             self.assertEqual(reason, f"submission/__init__.py does not import {module}: "
@@ -69,8 +47,8 @@ class GraderTest(unittest.TestCase):
         self.assertIn("0 passed, 25 failed", printed)
 
     def test_one_module_imported_is_graded(self):
-        (self.package / "__init__.py").write_text("from .gan import *\n")
-        results, _ = grade(self.package, "1a-0-basic", "2b-0-basic")
+        only_gan = files(__init__="from .gan import *\n")
+        _, _, results = grade(only_gan, "1a-0-basic", "2b-0-basic")
         self.assertEqual(self.reasons(results), {
             "1a-0-basic": "submission/__init__.py does not import flow_network: add the line "
                           "`from .flow_network import *` to it",
@@ -78,20 +56,19 @@ class GraderTest(unittest.TestCase):
         })
 
     def test_a_missing_function_fails_its_tests_alone(self):
-        gan = self.package / "gan.py"
-        gan.write_text(gan.read_text().replace("def loss_wasserstein_gp_g(", "def renamed("))
-        results, _ = grade(self.package, "5e-0-basic", "4b-0-basic")
+        renamed = reference("gan.py").replace("def loss_wasserstein_gp_g(", "def renamed(")
+        _, _, results = grade(files(gan=renamed), "5e-0-basic", "4b-0-basic")
         reasons = self.reasons(results)
         self.assertEqual(reasons.pop("4b-0-basic"), "")
         for reason in reasons.values():  # the first line, then a short traceback
-            self.assertEqual(reason.splitlines()[0], "[loss=loss_wasserstein_gp_g] AttributeError: "
-                             "module 'submission.gan' has no attribute 'loss_wasserstein_gp_g'")
+            self.assertEqual(reason.splitlines()[0],
+                             "[loss=loss_wasserstein_gp_g] AttributeError: module "
+                             "'submission.gan' has no attribute 'loss_wasserstein_gp_g'")
 
     def test_error_at_import_fails_that_module_alone(self):
-        gan = self.package / "gan.py"
-        gan.write_text(gan.read_text() + "\nraise RuntimeError('half done')\n")
-        line = len(gan.read_text().splitlines())
-        results, _ = grade(self.package, "1a-0-basic", "2b-0-basic")
+        broken = reference("gan.py") + "\nraise RuntimeError('half done')\n"
+        line = len(broken.splitlines())
+        _, _, results = grade(files(gan=broken), "1a-0-basic", "2b-0-basic")
         self.assertEqual(self.reasons(results), {
             "1a-0-basic": "",
             "2b-0-basic": "import submission fails: RuntimeError: half done "
@@ -104,9 +81,10 @@ class GraderTest(unittest.TestCase):
                  for n, kind, points in ((0, "basic", 2.0), (1, "hidden", 1.0), (2, "hidden", 3.0))]
         passed = graderUtil.Verdict(tests[0], [], datetime.timedelta(seconds=1))
         results = graderUtil.gradescope_results(tests, [passed], 1.5)
-        self.assertEqual([(test["number"], test["score"], test["output"]) for test in results["tests"]],
-                         [("1a-0-basic", 2.0, ""), ("1a-1-hidden", 0.0, graderUtil.NOT_RUN),
-                          ("1a-2-hidden", 0.0, graderUtil.NOT_RUN)])
+        entries = [(test["number"], test["score"], test["output"]) for test in results["tests"]]
+        not_run = graderUtil.NOT_RUN
+        self.assertEqual(entries, [("1a-0-basic", 2.0, ""), ("1a-1-hidden", 0.0, not_run),
+                                   ("1a-2-hidden", 0.0, not_run)])
         self.assertTrue(results["output"].startswith("Grading stopped during test 1a-1-hidden"))
         json.dumps(results)  # plain JSON
 

@@ -10,11 +10,11 @@ import zipfile
 from pathlib import Path
 
 import make_submission
+from tests.submissions import GRADER_FILES
 
 SRC = make_submission.SRC
 # What make_submission.py needs beside it: the grader and what the grader imports.
-NEEDED = ["make_submission.py", "grader.py", "graderUtil.py", "points.json", "network.py",
-          "written_checks.py"]
+NEEDED = ["make_submission.py", *GRADER_FILES]
 
 
 class MakeSubmissionTest(unittest.TestCase):
