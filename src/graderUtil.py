@@ -43,6 +43,7 @@ from typing import NoReturn
 
 import torch
 
+from utils import write_json
 DEFAULT_TIMEOUT = 5  # seconds
 TEST_ID = re.compile(r"(\d+)([a-z])-(\d+)-(basic|hidden)")
 TRACEBACK_FRAMES = 3  # frames shown for a failure (two lines each)
@@ -684,8 +685,10 @@ def grade(tests: list[GradedTest], folder: Path, gradescope: Path | None = None)
     def report() -> None:
         if gradescope is not None:
             results = gradescope_results(tests, verdicts, time.perf_counter() - start)
-            write_json_atomically(gradescope, results)
+            write_json(results, gradescope)
 
+    if gradescope is not None:
+        gradescope.parent.mkdir(parents=True, exist_ok=True)
     report()
     for test in tests:
         print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
@@ -782,14 +785,6 @@ def gradescope_results(
         "stdout_visibility": "hidden",
         "tests": entries,
     }
-
-
-def write_json_atomically(path: Path, data: object) -> None:
-    """Writes ``data`` as JSON to a temporary file beside ``path``, then renames it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(temporary, path)
 
 
 # ----------------------------------------------------------------------------------------

@@ -4,12 +4,12 @@ full points to this repository's own submission.
     python make_autograder.py [--out ../autograder.zip]     (``make autograder`` runs this)
 
 At the zip's root: ``setup.sh`` and ``run_autograder`` (from ``gradescope/``), the grader
-(``grader.py``, ``graderUtil.py``, ``points.json``) and what its tests import
-(``network.py``); not the checks of written answers, which carry no points. It holds no
+(``grader.py``, ``graderUtil.py``, ``points.json``) and what it imports (``network.py``,
+``utils.py``); not the checks of written answers, which carry no points. It holds no
 ``submission/`` package: a file missing from an upload must fail its tests, never be filled
-in by the reference. Before the zip is written, it is
-run as Gradescope runs it, in a temporary root, on ``submission.zip`` made from
-``src/submission/``; anything short of full points leaves no zip.
+in by the reference. Before the zip is written, it is run as Gradescope runs it, in a
+temporary root, on ``submission.zip`` made from ``src/submission/``; anything short of full
+points leaves no zip.
 """
 
 import argparse
@@ -34,6 +34,7 @@ BUNDLE = {
     "graderUtil.py": "graderUtil.py",
     "points.json": "points.json",
     "network.py": "network.py",
+    "utils.py": "utils.py",
 }
 EXECUTABLE = {"setup.sh", "run_autograder"}
 

@@ -1,4 +1,7 @@
-"""Helpers every trainer shares: devices, run folders, atomic writes, errors, threads."""
+"""Helpers every trainer shares: devices, run folders, atomic writes, errors, threads.
+
+The grader uses its atomic JSON writes too, so it travels in the Gradescope bundle.
+"""
 
 import contextlib
 import json
