@@ -4,8 +4,8 @@ full points to this repository's own submission.
     python make_autograder.py [--out ../autograder.zip]     (``make autograder`` runs this)
 
 At the zip's root: ``setup.sh`` and ``run_autograder`` (from ``gradescope/``), the grader
-(``grader.py``, ``graderUtil.py``, ``points.json``) and what it imports (``network.py``,
-``utils.py``); not the checks of written answers, which carry no points. It holds no
+(``grader.py``, ``graderUtil.py``, ``grader_common.py``, ``points.json``) and what it imports
+(``network.py``, ``utils.py``); not the checks of written answers, which carry no points. It holds no
 ``submission/`` package: a file missing from an upload must fail its tests, never be filled
 in by the reference. Before the zip is written, it is run as Gradescope runs it, in a
 temporary root, on ``submission.zip`` made from ``src/submission/``; anything short of full
@@ -32,6 +32,7 @@ BUNDLE = {
     "run_autograder": "gradescope/run_autograder",
     "grader.py": "grader.py",
     "graderUtil.py": "graderUtil.py",
+    "grader_common.py": "grader_common.py",
     "points.json": "points.json",
     "network.py": "network.py",
     "utils.py": "utils.py",

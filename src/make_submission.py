@@ -68,7 +68,7 @@ def import_problems(folder: Path) -> str:
     ``folder`` holds ``submission/`` and ``network.py`` only; the check runs there in a
     fresh process, with no PYTHONPATH, so that nothing else can be imported in its place.
     """
-    from grader import GRADED_NAMES  # the grader's own list of what its tests read
+    from grader_common import GRADED_NAMES  # what the graders' tests read
 
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     done = subprocess.run([sys.executable, "-c", IMPORT_CHECK, json.dumps(GRADED_NAMES)],

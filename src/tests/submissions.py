@@ -56,8 +56,8 @@ def write(folder: Path, upload: dict[str, str | bytes]) -> None:
 
 # The grader and what it imports, copied beside each submission that ``grade`` runs, so that
 # a submission that writes into the grader's folder damages a copy.
-GRADER_FILES = ("grader.py", "graderUtil.py", "points.json", "network.py", "utils.py",
-                "written_checks.py")
+GRADER_FILES = ("grader.py", "graderUtil.py", "grader_common.py", "points.json", "network.py",
+                "utils.py", "written_checks.py")
 
 
 def grade(upload: dict[str, str], *test_ids: str) -> tuple[int, str, dict]:
