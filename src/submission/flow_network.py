@@ -163,18 +163,21 @@ class MAF(nn.Module):
         Change of variables (equation 2): the base log-density of ``z = f^{-1}(x)`` plus the
         log-determinants of every block's inverse.
         """
+        ### START CODE HERE ###
         z = x
         log_det_sum = x.new_zeros(x.shape[0])
         for flow in self.nf:
             z, log_det = flow.inverse(z)
             log_det_sum = log_det_sum + log_det
         return self.base_dist.log_prob(z).sum(dim=1) + log_det_sum
+        ### END CODE HERE ###
 
     def log_probs(self, x: Tensor) -> Tensor:
-        """Mean log-likelihood of the batch ``x`` of shape ``(B, D)``, a 0-dim tensor."""
-        ### START CODE HERE ###
+        """Mean log-likelihood of the batch ``x`` of shape ``(B, D)``, a 0-dim tensor.
+
+        Problem 1c: the mean of ``log_prob``, where the change of variables is written.
+        """
         return self.log_prob(x).mean()
-        ### END CODE HERE ###
 
     def loss(self, x: Tensor) -> Tensor:
         """Negative mean log-likelihood, the quantity training minimises."""

@@ -23,14 +23,14 @@ INVERSE_DIVIDES = """
 mu, alpha = self.net(x).chunk(2, dim=1)
 return (x - mu) / torch.exp(alpha), -torch.sum(alpha, dim=1)
 """
-LOG_PROBS_BY_HAND = """
+LOG_PROB_BY_HAND = """
 log_dets = []
 z = x
 for flow in self.nf:
     z, log_det = flow.inverse(z)
     log_dets.append(log_det)
 log_base = -0.5 * (z**2).sum(dim=1) - 0.5 * z.shape[1] * np.log(2 * np.pi)
-return (log_base + torch.stack(log_dets).sum(dim=0)).mean()
+return log_base + torch.stack(log_dets).sum(dim=0)
 """
 BCE = {
     "loss_nonsaturating_d": """
@@ -96,8 +96,8 @@ class CorrectVariantsTest(unittest.TestCase):
         self.assert_full_points(with_blocks("flow_network", {"inverse": INVERSE_DIVIDES}),
                                 FLOW_TESTS)
 
-    def test_log_probs_written_out_by_hand(self):
-        self.assert_full_points(with_blocks("flow_network", {"log_probs": LOG_PROBS_BY_HAND}),
+    def test_log_prob_written_out_by_hand(self):
+        self.assert_full_points(with_blocks("flow_network", {"log_prob": LOG_PROB_BY_HAND}),
                                 FLOW_TESTS)
 
     def test_losses_with_binary_cross_entropy(self):

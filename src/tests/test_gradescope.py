@@ -38,8 +38,8 @@ def uploads() -> dict[str, dict[str, str | bytes]]:
         "hang": files(gan=replace_block(reference("gan.py"), "loss_wasserstein_gp_g",
                                         "while True: pass")),
         "crash and print": files(
-            flow_network=replace_block(reference("flow_network.py"), "log_probs",
-                                       "print('hello'); return self.log_prob(x).mean()"),
+            flow_network=replace_block(reference("flow_network.py"), "log_prob",
+                                       "print('hello'); return x.new_zeros(len(x))"),
             gan=replace_block(reference("gan.py"), "loss_wasserstein_gp_d",
                               "import os; os._exit(3)")),
         "no files": {"notes.txt": "nothing here"},
@@ -155,7 +155,7 @@ class AutograderBundleTest(unittest.TestCase):
         uses_it = ["5e-0-basic", "5e-1-hidden", "5e-2-hidden", "5e-3-hidden"]
         self.assertEqual(self.outputs(results, uses_it), {
             "the submission ended its process (exit status 3) before the test finished"})
-        printed = ["1c-0-basic", "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"]  # call log_probs
+        printed = ["1c-0-basic", "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"]  # call log_prob
         self.assertEqual(self.outputs(results, printed), {
             "submission printed to stdout; remove print statements (first line: 'hello')"})
         self.assert_full(results, [test for test in GRADED if test not in uses_it + printed])

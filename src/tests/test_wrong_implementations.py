@@ -22,7 +22,13 @@ return mu + z * torch.exp(alpha), alpha.sum(dim=1)
 mu, alpha = self.net(x).chunk(2, dim=1)
 return (x - mu) * torch.exp(-alpha), alpha.sum(dim=1)
 """),
-    "log_probs: a sum": ("log_probs", "return self.log_prob(x).sum()"),
+    "log_prob: log-dets subtracted": ("log_prob", """
+z, log_det_sum = x, x.new_zeros(x.shape[0])
+for flow in self.nf:
+    z, log_det = flow.inverse(z)
+    log_det_sum = log_det_sum + log_det
+return self.base_dist.log_prob(z).sum(dim=1) - log_det_sum
+"""),
     "D loss without the reals": ("loss_nonsaturating_d", "return -F.logsigmoid(-d(g(z))).mean()"),
     "G loss: minimax": ("loss_nonsaturating_g", "return F.logsigmoid(-d(g(z))).mean()"),
     "conditional D: fakes scored with label 0": ("conditional_loss_nonsaturating_d", """
@@ -55,7 +61,7 @@ FAILS = {
     "forward: one pass at z": ["1a-0-basic", "1a-2-hidden", "1a-3-hidden", "1a-4-hidden"],
     "inverse: log_det = +sum alpha": ["1b-0-basic", "1b-1-hidden", "1b-2-hidden", "1c-0-basic",
                                       "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"],
-    "log_probs: a sum": ["1c-0-basic", "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"],
+    "log_prob: log-dets subtracted": ["1c-0-basic", "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"],
     "D loss without the reals": ["2b-0-basic", "2b-1-hidden", "2b-2-hidden"],
     "G loss: minimax": ["2b-0-basic", "2b-1-hidden", "2b-2-hidden"],
     "conditional D: fakes scored with label 0": ["4b-0-basic", "4b-1-hidden", "4b-2-hidden",
@@ -68,7 +74,7 @@ PAIRS = [  # (a wrong flow_network.py, a wrong gan.py), graded together
     ("forward: x = mu - z exp(alpha)", "D loss without the reals"),
     ("forward: one pass at z", "G loss: minimax"),
     ("inverse: log_det = +sum alpha", "conditional D: fakes scored with label 0"),
-    ("log_probs: a sum", "critic: penalty without create_graph"),
+    ("log_prob: log-dets subtracted", "critic: penalty without create_graph"),
     (None, "critic: alpha drawn before z"),
 ]
 
