@@ -4,7 +4,9 @@ A grader module defines ``unittest.TestCase`` classes whose graded methods carry
 ``@graded(test_id, description, timeout=...)`` decorator, keeps the points of each test id
 in a JSON file, and ends with ``graderUtil.main(...)``. Test ids read
 ``<problem><part>-<n>-basic|hidden`` (``1a-0-basic``); a test worth 0 points is a check of a
-written answer and is counted on a line of its own in the summary.
+written answer and is counted on a line of its own in the summary. A grader without the code of
+some tests (the students' copy has no hidden tests) names them with their descriptions, and
+they are listed with their points as graded elsewhere, neither passed nor failed.
 
 The submission is read as the course's autograder reads it: ``import submission``, then each
 graded module as an attribute of the package (``Submission``). A test runs the submission's
@@ -62,20 +64,28 @@ class GraderFailure(BaseException):
 # Declaring tests
 
 
+ELSEWHERE = "hidden: graded on Gradescope"  # what a test that does not run here says
+
+
 @dataclass(frozen=True)
 class GradedTest:
-    """One graded test method and what the grader knows about it."""
+    """One graded test method and what the grader knows about it (``case`` None: a test
+    whose code this grader does not have)."""
 
     test_id: str
     description: str
     timeout: float
-    case: type[unittest.TestCase]
+    case: type[unittest.TestCase] | None
     method: str
     points: float = 0.0
 
     @property
     def hidden(self) -> bool:
         return self.test_id.endswith("-hidden")
+
+    @property
+    def runs_here(self) -> bool:
+        return self.case is not None
 
     def sort_key(self) -> tuple[int, str, int]:
         problem, part, number, _ = TEST_ID.fullmatch(self.test_id).groups()
@@ -94,9 +104,16 @@ def graded(test_id: str, description: str, timeout: float = DEFAULT_TIMEOUT) -> 
     return mark
 
 
-def collect_tests(modules: list[ModuleType], points: dict[str, float]) -> list[GradedTest]:
-    """The graded tests of ``modules`` in id order, each with its points from ``points``."""
+def collect_tests(
+    modules: list[ModuleType], points: dict[str, float], elsewhere: dict[str, str] | None = None
+) -> list[GradedTest]:
+    """The graded tests of ``modules`` and those of ``elsewhere`` (test id: description; run
+    elsewhere) in id order, each with its points from ``points``."""
     tests: dict[str, GradedTest] = {}
+    for test_id, description in (elsewhere or {}).items():
+        if test_id not in points:
+            raise SystemExit(f"grader error: points file has no entry for {test_id}")
+        tests[test_id] = GradedTest(test_id, description, 0, None, "", float(points[test_id]))
     cases = [case for module in modules for case in vars(module).values()
              if isinstance(case, type) and issubclass(case, unittest.TestCase)]
     for case in dict.fromkeys(cases):  # once each, even if two modules hold it
@@ -620,6 +637,8 @@ def error_report(error: BaseException) -> list[str]:
     if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
         limit = f"{MEMORY_LIMIT >> 30} GiB beyond the grader's own"
         return [f"ran out of memory (the limit is {limit})"]
+    if isinstance(error, NotImplementedError):  # a placeholder of the starter code says it all
+        return [f"NotImplementedError: {error}"]
     if isinstance(error, AssertionError):
         message = str(error)
     else:
@@ -678,19 +697,26 @@ def grade(tests: list[GradedTest], folder: Path, gradescope: Path | None = None)
     A test during which a file in ``folder`` (the grader's) or the results file changed
     fails. With ``gradescope``, Gradescope's results JSON is written there before the first
     test and again after each one, so that it is complete even if this process dies midway.
+    A test that does not run here is listed, with its points, as graded elsewhere.
     """
     start = time.perf_counter()
     verdicts: list[Verdict] = []
+    elsewhere = [test for test in tests if not test.runs_here]
 
     def report() -> None:
         if gradescope is not None:
-            results = gradescope_results(tests, verdicts, time.perf_counter() - start)
+            here = [test for test in tests if test.runs_here]
+            results = gradescope_results(here, verdicts, time.perf_counter() - start)
             write_json(results, gradescope)
 
     if gradescope is not None:
         gradescope.parent.mkdir(parents=True, exist_ok=True)
     report()
     for test in tests:
+        if not test.runs_here:
+            print(f"{SEPARATOR} {test.test_id} ({_points(test.points)} points): "
+                  f"{test.description}\n{ELSEWHERE}", flush=True)
+            continue
         print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
         before = fingerprint(folder, gradescope)
         result, took = run_test(test)
@@ -709,18 +735,22 @@ def grade(tests: list[GradedTest], folder: Path, gradescope: Path | None = None)
         )
         verdicts.append(verdict)
         report()
-    print_summary(verdicts)
+    print_summary(verdicts, elsewhere)
     return all(verdict.passed for verdict in verdicts)
 
 
-def print_summary(verdicts: list[Verdict]) -> None:
-    """Points of the basic and hidden tests, the written-answer checks, and last the line
-    ``N passed, N failed``."""
+def print_summary(verdicts: list[Verdict], elsewhere: list[GradedTest] = ()) -> None:
+    """Points of the basic and hidden tests, those of the tests graded elsewhere, the
+    written-answer checks, and last the line ``N passed, N failed`` (of the tests run here)."""
     print("========== SUMMARY")
     for hidden, kind in ((False, "basic"), (True, "hidden")):
         mine = [verdict for verdict in verdicts if verdict.test.hidden == hidden]
-        earned, possible = (sum(v.score for v in mine), sum(v.test.points for v in mine))
-        print(f"{kind} points: {_points(earned)}/{_points(possible)}")
+        if mine or not elsewhere:
+            earned, possible = (sum(v.score for v in mine), sum(v.test.points for v in mine))
+            print(f"{kind} points: {_points(earned)}/{_points(possible)}")
+    if elsewhere:
+        print(f"not run here: {len(elsewhere)} hidden tests worth "
+              f"{_points(sum(test.points for test in elsewhere))} points ({ELSEWHERE})")
     earned, possible = sum(v.score for v in verdicts), sum(v.test.points for v in verdicts)
     print(f"total points: {_points(earned)}/{_points(possible)}")
     if checks := [verdict for verdict in verdicts if verdict.test.points == 0]:
@@ -792,12 +822,17 @@ def gradescope_results(
 
 
 def main(
-    modules: list[ModuleType], submission: Submission, points_file: Path, checks: str | None = None
+    modules: list[ModuleType],
+    submission: Submission,
+    points_file: Path,
+    checks: str | None = None,
+    elsewhere: dict[str, str] | None = None,
 ) -> NoReturn:
     """The command line: ``grader.py [TEST_ID ...] [--submission PATH] [--gradescope FILE]``.
 
     ``checks`` names a module of tests worth 0 points (checks of written answers), imported
-    only where they run: not in Gradescope mode, which grades points alone.
+    only where they run: not in Gradescope mode, which grades points alone. ``elsewhere``:
+    the tests graded elsewhere (test id: description), listed but not run.
     """
     parser = argparse.ArgumentParser(description="Runs the graded tests (all of them by default).")
     parser.add_argument("test_ids", nargs="*", metavar="TEST_ID", help="e.g. 1a-0-basic")
@@ -822,7 +857,7 @@ def main(
         points = {test_id: value for test_id, value in points.items() if value > 0}
     elif checks is not None:
         modules = [*modules, importlib.import_module(checks)]
-    tests = collect_tests(modules, points)
+    tests = collect_tests(modules, points, elsewhere)
     by_id = {test.test_id: test for test in tests}
     if unknown := [test_id for test_id in args.test_ids if test_id not in by_id]:
         left_out = " (checks of written answers do not run with --gradescope)" if (
