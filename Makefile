@@ -1,9 +1,7 @@
 # Quick start:  make train   (trains the MAF on Moons into src/maf/)
-#               make test    (the autograder and the engineering tests)
+#               make test    (the grader, then the tests in src/tests/ where there are any)
 #               make pdf     (the written answers: submission.tex -> submission.pdf)
 #               make submission  (the code to hand in: submission.zip, after the basic tests)
-#               make autograder  (the Gradescope bundle autograder.zip, for course staff)
-#               make bench   (GAN epoch times and sample quality against the course loop; ~1 hour)
 # train, test and submission create the virtual environment .venv on first use.
 
 PYTHON ?= python3
@@ -11,7 +9,7 @@ VENV := .venv
 PY := $(abspath $(VENV))/bin/python
 ARGS ?=
 
-.PHONY: train test bench venv clean pdf submission autograder
+.PHONY: train test venv clean pdf submission
 
 venv: $(VENV)/installed
 
@@ -24,14 +22,12 @@ $(VENV)/installed: src/requirements.txt
 train: venv
 	cd src && $(PY) main.py --model flow --out_dir maf $(ARGS)
 
+# src/tests/ holds the repository's own tests; a students' copy has none.
 test: venv
 	cd src && status=0; \
 	  $(PY) grader.py || status=1; \
-	  $(PY) -m tests || status=1; \
+	  if [ -d tests ]; then $(PY) -m tests || status=1; fi; \
 	  exit $$status
-
-bench: venv
-	cd src && $(PY) bench.py gan $(ARGS)
 
 clean:
 	rm -rf $(VENV) src/maf
@@ -64,8 +60,21 @@ pdf:
 submission: venv
 	cd src && $(PY) make_submission.py
 
-# ----------------------------------------------------------------------------------------
-# What a course uploads to Gradescope: autograder.zip, written once it has given
-# src/submission full points as Gradescope would run it.
+# ========================================================================================
+# Course staff only: `make release` leaves this part out of the students' copy.
+#   make autograder  (the Gradescope bundle autograder.zip)
+#   make release     (the students' starter: release/ and release.zip)
+#   make bench       (GAN epoch times and sample quality against the course loop; ~1 hour)
+.PHONY: autograder release bench
+
+# autograder.zip, written once it has given src/submission full points as Gradescope would
+# run it.
 autograder: venv
 	cd src && $(PY) make_autograder.py
+
+# release/ and release.zip: the repository without its answers, with the students' grader.
+release: venv
+	cd src && $(PY) make_release.py
+
+bench: venv
+	cd src && $(PY) bench.py gan $(ARGS)

@@ -8,10 +8,9 @@
 Every step takes ``critic_steps`` discriminator steps and one generator step on a batch of
 real images. Each backward pass computes the gradients of the network being stepped and no
 others, both networks use the channels-last layout, Adam is fused and the data is held in
-memory: an epoch runs 1.4 to 1.6 times faster than the course's loop, with the same training
-(``bench.py gan``). ``--precision bfloat16`` runs the matrix products and convolutions in
-bfloat16 (autocast): 1.8 to 2.3 times faster, but the cgan's samples are measurably worse
-(README).
+memory: an epoch takes less time than in a plain training loop, with the same training.
+``--precision bfloat16`` runs the matrix products and convolutions in bfloat16 (autocast):
+faster on CPUs with native bfloat16, but the cgan's samples are measurably worse.
 
 Into DIR go ``real.png`` (the first 100 training images), ``fake_0050.png``,
 ``fake_0100.png``, ... (the same 100 noise vectors every 50 steps), ``losses.csv`` and
@@ -98,7 +97,7 @@ def train_gan(args: argparse.Namespace) -> dict:
 
     torch.manual_seed(args.seed)
     g, d = build_networks(args.model, device)
-    # oneDNN's convolutions are faster on channels-last tensors: 3-11% of a step (README).
+    # oneDNN's convolutions are faster on channels-last tensors.
     g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
     g_params, d_params = list(g.parameters()), list(d.parameters())
     g_optimizer = torch.optim.Adam(g_params, lr=args.lr, betas=(0.5, 0.999), fused=True)

@@ -1,0 +1,256 @@
+"""Builds the students' starter from this repository: ``release/`` and ``release.zip``.
+
+    python make_release.py [--out ../release]     (``make release`` runs this)
+
+The starter is this repository without its answers:
+
+- ``src/submission/``: every START/END block holds a placeholder that raises
+  NotImplementedError naming its function; every other byte is as here.
+- ``submission.tex``: the same sections, each answer left empty.
+- ``src/grader.py``: the students' grader (``starter/grader.py``). Its basic tests judge against
+  values that this repository's grader computes here at a fixed seed (``basic_tests.pt``); its
+  hidden tests are listed (``hidden_tests.json``) and graded on Gradescope.
+- ``README.md`` (``starter/README.md``), the Makefile without its part for course staff, and
+  the trainers, networks, data loading, plots, evaluation and ``make_submission.py`` as here.
+
+Not in it: the tests, the benchmark and its results, the checks of written answers, the
+Gradescope bundle's sources and this script. Before the folder is written, its grader must give
+``src/submission/`` every basic point.
+"""
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import torch
+
+SRC = Path(__file__).resolve().parent
+ROOT = SRC.parent
+# Copied as they are (same path in the release)
+COPIED = [
+    ".gitignore",
+    "src/requirements.txt",
+    "src/main.py",
+    "src/flow_trainer.py",
+    "src/gan_trainer.py",
+    "src/network.py",
+    "src/data.py",
+    "src/plots.py",
+    "src/utils.py",
+    "src/evaluate.py",
+    "src/classifier.py",
+    "src/fmnist_classifier.pt",
+    "src/fmnist_classifier.json",
+    "src/graderUtil.py",
+    "src/grader_common.py",
+    "src/make_submission.py",
+    "src/submission/__init__.py",
+]
+# Written for students: path in the release -> path here
+STARTER = {"README.md": "src/starter/README.md", "src/grader.py": "src/starter/grader.py"}
+BLANKED = ["src/submission/flow_network.py", "src/submission/gan.py"]
+# The Makefile's line from which on it serves course staff alone
+STAFF_ONLY = "# ====="
+BLOCK = re.compile(r"^([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###$", re.S | re.M)
+SECTION_BREAK = re.compile(r"^% -{20,}\n", re.M)
+SEED = 0
+BATCH = 8
+
+
+# ----------------------------------------------------------------------------------------
+# The code and the written answers without their answers
+
+
+def function_names(source: str) -> list[tuple[int, int, str]]:
+    """(first line, last line, qualified name) of every function in ``source``."""
+    found = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
+                name = f"{prefix}{child.name}"
+                if isinstance(child, ast.FunctionDef):
+                    found.append((child.lineno, child.end_lineno, name))
+                visit(child, f"{name}.")
+
+    visit(ast.parse(source), "")
+    return found
+
+
+def with_placeholders(source: str) -> str:
+    """``source`` with the code of every START/END block replaced by
+    ``raise NotImplementedError("<function>: not implemented yet")``."""
+    functions = function_names(source)
+
+    def placeholder(match: re.Match) -> str:
+        line = source.count("\n", 0, match.start()) + 1
+        name = max((first, name) for first, last, name in functions if first <= line <= last)[1]
+        indent = match[1]
+        return (f'{indent}### START CODE HERE ###\n'
+                f'{indent}raise NotImplementedError("{name}: not implemented yet")\n'
+                f'{indent}### END CODE HERE ###')
+
+    return BLOCK.sub(placeholder, source)
+
+
+def without_answers(tex: str) -> str:
+    """The written answers with every section's answer left empty: the preamble up to
+    ``\\maketitle``, then each ``\\section*`` heading and a line to write under."""
+    head, *sections = SECTION_BREAK.split(tex)
+    preamble = head[: head.index("\\maketitle\n") + len("\\maketitle\n")]
+    parts = [preamble]
+    for section in sections:
+        heading = section.splitlines()[0]
+        if not heading.startswith("\\section*{"):
+            raise ValueError(f"submission.tex: a section should start with \\section*, not "
+                             f"{heading!r}")
+        part = heading[len("\\section*{"):-1]
+        parts.append(f"\n% {'-' * 87}\n{heading}\n\n% Your answer to {part}.\n")
+    return "".join(parts) + "\n\\end{document}\n"
+
+
+def students_makefile(makefile: str) -> str:
+    """The Makefile up to its part for course staff."""
+    if STAFF_ONLY not in makefile:
+        raise ValueError(f"Makefile: no line {STAFF_ONLY!r} marks the part for course staff")
+    return makefile[: makefile.index(STAFF_ONLY)].rstrip() + "\n"
+
+
+# ----------------------------------------------------------------------------------------
+# The values the basic tests expect
+
+
+def basic_cases() -> dict[str, list[dict]]:
+    """The cases of every basic test (the format of ``starter/grader.py``), each with the
+    value that this repository's grader computes for it."""
+    import grader  # the reference computations stay here, in this process
+    from grader_common import CONDITIONAL, HIDDEN_SIZE, NONSATURATING, WGAN_GP
+    from submission.flow_network import MADE, MAF  # only to make nets to compute from
+
+    torch.manual_seed(SEED)
+    cases: dict[str, list[dict]] = {}
+    for test_id, method, reference in (("1a-0-basic", "forward", grader.reference_forward),
+                                       ("1b-0-basic", "inverse", grader.reference_inverse)):
+        cases[test_id] = []
+        for D in (2, 4):
+            made, x = MADE(D, HIDDEN_SIZE, 1), torch.randn(BATCH, D)
+            expected = reference(grader.Net(grader.net_record(made)), x)
+            cases[test_id].append({
+                "what": f"MADE.{method} (D = {D})", "model": "MADE", "args": (D, HIDDEN_SIZE, 1),
+                "state": made.state_dict(), "method": method, "input": x,
+                "expected": tuple(value.detach() for value in expected),
+            })
+
+    maf, x = MAF(2, HIDDEN_SIZE, 1, 3), torch.randn(BATCH, 2)
+    expected = grader.reference_log_prob(grader.flow_blocks(grader.flow_record(maf)), x).mean()
+    cases["1c-0-basic"] = [{
+        "what": "MAF.log_probs", "model": "MAF", "args": (2, HIDDEN_SIZE, 1, 3),
+        "state": maf.state_dict(), "method": "log_probs", "input": x,
+        "expected": expected.detach(),
+    }]
+
+    for test_id, names in (("2b-0-basic", NONSATURATING), ("4b-0-basic", CONDITIONAL),
+                           ("5e-0-basic", WGAN_GP)):
+        g, d, x_real, y_real = grader.stand_ins(conditional=names == CONDITIONAL)
+        expected = grader.reference_losses(g, d, x_real, y_real)
+        cases[test_id] = [{
+            "what": f"{name}(...)", "loss": name,
+            "networks": (type(g).__name__, type(d).__name__),
+            "states": (g.state_dict(), d.state_dict()), "x_real": x_real, "y_real": y_real,
+            "expected": expected[name].float(),  # the loss's own dtype, from float64
+        } for name in names]
+    return cases
+
+
+def points_and_hidden_tests() -> tuple[dict[str, float], dict[str, str]]:
+    """The points of the graded tests, and the description of each hidden one."""
+    import grader
+    import graderUtil
+
+    points = {test_id: value for test_id, value in
+              json.loads((SRC / "points.json").read_text()).items() if value > 0}
+    tests = graderUtil.collect_tests([grader], points)
+    return points, {test.test_id: test.description for test in tests if test.hidden}
+
+
+# ----------------------------------------------------------------------------------------
+# Writing the release
+
+
+def build(folder: Path) -> None:
+    """Writes the release into the empty or new ``folder``."""
+    for path in COPIED:
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, folder / path)  # with its time: make's rules compare them
+    for path, source in STARTER.items():
+        shutil.copy2(ROOT / source, folder / path)
+    for path in BLANKED:
+        (folder / path).write_text(with_placeholders((ROOT / path).read_text()))
+    (folder / "submission.tex").write_text(without_answers((ROOT / "submission.tex").read_text()))
+    (folder / "Makefile").write_text(students_makefile((ROOT / "Makefile").read_text()))
+    torch.save(basic_cases(), folder / "src/basic_tests.pt")
+    points, hidden = points_and_hidden_tests()
+    (folder / "src/points.json").write_text(json.dumps(points, indent=2) + "\n")
+    (folder / "src/hidden_tests.json").write_text(json.dumps(hidden, indent=2) + "\n")
+
+
+def grades_the_reference(folder: Path) -> bool:
+    """Whether the release's grader in ``folder`` gives src/submission every basic point."""
+    done = subprocess.run([sys.executable, "grader.py", "--submission", str(SRC / "submission")],
+                          cwd=folder / "src", capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stdout, done.stderr, sep="\n", file=sys.stderr)
+    return done.returncode == 0
+
+
+def write_zip(folder: Path, archive: Path) -> None:
+    """Zips ``folder`` into ``archive`` (atomically), its files under the folder's name."""
+    partial = archive.with_name(f".{archive.name}.partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                out.write(path, Path(folder.name) / path.relative_to(folder))
+    os.replace(partial, archive)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "release",
+                        help="the folder to write; the zip goes beside it (default: release/ "
+                        "and release.zip at the top level)")
+    args = parser.parse_args()
+    out = args.out.resolve()
+    if out.exists() and not (out / "src/basic_tests.pt").is_file():
+        print(f"{out} exists and is not a release: remove it or choose another --out",
+              file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        folder = Path(tmp) / out.name
+        build(folder)
+        if not grades_the_reference(folder):
+            print(f"{out} not written: its grader does not give src/submission every basic "
+                  "point (above)", file=sys.stderr)
+            return 1
+        write_zip(folder, out.with_suffix(".zip"))
+        if out.exists():
+            shutil.rmtree(out)  # the previous release
+        folder.rename(out)
+    size = out.with_suffix(".zip").stat().st_size
+    print(f"wrote {out}/ and {out.with_suffix('.zip')} ({size / 2**20:.1f} MiB) in "
+          f"{time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

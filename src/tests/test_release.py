@@ -1,0 +1,204 @@
+"""make_release.py: the students' starter holds our files with every answer taken out, and its
+grader, which holds no reference computation, judges the basic tests as ours does."""
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import zipfile
+from pathlib import Path
+
+import torch
+
+from tests.submissions import BLOCK, SRC, block, files, reference, replace_block, write
+from tests.test_wrong_implementations import FAILS, PAIRS, wrong
+
+ROOT = SRC.parent
+# What a student gets, written out here rather than taken from make_release.py
+RELEASE_FILES = sorted([
+    ".gitignore", "Makefile", "README.md", "submission.tex",
+    *(f"src/{name}" for name in (
+        "requirements.txt", "main.py", "flow_trainer.py", "gan_trainer.py", "network.py",
+        "data.py", "plots.py", "utils.py", "evaluate.py", "classifier.py",
+        "fmnist_classifier.pt", "fmnist_classifier.json", "grader.py", "graderUtil.py",
+        "grader_common.py", "basic_tests.pt", "hidden_tests.json", "points.json",
+        "make_submission.py", "submission/__init__.py", "submission/flow_network.py",
+        "submission/gan.py")),
+])
+BLANKED = {
+    "flow_network.py": ["MADE.forward", "MADE.inverse", "MAF.log_prob"],
+    "gan.py": ["loss_nonsaturating_d", "loss_nonsaturating_g", "conditional_loss_nonsaturating_d",
+               "conditional_loss_nonsaturating_g", "loss_wasserstein_gp_d",
+               "loss_wasserstein_gp_g"],
+}
+BASIC = ["1a-0-basic", "1b-0-basic", "1c-0-basic", "2b-0-basic", "4b-0-basic", "5e-0-basic"]
+HIDDEN = 19  # hidden tests with points in points.json
+# Names of the reference computations of grader.py, none of which may reach a student
+REFERENCE_NAMES = ["reference_", "neg_log_sigmoid", "input_gradient_norms", "degree_masks",
+                   "seeded_draws", "row_jacobians"]
+# Two generator losses that test_wrong_implementations.py has no wrong version of
+WRONG_GENERATORS = {
+    "conditional_loss_nonsaturating_g":
+        "return -F.logsigmoid(d(g(z, y_real), torch.zeros_like(y_real))).mean()",
+    "loss_wasserstein_gp_g": "return d(g(z)).mean()",
+}
+END = re.compile(r"^----- END (\S+) \[.*, ([\d.]+)/([\d.]+) points\]$", re.M)
+
+
+def failed_tests(printed: str) -> list[str]:
+    """The tests that a grader's output shows with fewer points than they carry."""
+    return sorted(test for test, got, of in END.findall(printed) if float(got) < float(of))
+
+
+class ReleaseTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.release = Path(cls.tmp.name) / "release"
+        done = subprocess.run([sys.executable, "make_release.py", "--out", str(cls.release)],
+                              cwd=SRC, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise AssertionError(f"make_release.py failed:\n{done.stdout}\n{done.stderr}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def run_grader(self, upload: dict[str, str] | None = None) -> tuple[int, str]:
+        """The release's grader run on a copy of the release, with ``upload`` (from
+        ``files``) in place of its submission: exit status and output."""
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "release"
+            shutil.copytree(self.release, copy)
+            write(copy / "src", upload or {})
+            done = subprocess.run([sys.executable, "grader.py"], cwd=copy / "src",
+                                  capture_output=True, text=True, timeout=300)
+        return done.returncode, done.stdout
+
+    def test_the_release_holds_the_students_files_and_the_zip_the_same(self):
+        found = sorted(str(path.relative_to(self.release)) for path in self.release.rglob("*")
+                       if path.is_file())
+        self.assertEqual(found, RELEASE_FILES)
+        with zipfile.ZipFile(self.release.with_suffix(".zip")) as archive:
+            self.assertEqual(sorted(archive.namelist()),
+                             [f"release/{name}" for name in RELEASE_FILES])
+            for name in RELEASE_FILES:
+                self.assertEqual(archive.read(f"release/{name}"),
+                                 (self.release / name).read_bytes(), name)
+
+    def test_blocks_raise_not_implemented_and_every_other_byte_is_ours(self):
+        for name, functions in BLANKED.items():
+            ours, theirs = reference(name), (self.release / "src/submission" / name).read_text()
+            self.assertEqual(BLOCK.sub("###", theirs), BLOCK.sub("###", ours), name)
+            placeholders = [match[0] for match in BLOCK.finditer(theirs)]
+            self.assertEqual(placeholders, [
+                block(match[1], f'raise NotImplementedError("{function}: not implemented yet")')
+                for match, function in zip(BLOCK.finditer(ours), functions, strict=True)])
+        for name in ("src/main.py", "src/network.py", "src/submission/__init__.py",
+                     "src/graderUtil.py", "src/make_submission.py", "src/fmnist_classifier.pt"):
+            self.assertEqual((self.release / name).read_bytes(), (ROOT / name).read_bytes())
+
+    def test_make_test_on_the_blank_starter_fails_each_basic_test_in_one_line(self):
+        venv = Path(sys.prefix)
+        if not (venv / "installed").is_file():
+            self.skipTest("needs the environment that `make venv` creates")
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "release"
+            shutil.copytree(self.release, copy)
+            done = subprocess.run(["make", "test", f"VENV={venv}"], cwd=copy,
+                                  capture_output=True, text=True, timeout=300)
+        self.assertNotEqual(done.returncode, 0)
+        printed = done.stdout
+        self.assertEqual(failed_tests(printed), BASIC)
+        for test in BASIC:  # the test's START line, one line of report, its END line
+            report = re.search(rf"START {test}: .*\n(.*)\n----- END {test} ", printed)
+            self.assertIsNotNone(report, f"{test}: more than one line of report")
+            self.assertRegex(report[1], r"NotImplementedError: [\w.]+: not implemented yet$")
+        self.assertEqual(printed.count("\nhidden: graded on Gradescope\n"), HIDDEN)
+        self.assertIn("basic points: 0/12\n", printed)
+        self.assertTrue(printed.endswith("0 passed, 6 failed\n"), printed[-300:])
+
+    def test_our_submission_earns_every_basic_point_and_zips(self):
+        status, printed = self.run_grader(files())
+        self.assertEqual(status, 0, printed)
+        self.assertIn("basic points: 12/12\n", printed)
+        self.assertTrue(printed.endswith("6 passed, 0 failed\n"))
+        with tempfile.TemporaryDirectory() as tmp:
+            copy, archive = Path(tmp) / "release", Path(tmp) / "submission.zip"
+            shutil.copytree(self.release, copy)
+            write(copy / "src", files())
+            done = subprocess.run([sys.executable, "make_submission.py", "--out", str(archive)],
+                                  cwd=copy / "src", capture_output=True, text=True)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertTrue(archive.is_file())
+
+    def test_basic_verdicts_agree_with_ours_on_wrong_implementations(self):
+        for flow, gan in PAIRS:
+            with self.subTest(flow_network=flow, gan=gan):
+                upload = files(flow_network=wrong("flow_network", flow), gan=wrong("gan", gan))
+                _, printed = self.run_grader(upload)
+                ours = FAILS.get(flow, []) + FAILS[gan]  # what grader.py fails them on
+                self.assertEqual(failed_tests(printed),
+                                 sorted(test for test in ours if test.endswith("-basic")))
+
+    def test_wrong_generator_losses_fail_their_basic_tests(self):
+        gan = reference("gan.py")
+        for function, body in WRONG_GENERATORS.items():
+            gan = replace_block(gan, function, body)
+        _, printed = self.run_grader(files(gan=gan))
+        self.assertEqual(failed_tests(printed), ["4b-0-basic", "5e-0-basic"])
+
+    def test_no_reference_code_reaches_the_release(self):
+        our_lines = {line.strip() for name in BLANKED for match in BLOCK.finditer(reference(name))
+                     for line in match[0].splitlines()[1:-1] if line.strip()}
+        for path in self.release.rglob("*"):
+            if not path.is_file() or path.suffix == ".pt":
+                continue
+            text = path.read_text()
+            with self.subTest(file=str(path.relative_to(self.release))):
+                lines = {line.strip() for line in text.splitlines()}
+                self.assertEqual(sorted(our_lines & lines), [])
+                self.assertEqual([name for name in REFERENCE_NAMES if name in text], [])
+        # The stored cases hold plain tensors, names and numbers: nothing runs on loading.
+        cases = torch.load(self.release / "src/basic_tests.pt", weights_only=True)
+        self.assertEqual(sorted(cases), BASIC)
+
+    def test_written_answers_keep_the_sections_without_answers_and_build(self):
+        ours, theirs = (ROOT / "submission.tex").read_text(), (
+            self.release / "submission.tex").read_text()
+        headings = re.compile(r"^\\section\*\{(\w+)\}$", re.M)
+        self.assertEqual(headings.findall(theirs), headings.findall(ours))
+        answers = theirs[theirs.index("\\maketitle"):]
+        for line in answers.splitlines()[1:]:
+            self.assertRegex(line, r"^(|%.*|\\section\*\{\w+\}|\\end\{document\})$")
+        if shutil.which("pdflatex") is None:
+            self.skipTest("pdflatex is not installed")
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "release"
+            shutil.copytree(self.release, copy)
+            done = subprocess.run(["make", "pdf"], cwd=copy, capture_output=True, text=True)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertTrue((copy / "submission.pdf").is_file())
+
+    def test_makefile_offers_the_students_targets_only(self):
+        makefile = (self.release / "Makefile").read_text()
+        targets = set(re.findall(r"^([a-z]+):", makefile, re.M))
+        self.assertEqual(targets, {"venv", "train", "test", "clean", "pdf", "submission"})
+
+    def test_a_folder_that_is_not_a_release_is_left_alone(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "mine"
+            out.mkdir()
+            (out / "notes.txt").write_text("keep me")
+            done = subprocess.run([sys.executable, "make_release.py", "--out", str(out)],
+                                  cwd=SRC, capture_output=True, text=True)
+            self.assertEqual(done.returncode, 1)
+            self.assertIn("is not a release", done.stderr)
+            self.assertEqual([path.name for path in out.iterdir()], ["notes.txt"])
+            self.assertFalse(out.with_suffix(".zip").exists())
+
+
+if __name__ == "__main__":
+    unittest.main()
