@@ -200,5 +200,13 @@ class ReleaseTest(unittest.TestCase):
             self.assertFalse(out.with_suffix(".zip").exists())
 
 
+class ReferenceAnswersTest(unittest.TestCase):
+    def test_our_written_answers_name_no_file_or_test_of_this_repository(self):
+        tex = (ROOT / "submission.tex").read_text()
+        body = tex[tex.index("\\maketitle"):]
+        for pattern in (r"\\texttt", r"\btests?\b", r"\.py\b", r"\bsrc/", r"\d[a-e]-\d-basic"):
+            self.assertNotRegex(body, pattern)
+
+
 if __name__ == "__main__":
     unittest.main()
