@@ -55,12 +55,17 @@ def failed_tests(printed: str) -> list[str]:
 class ReleaseTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        """Builds the release twice, the second time over the first with a stale file added:
+        the tests see the second build."""
         cls.tmp = tempfile.TemporaryDirectory()
         cls.release = Path(cls.tmp.name) / "release"
-        done = subprocess.run([sys.executable, "make_release.py", "--out", str(cls.release)],
-                              cwd=SRC, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise AssertionError(f"make_release.py failed:\n{done.stdout}\n{done.stderr}")
+        for build in range(2):
+            if build == 1:
+                (cls.release / "src/stale.txt").write_text("from an earlier build")
+            done = subprocess.run([sys.executable, "make_release.py", "--out", str(cls.release)],
+                                  cwd=SRC, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise AssertionError(f"make_release.py failed:\n{done.stdout}\n{done.stderr}")
 
     @classmethod
     def tearDownClass(cls):
@@ -78,6 +83,8 @@ class ReleaseTest(unittest.TestCase):
         return done.returncode, done.stdout
 
     def test_the_release_holds_the_students_files_and_the_zip_the_same(self):
+        self.assertEqual(sorted(path.name for path in self.release.parent.iterdir()),
+                         ["release", "release.zip"])  # no temporary folder left behind
         found = sorted(str(path.relative_to(self.release)) for path in self.release.rglob("*")
                        if path.is_file())
         self.assertEqual(found, RELEASE_FILES)
