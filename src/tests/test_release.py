@@ -114,8 +114,9 @@ class ReleaseTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / "release"
             shutil.copytree(self.release, copy)
-            done = subprocess.run(["make", "test", f"VENV={venv}"], cwd=copy,
-                                  capture_output=True, text=True, timeout=300)
+            # --no-print-directory: under `make test` the inner make would print its folder last
+            done = subprocess.run(["make", "--no-print-directory", "test", f"VENV={venv}"],
+                                  cwd=copy, capture_output=True, text=True, timeout=300)
         self.assertNotEqual(done.returncode, 0)
         printed = done.stdout
         self.assertEqual(failed_tests(printed), BASIC)
