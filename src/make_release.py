@@ -63,7 +63,6 @@ STAFF_ONLY = "# ====="
 BLOCK = re.compile(r"^([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###$", re.S | re.M)
 SECTION_BREAK = re.compile(r"^% -{20,}\n", re.M)
 SEED = 0
-BATCH = 8
 
 
 # ----------------------------------------------------------------------------------------
@@ -142,7 +141,7 @@ def basic_cases() -> dict[str, list[dict]]:
                                        ("1b-0-basic", "inverse", grader.reference_inverse)):
         cases[test_id] = []
         for D in (2, 4):
-            made, x = MADE(D, HIDDEN_SIZE, 1), torch.randn(BATCH, D)
+            made, x = MADE(D, HIDDEN_SIZE, 1), torch.randn(grader.BATCH, D)
             expected = reference(grader.Net(grader.net_record(made)), x)
             cases[test_id].append({
                 "what": f"MADE.{method} (D = {D})", "model": "MADE", "args": (D, HIDDEN_SIZE, 1),
@@ -150,7 +149,7 @@ def basic_cases() -> dict[str, list[dict]]:
                 "expected": tuple(value.detach() for value in expected),
             })
 
-    maf, x = MAF(2, HIDDEN_SIZE, 1, 3), torch.randn(BATCH, 2)
+    maf, x = MAF(2, HIDDEN_SIZE, 1, 3), torch.randn(grader.BATCH, 2)
     expected = grader.reference_log_prob(grader.flow_blocks(grader.flow_record(maf)), x).mean()
     cases["1c-0-basic"] = [{
         "what": "MAF.log_probs", "model": "MAF", "args": (2, HIDDEN_SIZE, 1, 3),
