@@ -17,13 +17,16 @@ import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 from sklearn.datasets import make_moons
+from torch import nn
 
 import classifier
 import evaluate
+import flow_trainer
 import gan_trainer
 from data import (FASHION_MNIST_FILES, MOONS_SIZES, load_fashion_mnist, moons_raw_splits,
                   moons_splits)
 from evaluate import feature_statistics, frechet_distance
+from submission.flow_network import MAF
 from tests.test_fashion_mnist import SHARED, write_split
 from tests.test_flow_trainer import SMALL, run_main
 
@@ -43,6 +46,28 @@ def random_covariance(rng: np.random.Generator, dim: int) -> np.ndarray:
     """A well-conditioned symmetric positive definite ``(dim, dim)`` matrix."""
     a = rng.normal(size=(dim, dim))
     return a @ a.T / dim + 0.5 * np.eye(dim)
+
+
+class ImageBank(nn.Module):
+    """A stand-in generator that ignores its noise: ``g(z)`` gives the next ``len(z)`` rows of
+    ``images``, ``g(z, y)`` gives ``images[y]``."""
+
+    dim_z = 2
+
+    def __init__(self, images: torch.Tensor):
+        super().__init__()
+        self.images, self.used = images, 0
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is not None:
+            return self.images[y]
+        self.used += len(z)
+        return self.images[self.used - len(z):self.used]
+
+
+def scaled(images: np.ndarray) -> torch.Tensor:
+    """uint8 images ``(N, 28, 28)`` as the loader gives them: ``(N, 1, 28, 28)`` in [-1, 1]."""
+    return torch.from_numpy(images).float()[:, None] / 127.5 - 1
 
 
 class FrechetDistanceTest(unittest.TestCase):
@@ -140,8 +165,8 @@ class EvaluateRunsTest(unittest.TestCase):
         self.tmp = Path(tempfile.mkdtemp())
         self.addCleanup(shutil.rmtree, self.tmp)
         self.data = self.tmp / "data"
-        write_split(self.data, n=256)
-        write_split(self.data, n=120, split="test")
+        self.train_images, _ = write_split(self.data, n=256)
+        self.test_images, _ = write_split(self.data, n=120, split="test")
         patcher = mock.patch.object(gan_trainer, "GRID_EVERY", 2)
         patcher.start()  # start/stop rather than enterContext: Python 3.10 has none
         self.addCleanup(patcher.stop)
@@ -156,6 +181,70 @@ class EvaluateRunsTest(unittest.TestCase):
         self.assertEqual(status, 0, stderr)
         self.assertIn("FD-FMNIST", stdout)
         return json.loads((run / evaluate.EVAL_FILE).read_text())
+
+    def evaluate_bank(self, model: str, images: torch.Tensor, *argv: str) -> dict:
+        """eval.json of a ``model`` run whose generator is ``ImageBank(images)``."""
+        run = self.tmp / "bank"
+        run.mkdir(exist_ok=True)
+        (run / gan_trainer.CHECKPOINT).touch()  # marks the folder as a GAN run's
+        checkpoint = {"args": {"model": model, "loss_type": "nonsaturating"}, "step": 0}
+        with mock.patch.object(evaluate, "load_generator",
+                               return_value=(ImageBank(images), checkpoint)):
+            status, _, stderr = run_evaluate(str(run), "--data_dir", str(self.data), *argv)
+        self.assertEqual(status, 0, stderr)
+        return json.loads((run / evaluate.EVAL_FILE).read_text())
+
+    def test_the_fd_is_taken_against_the_test_images_and_the_floor_the_training_images(self):
+        """Known cases: a generator that replays the 120 test images scores an FD-FMNIST of 0,
+        and one that replays all 256 training images scores the floor (drawn from those same
+        256 images), which is well above 0."""
+        as_test = self.evaluate_bank("gan", scaled(self.test_images), "--n", "120")
+        self.assertAlmostEqual(as_test["fd_fmnist"], 0, delta=1e-6)
+        as_train = self.evaluate_bank("gan", scaled(self.train_images), "--n", "256")
+        self.assertEqual(as_train["floor_n_train"], 256)
+        self.assertGreater(as_train["fd_fmnist"], 0.01)
+        self.assertAlmostEqual(as_train["fd_fmnist"], as_train["fd_fmnist_floor"], delta=1e-6)
+
+    def test_the_class_accuracy_scores_each_sample_against_its_own_class(self):
+        """A known case, with a stand-in classifier that reads the class off the pixel values:
+        the generator draws classes 0-4 as themselves and 5-9 as the next class, so classes
+        0-4 score 1, classes 5-9 score 0, and all 50 samples together 0.5."""
+        drawn_as = torch.tensor([0, 1, 2, 3, 4, 6, 7, 8, 9, 0])
+        images = (drawn_as / 10).reshape(10, 1, 1, 1).expand(10, 1, 28, 28)
+
+        def read_class(model, images: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
+            features = images.flatten(1)[:, :8].double().numpy()
+            return features, (images[:, 0, 0, 0] * 10).round().long()
+
+        with mock.patch.object(evaluate, "classify", read_class):
+            result = self.evaluate_bank("cgan", images, "--n", "50")
+        self.assertEqual(result["class_accuracy_per_class"],
+                         {name: float(c < 5) for c, name in enumerate(gan_trainer.CLASS_NAMES)})
+        self.assertEqual(result["class_accuracy"], 0.5)
+
+    def test_the_identity_flow_scores_the_standard_normals_nll(self):
+        """A closed form: a MAF with every weight 0 is the identity, so its test NLL is that of
+        N(0, I) on the standardised test points, log 2pi + mean |x|^2 / 2 (about 2.84), and its
+        gaps, that NLL minus the entropy 1.1312 and minus the true density's NLL, are
+        positive."""
+        run = self.tmp / "identity"
+        run.mkdir()
+        model = MAF(2, 8, 1, 2)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.zero_()
+        args = {"hidden_size": 8, "n_hidden": 1, "n_flows": 2, "seed": 5}
+        torch.save({"model": model.state_dict(), "epoch": 3, "args": args},
+                   run / flow_trainer.BEST)
+        status, _, stderr = run_evaluate(str(run))
+        self.assertEqual(status, 0, stderr)
+        result = json.loads((run / evaluate.EVAL_FILE).read_text())
+        test = moons_splits(5)["test"].double().numpy()
+        nll = math.log(2 * math.pi) + 0.5 * np.square(test).sum(axis=1).mean()
+        self.assertAlmostEqual(result["test_nll"], nll, places=5)
+        self.assertAlmostEqual(result["nll_gap"], nll - 1.1312, places=4)
+        self.assertAlmostEqual(result["nll_gap_same_points"],
+                               nll - evaluate.moons_true_test_nll(5), places=5)
 
     def test_a_gan_run(self):
         result = self.train_and_evaluate("gan", "--n", "100")
