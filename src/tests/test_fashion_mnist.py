@@ -222,6 +222,8 @@ class FashionMnistTest(unittest.TestCase):
                 self.assertIn(expected, message)
 
     def test_a_file_of_the_official_size_must_match_the_official_checksum(self):
+        """10,000 blank images are refused by the sha256 check; that the official files pass it
+        is RealDataTest's to show."""
         folder = self.tmp / "unofficial"
         folder.mkdir()
         write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((10_000, 28, 28), np.uint8))

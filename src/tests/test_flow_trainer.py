@@ -1,4 +1,5 @@
-"""The flow trainer end to end on a small model: outputs, resume, refusals, divergence."""
+"""The Moons splits, and the flow trainer end to end on a small model: outputs, the best
+epoch, resume, interrupted writes, refusals, divergence."""
 
 import contextlib
 import copy
