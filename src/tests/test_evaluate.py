@@ -163,6 +163,16 @@ class CommittedClassifierTest(unittest.TestCase):
         self.assertEqual(classifier.file_sha256(classifier.WEIGHTS), self.info["sha256"])
         self.assertGreaterEqual(self.info["test_accuracy"], 0.92)
 
+    def test_classify_gives_the_penultimate_features_and_the_heads_classes(self):
+        """``classify`` returns the 128 features that feed the head, in float64, and the
+        classes of the head's largest logits on them."""
+        model = classifier.load_classifier(classifier.WEIGHTS, torch.device("cpu"))
+        features, predicted = classifier.classify(model, torch.rand(7, 1, 28, 28) * 2 - 1)
+        self.assertEqual((features.shape, features.dtype), ((7, 128), np.float64))
+        with torch.no_grad():
+            logits = model.head(torch.from_numpy(features).float())
+        self.assertEqual(predicted.tolist(), logits.argmax(1).tolist())
+
     def test_the_stored_test_accuracy_is_reproduced(self):
         """The committed weights classify the official test images (wherever the loader finds
         them) with the accuracy their .json records."""

@@ -236,6 +236,18 @@ class FashionMnistTest(unittest.TestCase):
             load_fashion_mnist("val")
 
 
+class SearchFoldersTest(unittest.TestCase):
+    def test_the_folders_searched_and_their_order(self):
+        """After --data_dir and $FASHION_MNIST_DIR: src/data/fashion-mnist, then
+        ../shared/data/fashion-mnist beside the repository, then the Debian package's folder
+        (the tests above show that the loader keeps this order)."""
+        src = Path(__file__).resolve().parent.parent
+        self.assertEqual(data.FASHION_MNIST_SEARCH,
+                         (src / "data" / "fashion-mnist",
+                          src.parent.parent / "shared" / "data" / "fashion-mnist",
+                          Path("/usr/share/datasets/fashion-mnist")))
+
+
 class ShuffledBatchesTest(unittest.TestCase):
     def setUp(self):
         self.labels = torch.arange(200)

@@ -52,6 +52,17 @@ class MoonsDataTest(unittest.TestCase):
         self.assertFalse(torch.equal(a["test"], c["test"]))
 
 
+class WarmupCosineTest(unittest.TestCase):
+    def test_a_linear_warm_up_then_a_cosine_to_zero(self):
+        """Written out for a warm-up of 4 steps in 20: 1/4, 2/4, 3/4, 1, then
+        (1 + cos(pi t / 20)) / 2, which is 1/2 half-way and 0 at the end."""
+        factor = flow_trainer.warmup_cosine(4, 20)
+        self.assertEqual([factor(t) for t in range(4)], [0.25, 0.5, 0.75, 1.0])
+        self.assertAlmostEqual(factor(5), (1 + math.cos(math.pi / 4)) / 2)
+        self.assertAlmostEqual(factor(10), 0.5)
+        self.assertAlmostEqual(factor(20), 0.0)
+
+
 class FlowTrainerTest(unittest.TestCase):
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp())
@@ -193,6 +204,7 @@ class FlowTrainerTest(unittest.TestCase):
         a_file.write_text("")
         cases = [(["--n_epochs", "0"], "positive integer"),
                  (["--lr", "-1"], "positive number"),
+                 (["--lr", "0"], "positive number"),
                  (["--hidden_size", "ten"], "invalid positive_int value"),
                  (["--out_dir", str(a_file)], "is a file"),
                  (["--out_dir", str(self.out), "--resume"], "does not exist")]

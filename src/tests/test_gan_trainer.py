@@ -130,6 +130,11 @@ class GanTrainerTest(unittest.TestCase):
                 self.assertEqual({v.dtype for v in checkpoint["g"].values()
                                   if v.is_floating_point()}, {torch.float32})
 
+    def test_the_cgan_grid_shows_class_j_in_column_j(self):
+        """The grid's 100 inputs, laid out ten a row, have the labels 0..9 along every row."""
+        _, labels = gan_trainer.fixed_inputs("cgan", 64, 0, torch.device("cpu"))
+        self.assertEqual(labels.reshape(10, 10).tolist(), [list(range(10))] * 10)
+
     def test_cgan_refuses_wasserstein_gp(self):
         status, stderr = self.train("--model", "cgan", "--loss_type", "wasserstein_gp")
         self.assertEqual(status, 2)

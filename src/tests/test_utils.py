@@ -1,4 +1,4 @@
-"""utils.py: checkpoints and JSON files are replaced atomically."""
+"""utils.py: checkpoints and JSON files are replaced atomically; thread counts come back."""
 
 import io
 import json
@@ -10,7 +10,7 @@ from unittest import mock
 
 import torch
 
-from utils import load_checkpoint, save_checkpoint, write_json
+from utils import load_checkpoint, save_checkpoint, torch_threads, write_json
 
 REAL_SAVE, REAL_WRITE_TEXT = torch.save, Path.write_text
 
@@ -53,6 +53,17 @@ class AtomicWriteTest(unittest.TestCase):
                 self.assertRaises(OSError):
             write_json({"epoch": 2, "values": list(range(100))}, path)
         self.assertEqual(json.loads(path.read_text()), {"epoch": 1})
+
+
+class TorchThreadsTest(unittest.TestCase):
+    def test_the_previous_count_comes_back_even_after_an_interrupt(self):
+        """The body runs with the count asked for; the earlier count is back afterwards, also
+        when the body is interrupted."""
+        previous = torch.get_num_threads()
+        with self.assertRaises(KeyboardInterrupt), torch_threads(previous + 1):
+            self.assertEqual(torch.get_num_threads(), previous + 1)
+            raise KeyboardInterrupt
+        self.assertEqual(torch.get_num_threads(), previous)
 
 
 if __name__ == "__main__":
