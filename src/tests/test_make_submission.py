@@ -64,8 +64,8 @@ class MakeSubmissionTest(unittest.TestCase):
             ])
 
     def test_no_zip_when_the_basic_tests_fail(self):
-        """A package that imports but whose GAN losses are blanked fails the basic tests: no zip
-        afterwards, so none was written before grading either."""
+        """A package that imports but whose GAN losses are blanked fails the basic tests: exit
+        status 1, the reason, and no zip at --out."""
         with tempfile.TemporaryDirectory() as tmp:
             done, out = make_submission_of(Path(tmp), files(gan=blanked(reference("gan.py"))))
             self.assertEqual(done.returncode, 1)

@@ -23,7 +23,7 @@ def torn_save(state: dict, path: Path) -> None:
     raise OSError("No space left on device")
 
 
-def torn_write_text(path: Path, text: str, *args, **kwargs) -> int:
+def torn_write_text(path: Path, text: str, *args, **kwargs) -> None:
     """``Path.write_text`` that writes half of the text and then fails."""
     REAL_WRITE_TEXT(path, text[:len(text) // 2], *args, **kwargs)
     raise OSError("No space left on device")
