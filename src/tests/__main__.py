@@ -12,5 +12,6 @@ suite = unittest.defaultTestLoader.discover(str(Path(__file__).parent),
 result = unittest.TextTestRunner(verbosity=2).run(suite)
 failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
 passed = result.testsRun - failed - len(result.skipped)
-print(f"{passed} passed, {failed} failed" + (f", {len(result.skipped)} skipped" if result.skipped else ""))
+skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
+print(f"{passed} passed, {failed} failed{skipped}")
 sys.exit(0 if failed == 0 else 1)

@@ -1,7 +1,8 @@
 """Fashion-MNIST loading on small synthetic IDX files: sources, checks, messages, batches.
 
-Every test hides the real sources (the search folders and the download) behind temporary
-ones; only ``RealDataTest`` reads the real files, and only where the shared copy exists.
+Every test of ``FashionMnistTest`` hides the real sources (the search folders and the
+download) behind temporary ones. ``RealDataTest`` reads the official files wherever the loader
+finds them (``official_split``).
 """
 
 import contextlib
@@ -23,7 +24,9 @@ import data
 from data import FASHION_MNIST_FILES, load_fashion_mnist, shuffled_batches
 from utils import UserError
 
-SHARED = data.FASHION_MNIST_SEARCH[1]  # this project's CI copy of the official files
+# .ci/run sets it: CI has the official files in ../shared, so there a real-data test that
+# skipped would have lost sight of them, and what only those tests can catch would pass unseen.
+REQUIRED = "FASHION_MNIST_REQUIRED"
 FIXES = ["--data_dir DIR", "FASHION_MNIST_DIR", "apt-get install dataset-fashion-mnist",
          "internet"]
 
@@ -45,6 +48,33 @@ def write_split(folder: Path, n: int = 100, split: str = "train") -> tuple[np.nd
     write_idx(folder / images_name, images)
     write_idx(folder / labels_name, labels)
     return images, labels
+
+
+def official_split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The official ``split``, found as the trainers find it: ``load_fashion_mnist`` without
+    ``data_dir`` (``$FASHION_MNIST_DIR``, else the folders of ``FASHION_MNIST_SEARCH``) and with
+    no download.
+
+    Skips the calling test where no copy is found, or where the copy found is not the official
+    set; fails instead where ``$FASHION_MNIST_REQUIRED`` is set. A corrupt copy is an error.
+    """
+    try:
+        with mock.patch.object(data, "download_fashion_mnist",
+                               side_effect=OSError("the tests do not download")), \
+                contextlib.redirect_stderr(io.StringIO()):
+            images, labels = load_fashion_mnist(split)
+    except UserError as error:
+        if "corrupt" in str(error):
+            raise
+        reason = str(error)
+    else:
+        official = data.FASHION_MNIST_OFFICIAL[FASHION_MNIST_FILES[split][0]][0]
+        if len(images) == official:
+            return images, labels
+        reason = f"the Fashion-MNIST found holds {len(images)} {split} images, not {official}"
+    if os.environ.get(REQUIRED):
+        raise AssertionError(f"${REQUIRED} is set, but {reason}")
+    raise unittest.SkipTest(reason)
 
 
 class FashionMnistTest(unittest.TestCase):
@@ -192,6 +222,8 @@ class FashionMnistTest(unittest.TestCase):
                 self.assertIn(expected, message)
 
     def test_a_file_of_the_official_size_must_match_the_official_checksum(self):
+        """10,000 blank images are refused by the sha256 check; that the official files pass it
+        is RealDataTest's to show."""
         folder = self.tmp / "unofficial"
         folder.mkdir()
         write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((10_000, 28, 28), np.uint8))
@@ -202,6 +234,18 @@ class FashionMnistTest(unittest.TestCase):
     def test_unknown_split(self):
         with self.assertRaises(ValueError):
             load_fashion_mnist("val")
+
+
+class SearchFoldersTest(unittest.TestCase):
+    def test_the_folders_searched_and_their_order(self):
+        """After --data_dir and $FASHION_MNIST_DIR: src/data/fashion-mnist, then
+        ../shared/data/fashion-mnist beside the repository, then the Debian package's folder
+        (the tests above show that the loader keeps this order)."""
+        src = Path(__file__).resolve().parent.parent
+        self.assertEqual(data.FASHION_MNIST_SEARCH,
+                         (src / "data" / "fashion-mnist",
+                          src.parent.parent / "shared" / "data" / "fashion-mnist",
+                          Path("/usr/share/datasets/fashion-mnist")))
 
 
 class ShuffledBatchesTest(unittest.TestCase):
@@ -233,15 +277,15 @@ class ShuffledBatchesTest(unittest.TestCase):
         self.assertEqual(self.batches(0, batch_size=201), [])
 
 
-@unittest.skipUnless(all((SHARED / name).is_file() for names in FASHION_MNIST_FILES.values()
-                         for name in names), f"the official files are not in {SHARED}")
 class RealDataTest(unittest.TestCase):
     def test_official_statistics(self):
-        # Pixel mean and std on the 0..255 scale (README of the shared copy), class counts.
+        """The official files (sha256-checked by the loader) give the published pixel mean and
+        standard deviation on the 0..255 scale, 6,000 or 1,000 images a class, and [-1, 1]."""
         expected = {"train": (60_000, 72.9404, 90.0212), "test": (10_000, 73.1466, 89.8733)}
+        splits = {split: official_split(split) for split in expected}  # skips outside a subtest
         for split, (n, mean, std) in expected.items():
             with self.subTest(split=split):
-                images, labels = load_fashion_mnist(split, SHARED)
+                images, labels = splits[split]
                 self.assertEqual(images.shape, (n, 1, 28, 28))
                 self.assertAlmostEqual((images.mean().item() + 1) * 127.5, mean, delta=0.001)
                 self.assertAlmostEqual(images.std().item() * 127.5, std, delta=0.001)

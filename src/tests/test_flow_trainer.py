@@ -1,6 +1,8 @@
-"""The flow trainer end to end on a small model: outputs, resume, refusals, divergence."""
+"""The Moons splits, and the flow trainer end to end on a small model: outputs, the best
+epoch, resume, interrupted writes, refusals, divergence."""
 
 import contextlib
+import copy
 import io
 import json
 import math
@@ -15,6 +17,8 @@ import torch
 import flow_trainer
 import main
 from data import MOONS_SIZES, moons_splits
+from submission.flow_network import MAF
+from tests.test_utils import REAL_SAVE, REAL_WRITE_TEXT, torn_save, torn_write_text
 
 SMALL = ["--model", "flow", "--n_flows", "2", "--hidden_size", "8", "--n_epochs", "2",
          "--n_samples", "50", "--batch_size", "500"]
@@ -46,6 +50,17 @@ class MoonsDataTest(unittest.TestCase):
         a, b, c = moons_splits(1), moons_splits(1), moons_splits(2)
         self.assertTrue(torch.equal(a["test"], b["test"]))
         self.assertFalse(torch.equal(a["test"], c["test"]))
+
+
+class WarmupCosineTest(unittest.TestCase):
+    def test_a_linear_warm_up_then_a_cosine_to_zero(self):
+        """Written out for a warm-up of 4 steps in 20: 1/4, 2/4, 3/4, 1, then
+        (1 + cos(pi t / 20)) / 2, which is 1/2 half-way and 0 at the end."""
+        factor = flow_trainer.warmup_cosine(4, 20)
+        self.assertEqual([factor(t) for t in range(4)], [0.25, 0.5, 0.75, 1.0])
+        self.assertAlmostEqual(factor(5), (1 + math.cos(math.pi / 4)) / 2)
+        self.assertAlmostEqual(factor(10), 0.5)
+        self.assertAlmostEqual(factor(20), 0.0)
 
 
 class FlowTrainerTest(unittest.TestCase):
@@ -104,6 +119,70 @@ class FlowTrainerTest(unittest.TestCase):
         for name, tensor in expected["model"].items():
             torch.testing.assert_close(resumed["model"][name], tensor, rtol=0, atol=0)
 
+    def test_the_test_log_likelihood_and_best_checkpoint_are_the_best_validation_epochs(self):
+        """When epoch 2 validates worse than epoch 1 (its weights are zeroed, which makes the
+        flow the identity), the best checkpoint keeps epoch 1's weights and the test
+        log-likelihood is theirs, recomputed here from a copy taken after epoch 1."""
+        real_train_epoch = flow_trainer.train_epoch
+        after_epoch_one = {}
+
+        def worse_in_epoch_two(model, *args):
+            train_ll = real_train_epoch(model, *args)
+            if not after_epoch_one:
+                after_epoch_one.update(copy.deepcopy(model.state_dict()))
+            else:
+                with torch.no_grad():
+                    for parameter in model.parameters():
+                        parameter.zero_()
+            return train_ll
+
+        with mock.patch.object(flow_trainer, "train_epoch", worse_in_epoch_two):
+            self.assertEqual(run_main(*SMALL, "--out_dir", str(self.out))[0], 0)
+        metrics = json.loads((self.out / "metrics.json").read_text())
+        first, second = (e["val_log_likelihood"] for e in metrics["epochs"])
+        self.assertGreater(first, second)
+        self.assertEqual(metrics["best_epoch"], 1)
+
+        best = torch.load(self.out / "checkpoint_best.pt", weights_only=True)
+        self.assertEqual(best["epoch"], 1)
+        for name, tensor in after_epoch_one.items():
+            torch.testing.assert_close(best["model"][name], tensor, rtol=0, atol=0)
+        model = MAF(2, 8, 1, 2)
+        model.load_state_dict(after_epoch_one)
+        test = moons_splits(777)["test"]
+        with torch.no_grad():
+            expected = model.log_prob(test).double().mean().item()
+        self.assertAlmostEqual(metrics["test_log_likelihood"], expected, places=5)
+        # The last epoch's weights (the identity) would score the standard normal's value.
+        identity = -(math.log(2 * math.pi) + 0.5 * test.double().square().sum(1).mean().item())
+        self.assertGreater(abs(metrics["test_log_likelihood"] - identity), 0.01)
+
+    def test_a_write_that_fails_in_epoch_two_leaves_epoch_ones_file(self):
+        """A write of ``checkpoint_last.pt`` or of ``metrics.json`` that fails halfway in
+        epoch 2 (a full disk) leaves epoch 1's file, whole, under the real name, and
+        ``--resume`` then finishes the run."""
+        def save(state, path):
+            torn = state.get("epoch") == 2 and "optimizer" in state  # epoch 2's last checkpoint
+            (torn_save if torn else REAL_SAVE)(state, path)
+
+        def write_text(path, text, *args, **kwargs):
+            torn = '"epoch": 2' in text  # epoch 2's metrics
+            return (torn_write_text if torn else REAL_WRITE_TEXT)(path, text, *args, **kwargs)
+
+        cases = {"checkpoint_last.pt": (torch, "save", save),
+                 "metrics.json": (Path, "write_text", write_text)}
+        for name, (owner, attribute, torn) in cases.items():
+            with self.subTest(file=name):
+                out = self.tmp / name
+                with mock.patch.object(owner, attribute, torn), self.assertRaises(OSError):
+                    run_main(*SMALL, "--out_dir", str(out))
+                if name == "metrics.json":
+                    self.assertEqual(len(json.loads((out / name).read_text())["epochs"]), 1)
+                else:
+                    self.assertEqual(torch.load(out / name, weights_only=True)["epoch"], 1)
+                status, stderr = run_main("--out_dir", str(out), "--resume")
+                self.assertEqual(status, 0, stderr)
+
     def test_divergence_stops_and_keeps_the_last_good_checkpoint(self):
         real_train_epoch = flow_trainer.train_epoch
         calls = []
@@ -125,6 +204,7 @@ class FlowTrainerTest(unittest.TestCase):
         a_file.write_text("")
         cases = [(["--n_epochs", "0"], "positive integer"),
                  (["--lr", "-1"], "positive number"),
+                 (["--lr", "0"], "positive number"),
                  (["--hidden_size", "ten"], "invalid positive_int value"),
                  (["--out_dir", str(a_file)], "is a file"),
                  (["--out_dir", str(self.out), "--resume"], "does not exist")]

@@ -82,8 +82,9 @@ class NetworkTest(unittest.TestCase):
                     self.assertEqual(output.dtype, torch.float32)
 
     def test_logits_stay_float32_under_bfloat16_autocast(self):
-        """The trainer's --precision bfloat16: the layers compute in bfloat16, the losses get
-        float32 logits; float64 networks keep float64."""
+        """Under bfloat16 autocast (what --precision bfloat16 sets) the generator's output is
+        bfloat16 and the discriminators' logits float32, the plain one's being its head's
+        output cast; outside autocast a float64 network gives float64."""
         d, cd = Discriminator(), ConditionalDiscriminator()
         with torch.autocast("cpu", torch.bfloat16):
             self.assertEqual(Generator()(self.z).dtype, torch.bfloat16)
