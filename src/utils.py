@@ -76,10 +76,15 @@ def start_run(args, checkpoint: str) -> tuple[Path, torch.device, dict | None]:
 
 
 def _replace_atomically(path: Path, write) -> None:
-    """Writes through ``write(tmp_path)`` and renames, so ``path`` is never half-written."""
+    """Writes through ``write(tmp_path)`` and renames, so ``path`` is never half-written; a
+    write that fails leaves ``path`` as it was and no temporary file."""
     tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def save_checkpoint(state: dict, path: Path) -> None:

@@ -36,7 +36,7 @@ class AtomicWriteTest(unittest.TestCase):
 
     def test_an_interrupted_checkpoint_save_leaves_the_previous_checkpoint(self):
         """A ``torch.save`` that fails halfway leaves the earlier checkpoint, whole and
-        loadable, under the real name."""
+        loadable, under the real name, and no partial file beside it."""
         path = self.tmp / "checkpoint.pt"
         save_checkpoint({"step": 1, "weights": torch.zeros(3)}, path)
         with mock.patch.object(torch, "save", torn_save), self.assertRaises(OSError):
@@ -44,15 +44,18 @@ class AtomicWriteTest(unittest.TestCase):
         previous = load_checkpoint(path, torch.device("cpu"))
         self.assertEqual(previous["step"], 1)
         torch.testing.assert_close(previous["weights"], torch.zeros(3))
+        self.assertEqual([file.name for file in self.tmp.iterdir()], ["checkpoint.pt"])
 
     def test_an_interrupted_json_write_leaves_the_previous_file(self):
-        """A text write that fails halfway leaves the earlier JSON whole under the real name."""
+        """A text write that fails halfway leaves the earlier JSON whole under the real name,
+        and no partial file beside it."""
         path = self.tmp / "metrics.json"
         write_json({"epoch": 1}, path)
         with mock.patch.object(Path, "write_text", torn_write_text), \
                 self.assertRaises(OSError):
             write_json({"epoch": 2, "values": list(range(100))}, path)
         self.assertEqual(json.loads(path.read_text()), {"epoch": 1})
+        self.assertEqual([file.name for file in self.tmp.iterdir()], ["metrics.json"])
 
 
 class TorchThreadsTest(unittest.TestCase):
