@@ -701,11 +701,11 @@ def grade(tests: list[GradedTest], folder: Path, gradescope: Path | None = None)
     """
     start = time.perf_counter()
     verdicts: list[Verdict] = []
+    here = [test for test in tests if test.runs_here]
     elsewhere = [test for test in tests if not test.runs_here]
 
     def report() -> None:
         if gradescope is not None:
-            here = [test for test in tests if test.runs_here]
             results = gradescope_results(here, verdicts, time.perf_counter() - start)
             write_json(results, gradescope)
 
