@@ -1,6 +1,7 @@
 """make_release.py: the students' starter holds our files with every answer taken out, and its
 grader, which holds no reference computation, judges the basic tests as ours does."""
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -8,6 +9,7 @@ import sys
 import tempfile
 import unittest
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -71,13 +73,20 @@ class ReleaseTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def run_grader(self, upload: dict[str, str] | None = None) -> tuple[int, str]:
-        """The release's grader run on a copy of the release, with ``upload`` (from
-        ``files``) in place of its submission: exit status and output."""
+    @contextlib.contextmanager
+    def copy_of_release(self, upload: dict[str, str] | None = None) -> Iterator[Path]:
+        """A temporary copy of the release, with ``upload`` (from ``files``) in place of its
+        submission, so that no test changes the release the others read."""
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / "release"
             shutil.copytree(self.release, copy)
             write(copy / "src", upload or {})
+            yield copy
+
+    def run_grader(self, upload: dict[str, str] | None = None) -> tuple[int, str]:
+        """The release's grader on a copy of the release with ``upload``: exit status and
+        output."""
+        with self.copy_of_release(upload) as copy:
             done = subprocess.run([sys.executable, "grader.py"], cwd=copy / "src",
                                   capture_output=True, text=True, timeout=300)
         return done.returncode, done.stdout
@@ -111,9 +120,7 @@ class ReleaseTest(unittest.TestCase):
         venv = Path(sys.prefix)
         if not (venv / "installed").is_file():
             self.skipTest("needs the environment that `make venv` creates")
-        with tempfile.TemporaryDirectory() as tmp:
-            copy = Path(tmp) / "release"
-            shutil.copytree(self.release, copy)
+        with self.copy_of_release() as copy:
             # --no-print-directory: under `make test` the inner make would print its folder last
             done = subprocess.run(["make", "--no-print-directory", "test", f"VENV={venv}"],
                                   cwd=copy, capture_output=True, text=True, timeout=300)
@@ -129,17 +136,15 @@ class ReleaseTest(unittest.TestCase):
         self.assertTrue(printed.endswith("0 passed, 6 failed\n"), printed[-300:])
 
     def test_our_submission_earns_every_basic_point_and_zips(self):
-        status, printed = self.run_grader(files())
-        self.assertEqual(status, 0, printed)
-        self.assertIn("basic points: 12/12\n", printed)
-        self.assertTrue(printed.endswith("6 passed, 0 failed\n"))
-        with tempfile.TemporaryDirectory() as tmp:
-            copy, archive = Path(tmp) / "release", Path(tmp) / "submission.zip"
-            shutil.copytree(self.release, copy)
-            write(copy / "src", files())
+        """make_submission.py in the release grades our submission with the release's grader
+        (its basic tests), then writes the zip."""
+        with self.copy_of_release(files()) as copy:
+            archive = copy / "submission.zip"
             done = subprocess.run([sys.executable, "make_submission.py", "--out", str(archive)],
                                   cwd=copy / "src", capture_output=True, text=True)
             self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertIn("basic points: 12/12\n", done.stdout)
+            self.assertIn("\n6 passed, 0 failed\n", done.stdout)
             self.assertTrue(archive.is_file())
 
     def test_basic_verdicts_agree_with_ours_on_wrong_implementations(self):
@@ -183,9 +188,7 @@ class ReleaseTest(unittest.TestCase):
             self.assertRegex(line, r"^(|%.*|\\section\*\{\w+\}|\\end\{document\})$")
         if shutil.which("pdflatex") is None:
             self.skipTest("pdflatex is not installed")
-        with tempfile.TemporaryDirectory() as tmp:
-            copy = Path(tmp) / "release"
-            shutil.copytree(self.release, copy)
+        with self.copy_of_release() as copy:
             done = subprocess.run(["make", "pdf"], cwd=copy, capture_output=True, text=True)
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertTrue((copy / "submission.pdf").is_file())
