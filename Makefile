@@ -4,8 +4,11 @@
 #               make submission  (the code to hand in: submission.zip, after the basic tests)
 # train, test and submission create the virtual environment .venv on first use.
 
+# The Python the virtual environment is made from, and where it lives (VENV=DIR: elsewhere).
+# Run as root, the grader runs the submission as another user, who must be able to run that
+# Python: make it one every user can read (PYTHON=/usr/bin/python3), in a folder they reach.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(abspath $(VENV))/bin/python
 ARGS ?=
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Autograder of the problem set: problem 1, the Masked Autoregressive Flow, and the GAN
-losses of problems 2b (non-saturating), 4b (conditional) and 5e (WGAN-GP).
+"""Autograder of the problem set, the judge: problem 1, the Masked Autoregressive Flow, and the
+GAN losses of problems 2b (non-saturating), 4b (conditional) and 5e (WGAN-GP).
 
 Run from src/:  ``python grader.py`` (all tests), ``python grader.py 1a-0-basic`` (one test),
 ``python grader.py --submission PATH`` (grade another copy of the submission folder),
@@ -8,46 +8,53 @@ Run from src/:  ``python grader.py`` (all tests), ``python grader.py 1a-0-basic`
 in the bundle that ``make autograder`` builds does this). The tests reach the graded code as
 the course's autograder does: ``import submission``, then ``submission.flow_network.MADE``.
 
-The submission's code runs only in child processes (graderUtil.collect): each test draws its
-inputs here, the child makes the graded calls and sends back their outputs (and the weights
-of the student's MADEs), and the verdict is decided here. Every expected value is computed
-here, independently of the code under test. For the flow:
-from the outputs of ``MADE.net`` (the network that gives mu and alpha), from masks built from
-the degree rules, or from Jacobians found by autograd. For the GANs: from the equations in
-float64, for the same random draws as the losses (z, then alpha), with small stand-in
-networks defined here or the networks of network.py; the gradient penalty is checked against
-autograd run on one sample at a time and against the closed form of a linear critic.
+This process never imports the submission. Each test chooses every input here: the weights
+and masks of every MADE and MAF (``made_weights``, ``maf_weights``), the stand-in networks,
+the data, the seeds. The sandbox (graderUtil.ask) builds the student's objects, loads these
+weights into them and makes the graded calls (the recipes of sandbox_calls.py); the outputs
+come back as plain data and are judged here against values computed here from the same
+weights and inputs. For the flow: from the masked network those weights define, from the
+degree rules, or from Jacobians found by autograd. For the GANs: from the equations in
+float64, for the same random draws as the losses (z, then alpha), with the stand-in networks
+or the networks of network.py; the gradient penalty is checked against autograd run on one
+sample at a time and against the closed form of a linear critic. Records that only the
+sandbox can make (the batch sizes self.net saw, what G and D were given, gradients) can fail
+a test, never pass one alone: every test also compares an output with a value computed here.
 """
 
-import contextlib
+if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
+    import confine
+
+    confine.start_sandbox_early()
+
 import copy
 import operator
 import sys
 import unittest
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
-import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.autograd.functional import jacobian
 from torch.distributions import Normal
 
 import graderUtil
 import network
-from grader_common import (CONDITIONAL, DIM_Z, FLOAT32_TOL, HIDDEN_SIZE, IMAGE_SHAPE, N_PIXELS,
-                           NONSATURATING, NUM_CLASSES, SEED, SUBMISSION, WGAN_GP,
-                           LinearConditionalGenerator, LinearGenerator,
-                           TinyConditionalDiscriminator, TinyDiscriminator, assert_close,
-                           assert_pair_close, call_loss, check_loss, check_pair, check_tensor)
-from graderUtil import graded
-
+from grader_common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, NONSATURATING,
+                           SEED, WGAN_GP, assert_close, assert_pair_close, check_loss,
+                           check_pair, check_tensor, network_spec)
+from graderUtil import ask, call, graded
+from sandbox_calls import (DIM_Z, IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
+                           LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
+                           TinyDiscriminator, autograd_jacobians, loss_call, made_call,
+                           made_gradients, made_jacobians, made_layers, maf_call, maf_layers,
+                           maf_sample, maf_training, masked_linear, permute_call)
 
 BATCH = 8
 LARGE_BATCH = 10_000
 MADE_CONFIGS = [(D, n_hidden) for D in (1, 2, 3, 5) for n_hidden in (0, 1, 2)]
 FLOAT64_TOL = 1e-10
+DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64"}
 
 # The GAN losses: a batch for the stand-in networks, and one for network.py's
 GAN_BATCH = 6
@@ -56,50 +63,55 @@ LAMBDA = 10.0  # the weight of the gradient penalty (problem 5e)
 
 
 # ----------------------------------------------------------------------------------------
-# Checks of what the submission's calls sent back
+# Checks of what the sandbox sent back
 
 
-def gradients(module: nn.Module, loss: object) -> dict[str, object]:
-    """(In the child) back-propagates ``loss`` if it can be: whether it requires grad, and the
-    gradient of every parameter of ``module`` (None where none arrived)."""
-    module.zero_grad()
-    trainable = isinstance(loss, Tensor) and loss.requires_grad
-    if trainable:
-        loss.backward()
-    return {"requires_grad": trainable,
-            "grads": {name: parameter.grad for name, parameter in module.named_parameters()}}
+def check_records(value: object, what: str) -> list[list[Tensor | None]]:
+    """A record of calls (sandbox_calls.recording) checked to be a list of argument lists of
+    tensors (None for an argument that is not one)."""
+    if not (isinstance(value, list) and all(
+            isinstance(args, list) and all(arg is None or isinstance(arg, Tensor) for arg in args)
+            for args in value)):
+        raise AssertionError(f"the record of {what}'s calls is not a list of tensors")
+    return value
 
 
-@graderUtil.assertion_helper
-def assert_gradients_reach(sent: dict) -> None:
-    """Checks that the loss behind ``sent`` (from ``gradients``) back-propagated finite, not
-    all zero gradients to every parameter."""
+def check_sizes(value: object) -> list[int]:
+    """Batch sizes sent back (sandbox_calls.net_batches), checked to be a list of ints."""
+    if not (isinstance(value, list) and all(type(size) is int for size in value)):
+        raise AssertionError("the record of self.net's batch sizes is not a list of ints")
+    return value
+
+
+def check_gradients(sent: object) -> dict[str, Tensor | None]:
+    """The gradients sent back (sandbox_calls.gradients), checked to be tensors or None."""
+    if not (isinstance(sent, dict) and isinstance(sent.get("requires_grad"), bool)
+            and isinstance(sent.get("grads"), dict)
+            and all(grad is None or isinstance(grad, Tensor) for grad in sent["grads"].values())):
+        raise AssertionError("the record of the gradients is not a dict of tensors")
     if not sent["requires_grad"]:
         raise AssertionError("the result does not require grad: it cannot be trained")
-    for name, grad in sent["grads"].items():
+    return sent["grads"]
+
+
+def assert_gradients_reach(sent: object) -> None:
+    """Checks that the loss behind ``sent`` back-propagated finite, not all zero gradients to
+    every parameter."""
+    for name, grad in check_gradients(sent).items():
         if grad is None or not torch.isfinite(grad).all() or not grad.any():
             raise AssertionError(f"no finite, non-zero gradient reaches parameter {name}")
 
 
-@contextlib.contextmanager
-def net_batch_sizes(blocks: list[nn.Module]) -> Iterator[list[int]]:
-    """(In the child) records the batch size of every call of ``block.net`` for the given
-    MADE blocks."""
-    sizes: list[int] = []
-    handles = [
-        block.net.register_forward_hook(lambda module, args, output: sizes.append(len(args[0])))
-        for block in blocks
-    ]
-    try:
-        yield sizes
-    finally:
-        for handle in handles:
-            handle.remove()
+def assert_finite_gradients(sent: object) -> None:
+    """Checks that the loss behind ``sent`` back-propagated finite gradients."""
+    for name, grad in check_gradients(sent).items():
+        if grad is not None and not torch.isfinite(grad).all():
+            raise AssertionError(f"the gradient of parameter {name} is not finite")
 
 
-@graderUtil.assertion_helper
-def assert_whole_batch(sizes: list[int], batch: int) -> None:
+def assert_whole_batch(sizes: object, batch: int) -> None:
     """Checks that self.net was called, each time on the whole batch (no loop over rows)."""
+    sizes = check_sizes(sizes)
     if not sizes or set(sizes) != {batch}:
         raise AssertionError(
             f"self.net should be called on the whole batch of {batch} rows at once, "
@@ -108,7 +120,7 @@ def assert_whole_batch(sizes: list[int], batch: int) -> None:
 
 
 # ----------------------------------------------------------------------------------------
-# Independent computations
+# The flow: the judge's weights, and independent computations
 
 
 def degree_masks(D: int, H: int, n_hidden: int) -> list[Tensor]:
@@ -128,47 +140,48 @@ def degree_masks(D: int, H: int, n_hidden: int) -> list[Tensor]:
     return [first] + [mask(hidden, hidden, operator.ge)] * n_hidden + [last]
 
 
-def net_record(made: nn.Module) -> list[dict[str, object]]:
-    """(In the child) every layer of ``made.net``: its type and, for a linear layer, its
-    weight, bias and mask, from which the grader rebuilds the net (``Net``)."""
-    return [
-        {"type": type(layer).__name__, "weight": layer.weight, "bias": layer.bias,
-         "mask": getattr(layer, "mask", None)}
-        if isinstance(layer, nn.Linear) else {"type": type(layer).__name__}
-        for layer in made.net
-    ]
-
-
-def flow_record(maf: nn.Module) -> list[dict[str, object]]:
-    """(In the child) every block of ``maf.nf``: its type and, for a MADE, its net."""
-    return [
-        {"type": type(block).__name__, "net": net_record(block)}
-        if isinstance(getattr(block, "net", None), nn.Sequential)
-        else {"type": type(block).__name__}
-        for block in maf.nf
-    ]
-
-
 class Net:
-    """A MADE's net rebuilt here from ``net_record``: masked linear layers
-    ``x (W * M)^T + b`` with ReLUs between them, the network the problem set gives."""
+    """A MADE's net as the judge computes it: masked linear layers ``x (W * M)^T + b`` with
+    ReLUs between them, the network the problem set gives. ``layers``: (W, b, M) each."""
 
-    def __init__(self, record: list[dict[str, object]]) -> None:
-        for index, layer in enumerate(record):
-            expected = "ReLU" if index % 2 else "MaskedLinear"
-            if layer["type"] != expected or (index % 2 == 0 and layer["mask"] is None):
-                raise AssertionError(
-                    f"MADE.net[{index}] should be a {expected}, as given, not a {layer['type']}"
-                )
-        self.layers = record
+    def __init__(self, layers: list[tuple[Tensor, Tensor, Tensor]]) -> None:
+        self.layers = layers
 
     def __call__(self, x: Tensor) -> Tensor:
-        for layer in self.layers:
-            if layer["type"] == "ReLU":
+        for index, (weight, bias, mask) in enumerate(self.layers):
+            if index:
                 x = torch.relu(x)
-            else:
-                x = x @ (layer["weight"] * layer["mask"]).T + layer["bias"]
+            x = x @ (weight * mask).T + bias
         return x
+
+
+def made_weights(D: int, n_hidden: int, dtype: torch.dtype = torch.float32,
+                 prefix: str = "") -> tuple[dict[str, Tensor], Net]:
+    """Weights for ``MADE(D, HIDDEN_SIZE, n_hidden)`` chosen here: nn.Linear's initialisation
+    and the masks of the degree rules. Returned as a state dict laid out as the given code
+    lays out its layers (``net.0.weight``, ``net.0.bias``, ``net.0.mask``, ``net.2.weight``,
+    ..., each key after ``prefix``) and as the Net that computes with them."""
+    state, layers = {}, []
+    for index, mask in enumerate(degree_masks(D, HIDDEN_SIZE, n_hidden)):
+        linear = nn.Linear(mask.shape[1], mask.shape[0]).to(dtype)
+        layer = (linear.weight.detach(), linear.bias.detach(), mask.to(dtype))
+        key = f"{prefix}net.{2 * index}."
+        state.update(zip((key + "weight", key + "bias", key + "mask"), layer))
+        layers.append(layer)
+    return state, Net(layers)
+
+
+def maf_weights(D: int, n_flows: int, dtype: torch.dtype = torch.float32
+                ) -> tuple[dict[str, Tensor], list[Net | None]]:
+    """Weights for ``MAF(D, HIDDEN_SIZE, 1, n_flows)``: a state dict (``nf.0.net.0.weight``,
+    ...: the MADE blocks at even places of ``nf``, the reversals between them hold none) and
+    the blocks as ``reference_flow_inverse`` takes them (a Net per MADE, None per reversal)."""
+    state, blocks = {}, []
+    for flow in range(n_flows):
+        block_state, net = made_weights(D, 1, dtype, prefix=f"nf.{2 * flow}.")
+        state.update(block_state)
+        blocks += [net, None]
+    return state, blocks
 
 
 def net_mu_alpha(net: Net, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -199,11 +212,6 @@ def reference_forward(net: Net, z: Tensor) -> tuple[Tensor, Tensor]:
     return x, log_det
 
 
-def flow_blocks(record: list[dict[str, object]]) -> list[Net | None]:
-    """The blocks of a MAF from ``flow_record``: a Net for each MADE, None for a reversal."""
-    return [Net(block["net"]) if "net" in block else None for block in record]
-
-
 def reference_flow_inverse(blocks: list[Net | None], x: Tensor) -> tuple[Tensor, Tensor]:
     """The noise z = f^-1(x) of the whole flow and the sum of the blocks' log-dets."""
     z, log_det = x, torch.zeros_like(x[:, 0])
@@ -227,72 +235,62 @@ def reference_log_prob(blocks: list[Net | None], x: Tensor) -> Tensor:
     return standard_normal_log_density(z) + log_det
 
 
-def row_jacobians(function: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-    """Jacobians (B, K, D) of a batched map (B, D) -> (B, K), by autograd one row at a time."""
-    return torch.stack([jacobian(lambda row: function(row[None])[0], row) for row in x])
-
-
 def log_abs_det(jacobians: Tensor) -> Tensor:
     return torch.linalg.slogdet(jacobians).logabsdet
 
 
 # ----------------------------------------------------------------------------------------
-# Tests
+# The flow: tests
 #
-# Every test first draws its inputs here, then runs the submission's calls in a child
-# process (``self.collect``; each call yields what the judgement needs: outputs, the inputs
-# after the call, the weights used) and judges what comes back here, against values computed
-# here from those weights and its own inputs.
+# Every test draws its weights and inputs here, has the sandbox make the calls on them
+# (``ask``), and judges what comes back against values computed here from the same weights.
+
+
+def made_args(D: int, n_hidden: int) -> tuple[int, int, int]:
+    return D, HIDDEN_SIZE, n_hidden
 
 
 class FlowTestCase(unittest.TestCase):
-    """Seeds torch, so that every run is the same, and runs calls of submission/flow_network.py
-    in a child process."""
+    """Seeds torch, so that every run is the same."""
 
     def setUp(self) -> None:
         torch.manual_seed(0)
-
-    def collect(self, calls: Callable[[ModuleType], Iterator[object]]) -> graderUtil.Collected:
-        """The items that ``calls(flow_network)`` yields in a child process."""
-        return graderUtil.collect(lambda: calls(SUBMISSION.load("flow_network")))
 
     def each_made(self, method: str, check: Callable[[Net, Tensor, object, object], None]) -> None:
         """``check(net, input, result, jacobians)`` for MADE.<method> of float64 MADEs of every
         size in MADE_CONFIGS; ``jacobians``: autograd's Jacobians of the method's first output,
         row by row, for the inverse (None for the forward, which need not be differentiable)."""
+        weights = [made_weights(D, n_hidden, torch.float64) for D, n_hidden in MADE_CONFIGS]
         inputs = [torch.randn(BATCH, D, dtype=torch.float64) for D, _ in MADE_CONFIGS]
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            for (D, n_hidden), x in zip(MADE_CONFIGS, inputs):
-                made = fn.MADE(D, HIDDEN_SIZE, n_hidden).double()
-                yield net_record(made), getattr(made, method)(x)
-                if method == "inverse":
-                    yield row_jacobians(lambda rows: made.inverse(rows)[0], x)
-
-        got = self.collect(calls)
+        calls = []
+        for (D, n_hidden), (state, _), x in zip(MADE_CONFIGS, weights, inputs):
+            arguments = dict(args=made_args(D, n_hidden), state=state, method=method,
+                             dtype="float64")
+            calls.append(call(made_call, inputs=[x], **arguments))
+            if method == "inverse":
+                calls.append(call(made_jacobians, x=x, **arguments))
+        got = ask(calls)
         step = 2 if method == "inverse" else 1
-        for index, ((D, n_hidden), x) in enumerate(zip(MADE_CONFIGS, inputs)):
+        for index, ((D, n_hidden), (_, net), x) in enumerate(zip(MADE_CONFIGS, weights, inputs)):
             with self.subTest(D=D, n_hidden=n_hidden):
-                record, result = got[step * index]
-                check_pair(result, f"MADE.{method}", BATCH, D, torch.float64)
-                jacobians = got[step * index + 1] if step == 2 else None
-                check(Net(record), x, result, jacobians)
+                (answer,) = got[step * index]
+                result = check_pair(answer["result"], f"MADE.{method}", BATCH, D, torch.float64)
+                jacobians = None
+                if step == 2:
+                    jacobians = check_tensor(got[step * index + 1], "the Jacobians of dz/dx",
+                                             (BATCH, D, D), torch.float64)
+                check(net, x, result, jacobians)
 
     def check_values(self, method: str, expected: Callable, names: str) -> None:
         """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``."""
-        inputs = {D: torch.randn(BATCH, D) for D in (2, 4)}
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            for D, x in inputs.items():
-                made = fn.MADE(D, HIDDEN_SIZE, 1)
-                yield net_record(made), getattr(made, method)(x)
-
-        got = self.collect(calls)
-        for index, (D, x) in enumerate(inputs.items()):
+        cases = [(D, *made_weights(D, 1), torch.randn(BATCH, D)) for D in (2, 4)]
+        got = ask([call(made_call, args=made_args(D, 1), state=state, method=method, inputs=[x])
+                   for D, state, _, x in cases])
+        for index, (D, _, net, x) in enumerate(cases):
             with self.subTest(D=D):
-                record, result = got[index]
-                check_pair(result, f"MADE.{method}", BATCH, D, torch.float32)
-                assert_pair_close(result, expected(Net(record), x), names, FLOAT32_TOL)
+                (answer,) = got[index]
+                result = check_pair(answer["result"], f"MADE.{method}", BATCH, D, torch.float32)
+                assert_pair_close(result, expected(net, x), names, FLOAT32_TOL)
 
     def check_edge_cases(self, method: str, expected: Callable, one_pass: bool) -> None:
         """MADE.<method> on batches of 1 and 10,000 rows and on float64 input.
@@ -301,44 +299,42 @@ class FlowTestCase(unittest.TestCase):
         unchanged and every call of self.net must see the whole batch (exactly one call if
         ``one_pass``).
         """
-        cases = ((1, torch.float32), (LARGE_BATCH, torch.float32), (BATCH, torch.float64))
-        inputs = [torch.randn(batch, 3, dtype=dtype) for batch, dtype in cases]
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            made = fn.MADE(3, HIDDEN_SIZE, 1)
-            for (_, dtype), x in zip(cases, inputs):
-                made = made.to(dtype)
-                with net_batch_sizes([made]) as sizes:
-                    result = getattr(made, method)(x)
-                yield net_record(made), result, sizes, x  # x as the call left it
-
-        got = self.collect(calls)
+        state, net = made_weights(3, 1)
+        state64 = {key: value.double() for key, value in state.items()}
+        net64 = Net([tuple(part.double() for part in layer) for layer in net.layers])
+        cases = [(1, torch.float32, net), (LARGE_BATCH, torch.float32, net),
+                 (BATCH, torch.float64, net64)]
+        inputs = [torch.randn(batch, 3, dtype=dtype) for batch, dtype, _ in cases]
+        arguments = dict(args=made_args(3, 1), method=method)
+        got = ask([call(made_call, state=state, inputs=inputs[:2], **arguments),
+                   call(made_call, state=state64, inputs=inputs[2:], dtype="float64",
+                        **arguments)])
+        answers = [*got[0], *got[1]]
         what = f"MADE.{method}"
-        for index, ((batch, dtype), x) in enumerate(zip(cases, inputs)):
+        for (batch, dtype, reference_net), x, answer in zip(cases, inputs, answers):
             with self.subTest(batch=batch, dtype=dtype):
-                record, result, sizes, after = got[index]
-                result = check_pair(result, what, batch, 3, dtype)
-                assert_whole_batch(sizes, batch)
-                if one_pass and len(sizes) != 1:
-                    raise AssertionError(f"self.net should be called once, not {len(sizes)} times")
+                result = check_pair(answer["result"], what, batch, 3, dtype)
+                assert_whole_batch(answer["net_batches"], batch)
+                if one_pass and len(answer["net_batches"]) != 1:
+                    raise AssertionError(
+                        f"self.net should be called once, not {len(answer['net_batches'])} times")
+                after = check_tensor(answer["input"], f"the input of {what}", (batch, 3), dtype)
                 if not torch.equal(after, x):
                     raise AssertionError(f"{what} changed its input in place")
-                assert_pair_close(result, expected(Net(record), x), "output, log_det", FLOAT32_TOL)
+                assert_pair_close(result, expected(reference_net, x), "output, log_det",
+                                  FLOAT32_TOL)
 
     def check_one_dimension(self, method: str, expected: Callable) -> None:
         """MADE.<method> with D = 1, where mu and alpha are the biases of the last layer.
 
         ``expected(input, mu, alpha)`` gives the right (output, log_det).
         """
+        state, net = made_weights(1, 2)
         inputs = torch.randn(BATCH, 1)
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            made = fn.MADE(1, HIDDEN_SIZE, 2)
-            yield net_record(made), getattr(made, method)(inputs)
-
-        record, result = self.collect(calls)[0]
-        mu, alpha = record[-1]["bias"]
-        check_pair(result, f"MADE.{method}", BATCH, 1, torch.float32)
+        (answer,) = ask([call(made_call, args=made_args(1, 2), state=state, method=method,
+                              inputs=[inputs])])[0]
+        mu, alpha = net.layers[-1][1]
+        result = check_pair(answer["result"], f"MADE.{method}", BATCH, 1, torch.float32)
         assert_pair_close(result, expected(inputs, mu, alpha), "output, log_det", FLOAT32_TOL)
 
 
@@ -358,52 +354,56 @@ class MADEForwardTest(FlowTestCase):
         "1a-1-hidden",
         "MADE.net is MaskedLinear/ReLU layers (nn.Linear's init, a `mask` buffer) with masks "
         "from the degree rules, so mu_i, alpha_i depend on x_<i only, and MADE.forward's x_i "
-        "depends on z_<=i only (D = 1, 2, 3, 5; n_hidden = 0, 1, 2)",
+        "depends on z_<=i only, on z_i always (D = 1, 2, 3, 5; n_hidden = 0, 1, 2)",
     )
     def test_net_structure(self) -> None:
         mask = (torch.rand(4, 3) < 0.5).float()
+        layer_state = {"weight": torch.randn(4, 3), "bias": torch.randn(4), "mask": mask}
         inputs = torch.randn(BATCH, 3)
+        weights = [made_weights(D, n_hidden) for D, n_hidden in MADE_CONFIGS]
         noise = [torch.randn(BATCH, D) for D, _ in MADE_CONFIGS]
+        calls = [call(masked_linear, args=(3, 4, mask), seed=1, state=layer_state, x=inputs)]
+        for (D, n_hidden), (state, _), z in zip(MADE_CONFIGS, weights, noise):
+            nudged = [z + torch.eye(D)[j] for j in range(D)]  # z_j changed alone
+            calls += [call(made_layers, args=made_args(D, n_hidden)),
+                      call(made_call, args=made_args(D, n_hidden), state=state,
+                           method="forward", inputs=[z, *nudged])]
+        got = ask(calls)
 
-        def calls(fn: ModuleType) -> Iterator[object]:
-            torch.manual_seed(1)
-            layer = fn.MaskedLinear(3, 4, mask)
-            yield (issubclass(fn.MaskedLinear, nn.Linear), sorted(dict(layer.named_buffers())),
-                   layer.weight, layer.bias, layer(inputs))
-            for (D, n_hidden), z in zip(MADE_CONFIGS, noise):
-                made = fn.MADE(D, HIDDEN_SIZE, n_hidden)
-                nudged = [z + torch.eye(D)[j] for j in range(D)]  # z_j changed alone
-                yield net_record(made), made.forward(z), [made.forward(n) for n in nudged]
-
-        got = self.collect(calls)
-        is_linear, buffers, weight, _, output = got[0]
+        found = got[0]
         torch.manual_seed(1)
-        plain = nn.Linear(3, 4)
-        self.assertTrue(is_linear, "MaskedLinear should subclass nn.Linear")
-        self.assertIn("mask", buffers, "MaskedLinear should register a `mask` buffer")
-        assert_close(weight, plain.weight, "MaskedLinear's initial weight", 0)
-        expected = inputs @ (plain.weight * mask).T + plain.bias
+        plain = nn.Linear(3, 4)  # what nn.Linear's initialisation gives after this seed
+        self.assertTrue(found["is_linear"] is True, "MaskedLinear should subclass nn.Linear")
+        self.assertIn("mask", found["buffers"], "MaskedLinear should register a `mask` buffer")
+        initial = check_tensor(found["initial_weight"], "MaskedLinear's initial weight", (4, 3),
+                               torch.float32)
+        assert_close(initial, plain.weight, "MaskedLinear's initial weight", 0)
+        output = check_tensor(found["output"], "MaskedLinear's output", (BATCH, 4), torch.float32)
+        expected = inputs @ (layer_state["weight"] * mask).T + layer_state["bias"]
         assert_close(output, expected, "MaskedLinear output (weight * mask)", FLOAT32_TOL)
 
-        for index, (D, n_hidden) in enumerate(MADE_CONFIGS, start=1):
+        for index, (D, n_hidden) in enumerate(MADE_CONFIGS):
             with self.subTest(D=D, n_hidden=n_hidden):
-                record, result, nudged = got[index]
+                layers, answers = got[1 + 2 * index], got[2 + 2 * index]
                 masks = degree_masks(D, HIDDEN_SIZE, n_hidden)
-                self.assertEqual(len(record), 2 * len(masks) - 1, "number of layers in MADE.net")
-                net = Net(record)
-                for position, layer in enumerate(record[::2]):
+                types = ["MaskedLinear", "ReLU"] * (len(masks) - 1) + ["MaskedLinear"]
+                self.assertEqual(layers["types"], types, "the layers of MADE.net")
+                self.assertEqual(len(layers["masks"]), len(masks), "the masks of MADE.net")
+                for position, made_mask in enumerate(layers["masks"]):
                     what = f"mask of MADE.net[{2 * position}]"
-                    assert_close(layer["mask"], masks[position], what, 0)
-                jacobians = row_jacobians(net, torch.randn(BATCH, D))  # (B, 2D, D)
-                for name, part in (("mu", jacobians[:, :D]), ("alpha", jacobians[:, D:])):
-                    # entry (i, j) on or above the diagonal: output i depends on x_j with j >= i
-                    on_or_above = part.triu()
-                    assert_close(on_or_above, 0 * on_or_above, f"d{name}_i/dx_j for j >= i", 0)
-                x, _ = check_pair(result, "MADE.forward", BATCH, D, torch.float32)
-                for j, changed in enumerate(nudged):  # changing z_j leaves every x_<j as it was
-                    x_nudged, _ = check_pair(changed, "MADE.forward", BATCH, D, torch.float32)
+                    made_mask = check_tensor(made_mask, what, tuple(masks[position].shape),
+                                             torch.float32)
+                    assert_close(made_mask, masks[position], what, 0)
+                x, _ = check_pair(answers[0]["result"], "MADE.forward", BATCH, D, torch.float32)
+                for j, answer in enumerate(answers[1:]):
+                    x_nudged, _ = check_pair(answer["result"], "MADE.forward", BATCH, D,
+                                             torch.float32)
                     what = f"MADE.forward's x_<{j} after a change of z_{j} alone"
                     assert_close(x_nudged[:, :j], x[:, :j], what, FLOAT32_TOL)
+                    if (x_nudged[:, j] == x[:, j]).any():
+                        raise AssertionError(
+                            f"MADE.forward's x_{j} should change when z_{j} does "
+                            f"(x_{j} = mu_{j} + z_{j} * exp(alpha_{j}))")
 
     @graded(
         "1a-2-hidden",
@@ -425,7 +425,7 @@ class MADEForwardTest(FlowTestCase):
         # Found through the inverse map: forward itself need not be differentiable.
         def check(net: Net, z: Tensor, result: tuple, _) -> None:
             x, log_det = result
-            jacobians = row_jacobians(lambda rows: reference_inverse(net, rows)[0], x)
+            jacobians = autograd_jacobians(lambda rows: reference_inverse(net, rows)[0], x)
             assert_close(log_det, -log_abs_det(jacobians), "log_det", FLOAT64_TOL)
 
         self.each_made("forward", check)
@@ -466,6 +466,7 @@ class MADEInverseTest(FlowTestCase):
             upper = jacobians.triu(1)
             assert_close(upper, torch.zeros_like(upper), "dz_i/dx_j for j > i", 0)
             assert_close(log_det, log_abs_det(jacobians), "log_det", FLOAT64_TOL)
+            assert_close(log_det, reference_inverse(net, x)[1], "log_det", FLOAT64_TOL)
             assert_close(reference_forward(net, z)[0], x, "x recovered from z", FLOAT64_TOL)
 
         self.each_made("inverse", check)
@@ -481,14 +482,10 @@ class MADEInverseTest(FlowTestCase):
         self.check_one_dimension(
             "inverse", lambda x, mu, alpha: ((x - mu) * torch.exp(-alpha), -alpha.expand(len(x)))
         )
-        inputs = torch.randn(BATCH, 3)
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            made = fn.MADE(3, HIDDEN_SIZE, 1)
-            z, log_det = made.inverse(inputs)
-            yield gradients(made, z.sum() + log_det.sum())
-
-        assert_gradients_reach(self.collect(calls)[0])
+        state, _ = made_weights(3, 1)
+        sent = ask([call(made_gradients, args=made_args(3, 1), state=state, method="inverse",
+                         x=torch.randn(BATCH, 3))])[0]
+        assert_gradients_reach(sent)
 
 
 class MAFTest(FlowTestCase):
@@ -500,16 +497,12 @@ class MAFTest(FlowTestCase):
         "every block's log-det, found from the MADE nets and feature reversals (D = 2, 3 flows)",
     )
     def test_log_probs_values(self) -> None:
+        state, blocks = maf_weights(2, 3)
         x = torch.randn(BATCH, 2)
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            maf = fn.MAF(2, HIDDEN_SIZE, 1, 3)
-            yield flow_record(maf), maf.log_probs(x)
-
-        record, value = self.collect(calls)[0]
+        (value,) = ask([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
+                             methods=["log_probs"], x=x)])[0]
         value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
-        expected = reference_log_prob(flow_blocks(record), x).mean()
-        assert_close(value, expected, "log_probs", FLOAT32_TOL)
+        assert_close(value, reference_log_prob(blocks, x).mean(), "log_probs", FLOAT32_TOL)
 
     @graded(
         "1c-1-hidden",
@@ -519,23 +512,19 @@ class MAFTest(FlowTestCase):
     )
     def test_log_probs_jacobian(self) -> None:
         sizes = (1, 2, 3, 5)
+        weights = [maf_weights(D, 3, torch.float64) for D in sizes]
         inputs = [torch.randn(BATCH, D, dtype=torch.float64) for D in sizes]
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            for D, x in zip(sizes, inputs):
-                maf = fn.MAF(D, HIDDEN_SIZE, 1, 3).double()
-                yield flow_record(maf), maf.log_probs(x), maf.loss(x), maf.log_prob(x)
-
-        got = self.collect(calls)
-        for index, (D, x) in enumerate(zip(sizes, inputs)):
+        got = ask([call(maf_call, args=(D, HIDDEN_SIZE, 1, 3), state=state,
+                        methods=["log_probs", "loss", "log_prob"], x=x, dtype="float64")
+                   for D, (state, _), x in zip(sizes, weights, inputs)])
+        for index, (D, (_, blocks), x) in enumerate(zip(sizes, weights, inputs)):
             with self.subTest(D=D):
-                record, value, loss, per_row = got[index]
-                blocks = flow_blocks(record)
+                value, loss, per_row = got[index]
 
                 def flow_inverse(rows: Tensor) -> Tensor:
                     return reference_flow_inverse(blocks, rows)[0]
 
-                jacobians = row_jacobians(flow_inverse, x)
+                jacobians = autograd_jacobians(flow_inverse, x)
                 expected = standard_normal_log_density(flow_inverse(x)) + log_abs_det(jacobians)
                 value = check_tensor(value, "MAF.log_probs(x)", (), torch.float64)
                 assert_close(value, expected.mean(), "log_probs", FLOAT64_TOL)
@@ -555,14 +544,13 @@ class MAFTest(FlowTestCase):
         half_width, step = 10, 0.1
         centers = torch.arange(-half_width + step / 2, half_width, step, dtype=torch.float64)
         grid = torch.cartesian_prod(centers, centers)
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            maf = fn.MAF(2, HIDDEN_SIZE, 1, 3).double()
-            with torch.no_grad():
-                yield maf.log_prob(grid), maf.log_probs(grid)
-
-        log_density, value = self.collect(calls)[0]
-        check_tensor(log_density, "MAF.log_prob", (len(grid),), torch.float64)
+        state, blocks = maf_weights(2, 3, torch.float64)
+        log_density, value = ask([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
+                                       methods=["log_prob", "log_probs"], x=grid,
+                                       dtype="float64", no_grad=True)])[0]
+        log_density = check_tensor(log_density, "MAF.log_prob", (len(grid),), torch.float64)
+        assert_close(log_density, reference_log_prob(blocks, grid), "log_prob on the grid",
+                     FLOAT64_TOL)
         mass = log_density.exp().sum() * step**2
         assert_close(mass, torch.tensor(1.0), "the total probability", 1e-3)
         value = check_tensor(value, "MAF.log_probs", (), torch.float64)
@@ -576,32 +564,24 @@ class MAFTest(FlowTestCase):
     )
     def test_log_probs_edge_cases(self) -> None:
         n_flows = 5
+        args = (2, HIDDEN_SIZE, 1, n_flows)
         points = torch.tensor([-1.5, 0.0, 2.0])
+        state, blocks = maf_weights(2, n_flows)
         batches = (1, LARGE_BATCH)
         inputs = [torch.randn(batch, 2) for batch in batches]
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            maf = fn.MAF(2, HIDDEN_SIZE, 1, n_flows)
-            yield flow_record(maf), maf.base_dist.log_prob(points)
-            for x in inputs:
-                with net_batch_sizes(list(maf.nf)[::2]) as sizes:
-                    value = maf.log_probs(x)
-                yield sizes, value, gradients(maf, maf.loss(x))
-
-        got = self.collect(calls)
-        record, base_log_prob = got[0]
-        types = [block["type"] for block in record]
-        self.assertEqual(types, ["MADE", "PermuteLayer"] * n_flows, "the blocks of MAF.nf")
-        standard = Normal(0.0, 1.0).log_prob(points)
-        assert_close(base_log_prob, standard, "base_dist.log_prob", 0)
-        blocks = flow_blocks(record)
+        got = ask([call(maf_layers, args=args, points=points),
+                   *(call(maf_training, args=args, state=state, x=x) for x in inputs)])
+        layers = got[0]
+        self.assertEqual(layers["types"], ["MADE", "PermuteLayer"] * n_flows, "the blocks of MAF.nf")
+        base = check_tensor(layers["base_log_prob"], "base_dist.log_prob", (3,), torch.float32)
+        assert_close(base, Normal(0.0, 1.0).log_prob(points), "base_dist.log_prob", 0)
         for index, (batch, x) in enumerate(zip(batches, inputs), start=1):
             with self.subTest(batch=batch):
-                sizes, value, sent = got[index]
-                value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
-                assert_whole_batch(sizes, batch)
+                answer = got[index]
+                value = check_tensor(answer["log_probs"], "MAF.log_probs(x)", (), torch.float32)
                 assert_close(value, reference_log_prob(blocks, x).mean(), "log_probs", FLOAT32_TOL)
-                assert_gradients_reach(sent)
+                assert_whole_batch(answer["net_batches"], batch)
+                assert_gradients_reach(answer["gradients"])
 
     @graded(
         "1c-4-hidden",
@@ -612,20 +592,14 @@ class MAFTest(FlowTestCase):
     def test_sample_and_permute(self) -> None:
         n = 20_000  # the mean and covariance of the noise are then within 0.01 or so
         sizes = (2, 3)
+        weights = [maf_weights(D, 3) for D in sizes]
         inputs = [torch.randn(BATCH, D) for D in sizes]
-
-        def calls(fn: ModuleType) -> Iterator[object]:
-            for D, x in zip(sizes, inputs):
-                layer = fn.PermuteLayer(D)
-                yield layer.forward(x), layer.inverse(x)
-                maf = fn.MAF(D, HIDDEN_SIZE, 1, 3)
-                samples = maf.sample(torch.device("cpu"), n)
-                is_array = isinstance(samples, np.ndarray)
-                yield (flow_record(maf), is_array, getattr(samples, "shape", None),
-                       torch.as_tensor(samples) if is_array else None)
-
-        got = self.collect(calls)
-        for index, (D, x) in enumerate(zip(sizes, inputs)):
+        calls = []
+        for D, (state, _), x in zip(sizes, weights, inputs):
+            calls += [call(permute_call, size=D, x=x),
+                      call(maf_sample, args=(D, HIDDEN_SIZE, 1, 3), state=state, n=n, seed=SEED)]
+        got = ask(calls)
+        for index, (D, (_, blocks), x) in enumerate(zip(sizes, weights, inputs)):
             with self.subTest(D=D):
                 for method, result in zip(("forward", "inverse"), got[2 * index]):
                     what = f"PermuteLayer.{method}"
@@ -633,36 +607,27 @@ class MAFTest(FlowTestCase):
                     assert_close(values, x.flip(1), f"{what}'s output", 0)
                     assert_close(log_det, torch.zeros(BATCH), f"{what}'s log_det", 0)
 
-                record, is_array, shape, samples = got[2 * index + 1]
-                if not is_array or tuple(shape) != (n, D):
+                sampled = got[2 * index + 1]
+                if sampled["is_array"] is not True or sampled["shape"] != [n, D]:
                     raise AssertionError(
                         f"MAF.sample should return a numpy array of shape {(n, D)}, got "
-                        f"{'an array' if is_array else 'another type'} of shape {shape}"
-                    )
+                        f"{'an array' if sampled['is_array'] else 'another type'} of shape "
+                        f"{sampled['shape']}")
+                samples = sampled["samples"]
+                if not (isinstance(samples, Tensor) and samples.is_floating_point()
+                        and tuple(samples.shape) == (n, D)):
+                    raise AssertionError(f"MAF.sample's rows should be {n} rows of {D} floats")
                 with torch.no_grad():
-                    z, _ = reference_flow_inverse(flow_blocks(record), samples.float())
+                    z, _ = reference_flow_inverse(blocks, samples.float())
                 assert_close(z.mean(dim=0), torch.zeros(D), "mean of the samples' noise", 0.05)
                 assert_close(torch.cov(z.T), torch.eye(D), "covariance of the samples' noise", 0.05)
 
 
 # ----------------------------------------------------------------------------------------
-# GAN losses (problems 2b, 4b and 5e): stand-in networks
+# GAN losses (problems 2b, 4b and 5e): the judge's networks
 
 # A generator, a discriminator, a batch of real images and its labels (None: unconditional)
 Setup = tuple[nn.Module, nn.Module, Tensor, Tensor | None]
-
-
-class LinearCritic(nn.Module):
-    """d(x) = <w, x> + b with ||w|| = ``norm``: its gradient is w at every x."""
-
-    def __init__(self, norm: float = 3.0) -> None:
-        super().__init__()
-        self.linear = nn.Linear(N_PIXELS, 1)
-        with torch.no_grad():
-            self.linear.weight.mul_(norm / self.linear.weight.norm())
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.linear(x.flatten(1)).squeeze(1)
 
 
 def stand_ins(conditional: bool) -> Setup:
@@ -683,28 +648,27 @@ def real_networks(conditional: bool) -> Setup:
     return network.Generator(), network.Discriminator(), x_real, None
 
 
-def trained_layer(name: str, g: nn.Module, d: nn.Module) -> nn.Module:
+def linear_critic(norm: float) -> LinearCritic:
+    """d(x) = <w, x> + b with ||w|| = ``norm``: its gradient is w at every x."""
+    critic = LinearCritic()
+    with torch.no_grad():
+        critic.linear.weight.mul_(norm / critic.linear.weight.norm())
+    return critic
+
+
+def loss_of(name: str, setup: Setup, **options: object) -> tuple[str, dict]:
+    """The call of the loss ``name`` on ``setup`` (sandbox_calls.loss_call), seeded with
+    SEED."""
+    g, d, x_real, y_real = setup
+    return call(loss_call, name=name, g=network_spec(g), d=network_spec(d), x_real=x_real,
+                y_real=y_real, seed=SEED, **options)
+
+
+def trained_layer(name: str) -> dict[str, str]:
     """The stand-in layer that the loss ``name`` must train, named for the messages: G's linear
     map for a G loss, D's hidden layer for a D loss (not its output bias, which cancels out of
     equation 24)."""
-    if name.endswith("_d"):
-        return nn.ModuleDict({"D_hidden": d.hidden})
-    return nn.ModuleDict({"G": g.linear})
-
-
-@contextlib.contextmanager
-def recorded_calls(module: nn.Module) -> Iterator[list[tuple[Tensor, ...]]]:
-    """Records detached copies of the inputs of every call of ``module``."""
-    calls: list[tuple[Tensor, ...]] = []
-
-    def record(module: nn.Module, args: tuple, kwargs: dict) -> None:
-        calls.append(tuple(value.detach().clone() for value in (*args, *kwargs.values())))
-
-    handle = module.register_forward_pre_hook(record, with_kwargs=True)
-    try:
-        yield calls
-    finally:
-        handle.remove()
+    return {"D_hidden": "d.hidden"} if name.endswith("_d") else {"G": "g.linear"}
 
 
 # ----------------------------------------------------------------------------------------
@@ -765,52 +729,50 @@ def reference_losses(
 
 
 # ----------------------------------------------------------------------------------------
-# GAN losses: checks that fail with a one-line message
+# GAN losses: checks of the records of G's and D's calls
 
 
-@graderUtil.assertion_helper
-def assert_finite_gradients(sent: dict) -> None:
-    """Checks that the loss behind ``sent`` (from ``gradients``) back-propagated finite
-    gradients to the parameters."""
-    if not sent["requires_grad"]:
-        raise AssertionError("the result does not require grad: it cannot be trained")
-    for name, grad in sent["grads"].items():
-        if grad is not None and not torch.isfinite(grad).all():
-            raise AssertionError(f"the gradient of parameter {name} is not finite")
-
-
-@graderUtil.assertion_helper
-def assert_generator_inputs(calls: list, batch: int, y_real: Tensor | None) -> None:
+def assert_generator_inputs(calls: object, batch: int, y_real: Tensor | None) -> None:
     """Checks that G was called, each time on z = torch.randn(batch, DIM_Z) drawn first after
     seeding, and on the real labels if ``y_real`` is given."""
+    calls = check_records(calls, "G")
     z, _ = seeded_draws(batch, DIM_Z)
     if not calls:
         raise AssertionError("the generator was never called")
     for args in calls:
-        if not torch.equal(args[0], z):
+        if not (args and args[0] is not None and torch.equal(args[0], z)):
+            shape = tuple(args[0].shape) if args and args[0] is not None else None
             raise AssertionError(
                 f"G should receive z = torch.randn({batch}, g.dim_z), the loss's first random "
-                f"draw; it got a tensor of shape {tuple(args[0].shape)} with other values"
+                f"draw; it got a tensor of shape {shape} with other values"
             )
-        if y_real is not None and not (len(args) == 2 and torch.equal(args[1], y_real)):
+        if y_real is not None and not (len(args) == 2 and args[1] is not None
+                                       and torch.equal(args[1], y_real)):
             raise AssertionError("G should receive the real labels y_real")
 
 
-@graderUtil.assertion_helper
-def assert_scored(calls: list, images: Tensor, what: str, labels: Tensor | None = None) -> None:
+def assert_scored(calls: object, images: Tensor, what: str, labels: Tensor | None = None) -> None:
     """Checks that D was given every one of ``images`` (with its own label, if given)."""
+    calls = check_records(calls, "D")
     if not calls:
         raise AssertionError("the discriminator was never called")
-    if labels is not None and any(len(args) != 2 for args in calls):
+    if labels is not None and any(len(args) != 2 or None in args for args in calls):
         raise AssertionError("the conditional discriminator should be called as d(x, y)")
-    inputs = torch.cat([args[0].flatten(1) for args in calls])
+    shape = tuple(images.shape[1:])
+    if any(not args or args[0] is None or tuple(args[0].shape[1:]) != shape for args in calls):
+        raise AssertionError(f"D should be given batches of images shaped (B, {shape})")
+    inputs = torch.cat([args[0].flatten(1).double() for args in calls])
     # found[n, i]: input n of all D's calls is image i
-    found = torch.isclose(inputs[:, None], images.flatten(1)[None], rtol=1e-5, atol=1e-5).all(2)
+    found = torch.isclose(inputs[:, None], images.flatten(1)[None].double(), rtol=1e-5,
+                          atol=1e-5).all(2)
     for i in range(len(images)):
         if not found[:, i].any():
             raise AssertionError(f"D was never given {what} (sample {i})")
         if labels is not None:
-            given = torch.cat([args[1] for args in calls])[found[:, i]]
+            given = torch.cat([args[1].flatten() for args in calls])
+            if len(given) != len(inputs):
+                raise AssertionError("D should be given one label per image")
+            given = given[found[:, i]]
             if not (given == labels[i]).all():
                 raise AssertionError(
                     f"D scored {what} (sample {i}) with label(s) {given.tolist()}, "
@@ -818,7 +780,7 @@ def assert_scored(calls: list, images: Tensor, what: str, labels: Tensor | None 
                 )
 
 
-def check_labels(name: str, setup: Setup, calls: list) -> None:
+def check_labels(name: str, setup: Setup, calls: object) -> None:
     """Checks that D scored the fakes G(z, y_real), and for a D loss the reals, with y_real."""
     g, _, x_real, y_real = setup
     z, _ = seeded_draws(len(x_real), DIM_Z)
@@ -829,11 +791,12 @@ def check_labels(name: str, setup: Setup, calls: list) -> None:
         assert_scored(calls, x_real, "the real image", y_real)
 
 
-def check_interpolates(name: str, setup: Setup, calls: list) -> None:
+def check_interpolates(name: str, setup: Setup, calls: object) -> None:
     """Checks that the critic saw whole batches, and for the D loss the interpolates
     alpha * G(z) + (1 - alpha) * x with alpha = torch.rand(B, 1, 1, 1) drawn right after z."""
     g, _, x_real, _ = setup
-    sizes = sorted({len(args[0]) for args in calls})
+    calls = check_records(calls, "D")
+    sizes = sorted({len(args[0]) for args in calls if args and args[0] is not None})
     if not sizes or sizes[0] < len(x_real):
         raise AssertionError(
             f"the critic should see whole batches of {len(x_real)} (no loop over samples), "
@@ -852,9 +815,9 @@ def check_interpolates(name: str, setup: Setup, calls: list) -> None:
 
 
 class GANTestCase(unittest.TestCase):
-    """Seeds torch, so that every run is the same, and runs calls of submission/gan.py in a
-    child process. The networks and images are made here before the child starts, so that
-    the child works on copies of them and the references are computed from the originals."""
+    """Seeds torch, so that every run is the same. The networks and images are made here;
+    the sandbox gets copies of their weights, and the references are computed from the
+    originals."""
 
     def setUp(self) -> None:
         # One thread: on batches this small, a second thread costs far more in
@@ -863,22 +826,14 @@ class GANTestCase(unittest.TestCase):
         torch.set_num_threads(1)
         torch.manual_seed(0)
 
-    def collect(self, calls: Callable[[ModuleType], Iterator[object]]) -> graderUtil.Collected:
-        """The items that ``calls(gan)`` yields in a child process."""
-        return graderUtil.collect(lambda: calls(SUBMISSION.load("gan")))
-
     def check_values(self, names: tuple[str, ...], setup: Setup) -> None:
         """Every loss in ``names`` on ``setup`` against its equation (reference_losses)."""
-
-        def calls(gan: ModuleType) -> Iterator[object]:
-            for name in names:
-                yield call_loss(gan, name, *setup)
-
-        got = self.collect(calls)
+        got = ask([loss_of(name, setup) for name in names])
         expected = reference_losses(*setup)
         for index, name in enumerate(names):
             with self.subTest(loss=name):
-                assert_close(check_loss(got[index], name), expected[name], name, FLOAT32_TOL)
+                loss = check_loss(got[index]["loss"], name)
+                assert_close(loss, expected[name], name, FLOAT32_TOL)
 
     def check_extreme_logits(self, names: tuple[str, ...]) -> None:
         """The losses with D's logits shifted to +-100 and +-1000 against their equations, and
@@ -888,51 +843,44 @@ class GANTestCase(unittest.TestCase):
         for (offset, _), setup in zip(cases, setups):
             with torch.no_grad():
                 setup[1].head.bias.fill_(offset)
-
-        def calls(gan: ModuleType) -> Iterator[object]:
-            for (_, name), setup in zip(cases, setups):
-                loss = call_loss(gan, name, *setup)
-                yield loss, gradients(nn.ModuleDict({"G": setup[0], "D": setup[1]}), loss)
-
-        got = self.collect(calls)
+        got = ask([loss_of(name, setup, train={"G": "g", "D": "d"})
+                   for (_, name), setup in zip(cases, setups)])
         for index, ((offset, name), setup) in enumerate(zip(cases, setups)):
             with self.subTest(loss=name, logits=f"{offset:+g} + O(1)"):
-                loss, sent = got[index]
+                answer = got[index]
                 expected = reference_losses(*setup)[name]
-                assert_close(check_loss(loss, name), expected, name, FLOAT32_TOL)
-                assert_finite_gradients(sent)
+                assert_close(check_loss(answer["loss"], name), expected, name, FLOAT32_TOL)
+                assert_finite_gradients(answer["gradients"])
 
     def check_calls(
         self, names: tuple[str, ...], check_d_calls: Callable[[str, Setup, list], None] | None
     ) -> None:
-        """Each loss on stand-ins, with the networks' inputs recorded: G gets z, the first draw
-        (and y_real); ``check_d_calls(name, setup, calls)`` checks D's inputs; the loss trains
-        trained_layer; and it is a mean over the batch: with a generator whose output ignores
-        z, every sample adds the same term to a mean (a linear critic gives the same penalty
-        at every interpolate), so the batch repeated twice keeps the value."""
+        """Each loss on stand-ins, with the networks' inputs recorded: its value (against its
+        equation, checked last); G gets z, the first draw (and y_real); ``check_d_calls(name, setup, calls)``
+        checks D's inputs; the loss trains trained_layer; and it is a mean over the batch:
+        with a generator whose output ignores z, every sample adds the same term to a mean (a
+        linear critic gives the same penalty at every interpolate), so the batch repeated
+        twice keeps the value."""
         setups = {name: stand_ins(conditional=name in CONDITIONAL) for name in names}
         repeated = {name: self.batch_repeated(name) for name in names}
-
-        def calls(gan: ModuleType) -> Iterator[object]:
-            for name, setup in setups.items():
-                g, d = setup[:2]
-                with recorded_calls(g) as g_calls, recorded_calls(d) as d_calls:
-                    loss = call_loss(gan, name, *setup)
-                sent = gradients(trained_layer(name, g, d), loss)
-                once, twice = (call_loss(gan, name, *each) for each in repeated[name])
-                yield g_calls, d_calls, loss, sent, once, twice
-
-        got = self.collect(calls)
+        calls = []
+        for name, setup in setups.items():
+            calls += [loss_of(name, setup, record=True, train=trained_layer(name)),
+                      *(loss_of(name, each) for each in repeated[name])]
+        got = ask(calls)
         for index, (name, setup) in enumerate(setups.items()):
             with self.subTest(loss=name):
-                g_calls, d_calls, loss, sent, once, twice = got[index]
-                check_loss(loss, name)
-                assert_generator_inputs(g_calls, len(setup[2]), setup[3])
+                answer, once, twice = (got[3 * index + step] for step in range(3))
+                loss = check_loss(answer["loss"], name)
+                assert_generator_inputs(answer["g_calls"], len(setup[2]), setup[3])
                 if check_d_calls is not None:
-                    check_d_calls(name, setup, d_calls)
-                assert_gradients_reach(sent)
+                    check_d_calls(name, setup, answer["d_calls"])
+                assert_gradients_reach(answer["gradients"])
                 what = f"{name} of the batch repeated twice (should be a mean over the batch)"
-                assert_close(check_loss(twice, name), check_loss(once, name), what, FLOAT32_TOL)
+                assert_close(check_loss(twice["loss"], name), check_loss(once["loss"], name),
+                             what, FLOAT32_TOL)
+                # The ground of the verdict: the records above can only fail the test.
+                assert_close(loss, reference_losses(*setup)[name], name, FLOAT32_TOL)
 
     @staticmethod
     def batch_repeated(name: str) -> tuple[Setup, Setup]:
@@ -940,7 +888,7 @@ class GANTestCase(unittest.TestCase):
         conditional = name in CONDITIONAL
         g, d, x_real, y_real = stand_ins(conditional)
         if not conditional:
-            d = LinearCritic()
+            d = linear_critic(3.0)
         with torch.no_grad():
             g.linear.weight.zero_()
         twice = [None if t is None else torch.cat([t, t]) for t in (x_real, y_real)]
@@ -1053,26 +1001,23 @@ class WassersteinGPLossTest(GANTestCase):
     )
     def test_linear_critic(self) -> None:
         norms = (0.5, 3.0)
-        setups = [(LinearGenerator(), LinearCritic(norm), torch.randn(GAN_BATCH, *IMAGE_SHAPE))
+        setups = [(LinearGenerator(), linear_critic(norm), torch.randn(GAN_BATCH, *IMAGE_SHAPE))
                   for norm in norms]
-
-        def calls(gan: ModuleType) -> Iterator[object]:
-            for g, critic, x_real in setups:
-                loss = call_loss(gan, "loss_wasserstein_gp_d", g, critic, x_real, None)
-                yield loss, gradients(critic, loss)
-
-        got = self.collect(calls)
+        got = ask([loss_of("loss_wasserstein_gp_d", (g, critic, x_real, None),
+                           train={"critic": "d"}) for g, critic, x_real in setups])
         for index, (norm, (g, critic, x_real)) in enumerate(zip(norms, setups)):
             with self.subTest(norm_w=norm):
-                loss, sent = got[index]
-                loss = check_loss(loss, "loss_wasserstein_gp_d")
+                answer = got[index]
+                loss = check_loss(answer["loss"], "loss_wasserstein_gp_d")
                 z, _ = seeded_draws(GAN_BATCH, DIM_Z)
                 gap = (g(z) - x_real).detach().double().flatten(1).mean(dim=0)  # E[G(z) - x]
                 w = critic.linear.weight.detach().double()[0]
                 expected = gap @ w + LAMBDA * (w.norm() - 1) ** 2
                 assert_close(loss, expected, "the critic loss", FLOAT32_TOL)
-                grad = sent["grads"]["linear.weight"]
-                self.assertIsNotNone(grad, "no gradient reaches the critic's weight w")
+                grad = check_gradients(answer["gradients"]).get("critic.linear.weight")
+                if grad is None:
+                    raise AssertionError("no gradient reaches the critic's weight w")
+                grad = check_tensor(grad, "the gradient in w", (1, w.numel()), torch.float32)
                 expected_grad = gap + 2 * LAMBDA * (w.norm() - 1) * w / w.norm()
                 what = "the gradient in w (the penalty needs create_graph=True)"
                 assert_close(grad[0], expected_grad, what, FLOAT32_TOL)
@@ -1091,4 +1036,4 @@ if __name__ == "__main__":
     points_file = Path(__file__).resolve().parent / "points.json"
     # written_checks: the numerical checks of the written answers (2a-0-basic ... 5d-0-basic,
     # 0 points), run beside the graded tests.
-    graderUtil.main([sys.modules[__name__]], SUBMISSION, points_file, checks="written_checks")
+    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, points_file, checks="written_checks")

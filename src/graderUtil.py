@@ -1,4 +1,4 @@
-"""A small autograder on top of unittest, in the format of the course autograder.
+"""A small autograder on top of unittest, in the format of the course autograder: the judge.
 
 A grader module defines ``unittest.TestCase`` classes whose graded methods carry the
 ``@graded(test_id, description, timeout=...)`` decorator, keeps the points of each test id
@@ -8,52 +8,53 @@ written answer and is counted on a line of its own in the summary. A grader with
 some tests (the students' copy has no hidden tests) names them with their descriptions, and
 they are listed with their points as graded elsewhere, neither passed nor failed.
 
-The submission is read as the course's autograder reads it: ``import submission``, then each
-graded module as an attribute of the package (``Submission``). A test runs the submission's
-calls through ``collect``: on Linux in a forked child process, which sends back plain data that
-this process judges, so that nothing the submission does can change a verdict; elsewhere in
-this process. Graded code that raises, runs past the test's time limit, prints, crashes or
-ends its process fails that test alone, and the grader always ends with its summary.
-``--gradescope FILE`` also writes Gradescope's results JSON, rewritten after every test.
+This process is the judge: it never imports the submission. A test chooses every input here
+and has the sandbox (sandbox.py, a process started fresh; on Linux one child per test, as
+another user where the grader is root) make the graded calls on them with ``ask``; what comes
+back is plain data, checked, and judged here against what the test computes itself. Graded
+code that raises, runs past the test's time limit, prints, crashes or ends its process fails
+that test alone, and the grader always ends with its summary. ``--gradescope FILE`` also
+writes Gradescope's results JSON, rewritten after every test.
 """
 
 import argparse
 import contextlib
 import datetime
 import importlib
-import importlib.util
 import io
 import json
-import linecache
 import math
 import os
 import re
-import resource
 import select
 import signal
+import subprocess
 import sys
-import sysconfig
-import tempfile
 import time
 import traceback
 import unittest
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import CodeType, FrameType, ModuleType
+from types import ModuleType
 from typing import NoReturn
 
 import torch
 
+import confine
+import sandbox
+import sandbox_calls
 from utils import write_json
+
 DEFAULT_TIMEOUT = 5  # seconds
 TEST_ID = re.compile(r"(\d+)([a-z])-(\d+)-(basic|hidden)")
-TRACEBACK_FRAMES = 3  # frames shown for a failure (two lines each)
 SEPARATOR = "-----"
+ISOLATED = sys.platform.startswith("linux")  # where the sandbox confines its children
+SETUP_PROBLEM = 3  # the exit status of a grader that could not start its sandbox
 
 
 class GraderFailure(BaseException):
-    """A failure reported by its message alone: one line, or a child's report of an error
+    """A failure reported by its message alone: one line, or the sandbox's report of an error
     in the submission (a line and a short traceback).
 
     A BaseException, so that ``except Exception`` in graded code cannot swallow a time-out.
@@ -134,164 +135,6 @@ def collect_tests(
 
 
 # ----------------------------------------------------------------------------------------
-# Loading the submission
-
-
-class Submission:
-    """The student's package, read the way the course's autograder reads it.
-
-    The package in a chosen folder is imported under the name ``package`` (running its
-    ``__init__.py``), and each graded module is taken as an attribute of it
-    (``submission.flow_network``). This happens once, on first use. A module that cannot be
-    reached fails every test that asks for it with the same one-line reason; a module that
-    imports cleanly is graded even when another one is broken or missing. It is loaded inside
-    ``collect``, which also catches what it prints.
-
-    Args:
-        directory: the package folder.
-        modules: the names of the graded modules.
-        package: the name the package is imported under.
-    """
-
-    def __init__(self, directory: Path, modules: Iterable[str], package: str = "submission"):
-        self.directory = directory
-        self.modules = tuple(modules)
-        self.package = package
-        self._loaded: dict[str, ModuleType | GraderFailure] | None = None
-
-    def use(self, path: Path) -> None:
-        """Grades the package in ``path``: the package folder or a folder that holds it."""
-        nested = path / self.package
-        self.directory = nested if nested.is_dir() else path
-        self._loaded = None
-
-    def load(self, name: str) -> ModuleType:
-        """The module ``<package>.<name>``; raises GraderFailure if it cannot be reached."""
-        if self._loaded is None:
-            self._loaded = self._import()
-        module = self._loaded[name]
-        if isinstance(module, GraderFailure):
-            raise module
-        return module
-
-    def _import(self) -> dict[str, ModuleType | GraderFailure]:
-        """Every graded module, or the reason it cannot be reached."""
-        if not self.directory.is_dir():
-            return self._all(GraderFailure(f"no folder {self.directory} to grade"))
-        if not (self.directory / "__init__.py").is_file():
-            return self._all(
-                GraderFailure(f"{self.package}/__init__.py is missing from the upload")
-            )
-        loaded: dict[str, ModuleType | GraderFailure] = {
-            name: GraderFailure(f"{name}.py is missing from the upload")
-            for name in self.modules
-            if not (self.directory / f"{name}.py").is_file()
-        }
-        try:
-            package, init_failed = self._import_package(run_init=True), False
-        except KeyboardInterrupt:
-            raise
-        except BaseException as error:  # graded code may raise anything, SystemExit included
-            failure = GraderFailure(f"import {self.package} fails: {self._describe(error)}")
-            culprit = self._culprit(error)
-            for name in self.modules:
-                if culprit in (name, None):
-                    loaded.setdefault(name, failure)
-            # The modules not to blame are still graded, from a package whose __init__.py
-            # has not run.
-            package, init_failed = self._import_package(run_init=False), True
-        for name in self.modules:
-            if name not in loaded:
-                loaded[name] = self._module(package, name, init_failed)
-        return loaded
-
-    def _all(self, failure: GraderFailure) -> dict[str, ModuleType | GraderFailure]:
-        return dict.fromkeys(self.modules, failure)
-
-    def _module(
-        self, package: ModuleType, name: str, init_failed: bool
-    ) -> ModuleType | GraderFailure:
-        """``package.<name>``, or why it cannot be had.
-
-        ``init_failed``: ``__init__.py`` failed because of another module, so this one is
-        imported on its own.
-        """
-        qualified = f"{self.package}.{name}"
-        if init_failed:
-            try:
-                importlib.import_module(qualified)
-            except KeyboardInterrupt:
-                raise
-            except BaseException as error:
-                return GraderFailure(f"cannot import {qualified}: {self._describe(error)}")
-        module = getattr(package, name, None)
-        if not isinstance(module, ModuleType):
-            return GraderFailure(
-                f"{self.package}/__init__.py does not import {name}: "
-                f"add the line `from .{name} import *` to it"
-            )
-        return module
-
-    def _import_package(self, run_init: bool) -> ModuleType:
-        """Puts the package of ``self.directory`` in sys.modules under ``self.package``.
-
-        Done by file location, not through sys.path, so that a folder of any name is graded
-        and no other package of the same name (src/submission) can stand in for it. With
-        ``run_init`` false the package is left empty: its modules can still be imported.
-        """
-        # Whatever was imported under this name before (another copy) must not be reused.
-        for key in [key for key in sys.modules if key.split(".")[0] == self.package]:
-            del sys.modules[key]
-        spec = importlib.util.spec_from_file_location(
-            self.package,
-            self.directory / "__init__.py",
-            submodule_search_locations=[str(self.directory)],
-        )
-        package = importlib.util.module_from_spec(spec)
-        sys.modules[self.package] = package
-        if run_init:
-            try:
-                spec.loader.exec_module(package)
-            except BaseException:
-                del sys.modules[self.package]
-                raise
-        return package
-
-    def _culprit(self, error: BaseException) -> str | None:
-        """The graded module that ``error`` came from; None for __init__.py or unknown."""
-        if isinstance(error, ModuleNotFoundError) and error.name:
-            prefix, _, name = error.name.partition(".")
-            if prefix == self.package and name in self.modules:
-                return name
-        if isinstance(error, SyntaxError) and error.filename:
-            where = Path(error.filename)
-        elif inside := self._frames_inside(error):
-            where = Path(inside[-1].filename)
-        else:
-            return None
-        return where.stem if where.stem in self.modules else None
-
-    def _frames_inside(self, error: BaseException) -> list[traceback.FrameSummary]:
-        """The frames of ``error``'s traceback that lie in the submission's files."""
-        directory = self.directory.resolve()
-        return [
-            frame
-            for frame in traceback.extract_tb(error.__traceback__)
-            if Path(frame.filename).resolve().is_relative_to(directory)
-        ]
-
-    def _describe(self, error: BaseException) -> str:
-        """One line: the error and, where it is in the submission, the file and line."""
-        first_line = str(error).splitlines()[:1]
-        message = f"{type(error).__name__}: {''.join(first_line)}"
-        if isinstance(error, SyntaxError):  # its message already names the file and line
-            return message
-        if inside := self._frames_inside(error):
-            message += f" ({Path(inside[-1].filename).name}, line {inside[-1].lineno})"
-        return message
-
-
-# ----------------------------------------------------------------------------------------
 # Running tests
 
 
@@ -340,50 +183,23 @@ def run_test(test: GradedTest) -> tuple[_Result, datetime.timedelta]:
 
 
 # ----------------------------------------------------------------------------------------
-# The submission's code, in a child process
+# The sandbox: where the submission's calls are made
 
-# On Linux the submission runs only in forked children (the parent never imports it); where
-# fork is not safe to use with PyTorch (macOS) or missing (Windows), in this process.
-ISOLATED = sys.platform.startswith("linux")
-MEMORY_LIMIT = 4 * 2**30  # bytes of address space a child may take beyond the grader's own
-MAX_ANSWER = 256 * 2**20  # bytes a child may send back
+GRACE = 10  # seconds the sandbox may take beyond a test's limit to end and clean up a child
+OUTPUT_LIMIT = 3000  # characters of a test's report (its visible output on Gradescope)
+MAX_ITEMS = 100_000  # values in one answer
 CRASHES = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
-
-
-@dataclass(frozen=True)
-class Foreign:
-    """A value that is not plain data (tensor, number, string, None, or a list, tuple or
-    dict of those), sent back as the name of its type."""
-
-    type_name: str
-
-
-torch.serialization.add_safe_globals([Foreign])
 
 
 def type_name(value: object) -> str:
     """The name of ``value``'s type, also for a value sent back as Foreign."""
-    return value.type_name if isinstance(value, Foreign) else type(value).__name__
-
-
-def plain(value: object) -> object:
-    """``value`` as plain data: tensors detached and copied, containers converted item by
-    item, anything else replaced by Foreign(its type's name)."""
-    if isinstance(value, torch.Tensor):
-        return value.as_subclass(torch.Tensor).detach().clone()
-    if isinstance(value, (bool, int, float, str, type(None))):
-        return value
-    if isinstance(value, (list, tuple)):
-        return type(value)(plain(item) for item in value)
-    if isinstance(value, dict):
-        return {str(key): plain(item) for key, item in value.items()}
-    return Foreign(type(value).__name__)
+    return value.type_name if isinstance(value, sandbox.Foreign) else type(value).__name__
 
 
 class Collected:
     """What the submission's calls gave, one item per call in order, and the failure that
     stopped them (then asking for the first item they did not give raises it). A failure
-    before the calls began (the submission could not be loaded) is raised by ``collect``."""
+    before the calls began (the submission could not be loaded) is raised by ``ask``."""
 
     def __init__(self, items: list, failure: GraderFailure | None) -> None:
         self.items, self.failure = items, failure
@@ -396,183 +212,151 @@ class Collected:
         )
 
 
-def collect(calls: Callable[[], Iterable[object]]) -> Collected:
-    """Runs ``calls()``, which calls the submission and yields what the test needs to judge,
-    within the running test's time limit; returns those items as plain data.
+def call(recipe: Callable, **arguments: object) -> tuple[str, dict]:
+    """One call for ``ask``: a recipe of sandbox_calls and its plain arguments."""
+    if sandbox_calls.RECIPES.get(recipe.__name__, (None, None))[1] is not recipe:
+        raise ValueError(f"{recipe.__name__} is not a recipe of sandbox_calls")
+    return recipe.__name__, arguments
 
-    On Linux ``calls()`` runs in a forked child process with its own process group, stdout
-    captured, stderr discarded, one thread and an address-space limit; the child sends its
-    items back through a pipe with torch.save, and this process reads them with
-    ``torch.load(weights_only=True)``. What the child does to itself (replacing functions,
-    ending itself, crashing, hanging, printing) cannot reach this process, which judges
-    the items alone. Elsewhere ``calls()`` runs here, under SIGALRM where there is one.
-    """
+
+def ask(calls: list[tuple[str, dict]]) -> Collected:
+    """Has the sandbox make ``calls`` (from ``call``) on the submission, within the running
+    test's time limit; returns their results as plain data, checked to be only that."""
     deadline, limit = _running
     seconds = deadline - time.monotonic()
     if seconds <= 0:
         raise GraderFailure(f"timed out after {limit:g} seconds")
-    if ISOLATED:
-        return _collect_in_child(calls, seconds, limit)
-    return _collect_here(calls, seconds, limit)
+    if _sandbox is None:
+        raise RuntimeError("no sandbox is running: ask() is for tests run by grade()")
+    return _sandbox.ask(calls, seconds, limit)
 
 
-def _call_all(calls: Callable[[], Iterable[object]]) -> tuple[list | None, list[str] | None]:
-    """The plain items that ``calls()`` yields (None if ``calls()`` itself failed), and the
-    report of the error that stopped it."""
-    items: list = []
-    try:
-        iterator = iter(calls())
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # graded code may raise anything, SystemExit included
-        return None, error_report(error)
-    try:
-        for item in iterator:
-            items.append(plain(item))
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:
-        return items, error_report(error)
-    return items, None
+class Sandbox:
+    """The sandbox process (sandbox.py) as the judge sees it: started fresh, told once which
+    files to grade and as whom, then asked one question per ``ask``.
 
+    Args:
+        package: the package folder to grade; its files are read here and sent, so that the
+            sandbox never reads the judge's folders.
+        modules: the graded modules.
+        user: the user the submission runs as (None: the grader's own).
+    """
 
-def _collected(items: list | None, report: list[str] | None, printed: str) -> Collected:
-    """What ``collect`` returns, or the failure it raises, for what the calls gave."""
-    if report is not None:
-        failure = GraderFailure("\n".join(report))
-        if items is None:
-            raise failure
-        return Collected(items, failure)
-    if printed:
-        lines = printed.strip().splitlines()
-        first = f" (first line: {lines[0][:60]!r})" if lines else ""
-        raise GraderFailure(f"submission printed to stdout; remove print statements{first}")
-    return Collected(items, None)
+    def __init__(self, package: Path, modules: Iterable[str],
+                 user: confine.SandboxUser | None) -> None:
+        self.user = user
+        self.hello = {
+            "files": _package_files(package), "package": PACKAGE, "modules": list(modules),
+            "origin": str(package),
+            "user": None if user is None else {"uid": user.uid, "gid": user.gid},
+        }
+        self.process: subprocess.Popen | None = None
+        self.ready = False
 
+    def start(self) -> None:
+        """Starts the sandbox (or takes the one the grader script started first) and sends it
+        the hello; its answer is read by ``wait_until_ready``."""
+        self.process = confine.take_early_sandbox() or confine.start_sandbox()
+        self.ready = False
+        sandbox.write_message(self.process.stdin, sandbox.saved(self.hello))
 
-def _collect_here(calls: Callable, seconds: float, limit: float) -> Collected:
-    printed = io.StringIO()
-    with time_limit(seconds, limit), contextlib.redirect_stdout(printed):
-        items, report = _call_all(calls)
-    return _collected(items, report, printed.getvalue())
+    def wait_until_ready(self) -> None:
+        """Waits for the sandbox's answer to the hello (its imports take a second or two);
+        raises confine.SetupError with its reason if it cannot run."""
+        if self.process is None:
+            self.start()
+        if not self.ready:
+            answer = self._receive(time.monotonic() + 600)
+            reply = json.loads(answer) if answer is not None else {"problem": (
+                "the sandbox process ended before it was ready (see its error above)")}
+            if not reply.get("ready"):
+                raise confine.SetupError(reply["problem"])
+            self.ready = True
 
-
-@contextlib.contextmanager
-def time_limit(seconds: float, limit: float) -> Iterator[None]:
-    """Raises GraderFailure in the main thread once ``seconds`` of wall time have passed."""
-    if not hasattr(signal, "setitimer"):  # Windows has no SIGALRM: run without a limit
-        yield
-        return
-
-    def expire(signum: int, frame) -> NoReturn:
-        raise GraderFailure(f"timed out after {limit:g} seconds")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _collect_in_child(calls: Callable, seconds: float, limit: float) -> Collected:
-    deadline = time.monotonic() + seconds
-    sys.stdout.flush()  # else the child would inherit, and print, what is still buffered
-    sys.stderr.flush()
-    read_end, write_end = os.pipe()
-    with tempfile.TemporaryFile() as printed:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(read_end)
-                _child(calls, write_end, printed.fileno())
-            finally:
-                os._exit(0)
-        os.close(write_end)
+    def ask(self, calls: list[tuple[str, dict]], seconds: float, limit: float) -> Collected:
+        if not self.ready:  # started again after a time-out: not on the test's time
+            raise GraderFailure(f"timed out after {limit:g} seconds")
         try:
-            os.setpgid(pid, pid)  # also done by the child: whichever runs first
-        except OSError:
-            pass
+            sandbox.write_message(self.process.stdin,
+                                  sandbox.saved({"calls": calls, "seconds": seconds}))
+            deadline = time.monotonic() + seconds + GRACE
+            header, answer = self._receive(deadline), self._receive(deadline)
+        except (OSError, ValueError):
+            header = answer = None
+        if header is None or answer is None:  # it hung past its grace, or died: start anew
+            self.close()
+            self.start()
+            raise GraderFailure(f"timed out after {limit:g} seconds")
+        header = json.loads(header)
+        if header["why"] == "timeout":
+            raise GraderFailure(f"timed out after {limit:g} seconds")
+        if header["why"] == "too much":
+            raise GraderFailure(
+                f"the submission's process sent more than {sandbox.MAX_ANSWER >> 20} MiB")
+        if header["why"] == "ended":
+            raise GraderFailure(_ended(header["status"]))
+        return _collected(*_load_answer(answer), header["printed"])
+
+    def _receive(self, deadline: float) -> bytes | None:
+        """The sandbox's next message, or None if it did not send it whole before
+        ``deadline`` (read from the pipe itself: a buffered stream would hide what is already
+        read from select)."""
+        head = self._read(sandbox.LENGTH.size, deadline)
+        if head is None:
+            return None
+        (length,) = sandbox.LENGTH.unpack(head)
+        if length > sandbox.MAX_ANSWER + 2**20:
+            raise ValueError(f"a message of {length} bytes")
+        return self._read(length, deadline)
+
+    def _read(self, size: int, deadline: float) -> bytes | None:
+        pipe, chunks, left = self.process.stdout.fileno(), [], size
+        while left:
+            if not select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                return None
+            chunk = os.read(pipe, min(left, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        """Ends the sandbox and everything it left (it ends its children itself)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
         try:
-            answer, why = _read_answer(read_end, deadline)
-        except BaseException:  # Ctrl-C here: the child must not outlive the grader
-            _end_child(pid, deadline=0)
-            raise
-        finally:
-            os.close(read_end)
-        status = _end_child(pid, deadline)
-        printed.seek(0)
-        stdout = printed.read(4096).decode(errors="replace")
-    if why == "timeout":
-        raise GraderFailure(f"timed out after {limit:g} seconds")
-    if why == "too much":
-        raise GraderFailure(f"the submission's process sent more than {MAX_ANSWER >> 20} MiB")
-    if not answer:
-        raise GraderFailure(_ended(status))
-    return _collected(*_load_answer(answer), stdout)
+            self.process.wait(GRACE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        self.process = None
+        if ISOLATED:
+            confine.end_processes(self.user, os.getpid())
 
 
-def _child(calls: Callable, write_end: int, printed: int) -> None:
-    """The child's side of ``collect``: runs ``calls()``, writes the answer, returns."""
-    os.setpgid(0, 0)
-    os.dup2(printed, 1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    sys.stdout = open(1, "w", closefd=False)
-    sys.dont_write_bytecode = True
-    torch.set_num_threads(1)  # the parent's thread pool does not survive the fork
-    used = int(re.search(r"VmSize:\s+(\d+) kB", Path("/proc/self/status").read_text())[1])
-    address_space = used * 1024 + MEMORY_LIMIT
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    items, report = _call_all(calls)
-    sys.stdout.flush()
-    buffer = io.BytesIO()
-    try:
-        torch.save({"items": items, "error": report}, buffer)
-    except BaseException as error:
-        buffer = io.BytesIO()
-        torch.save({"items": None, "error": error_report(error)}, buffer)
-    view = memoryview(buffer.getbuffer())
-    while view:
-        view = view[os.write(write_end, view):]
-
-
-def _read_answer(read_end: int, deadline: float) -> tuple[bytes, str]:
-    """Everything the child writes until it closes the pipe, and why reading stopped:
-    ``"end"``, ``"timeout"`` or ``"too much"``."""
-    chunks, size = [], 0
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return b"", "timeout"
-        if not select.select([read_end], [], [], left)[0]:
+def _package_files(package: Path) -> dict[str, bytes] | None:
+    """The files of the package folder (path in it: contents), None if there is no folder.
+    Caches, hidden files and files past 16 MiB in all are left out."""
+    if not package.is_dir():
+        return None
+    files, size = {}, 0
+    for path in sorted(package.rglob("*")):
+        relative = path.relative_to(package)
+        if not path.is_file() or any(part.startswith(".") or part == "__pycache__"
+                                     for part in relative.parts):
             continue
-        chunk = os.read(read_end, 1 << 20)
-        if not chunk:
-            return b"".join(chunks), "end"
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_ANSWER:
-            return b"", "too much"
+        size += path.stat().st_size
+        if size > 16 * 2**20:
+            break
+        files[relative.as_posix()] = path.read_bytes()
+    return files
 
 
-def _end_child(pid: int, deadline: float) -> int:
-    """Waits for the child until ``deadline``, then kills its process group (whatever it
-    started too); returns its wait status."""
-    status = None
-    while status is None and time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done == 0:
-            status = None
-            time.sleep(0.001)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if status is None:
-        status = os.waitpid(pid, 0)[1]
-    return status
+_sandbox: Sandbox | None = None  # the sandbox of the grading run, for ask()
 
 
 def _ended(status: int) -> str:
@@ -584,79 +368,91 @@ def _ended(status: int) -> str:
         except ValueError:
             name = f"signal {number}"
         crash = " (a crash)" if number in CRASHES else ""
+        if number == signal.SIGXCPU:
+            crash = " (its CPU time ran out)"
         return f"the submission's process was killed by {name}{crash} before the test finished"
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
     return f"the submission ended its process (exit status {code}) before the test finished"
 
 
+def _checked(value: object, budget: list[int], depth: int = 0) -> object:
+    """``value`` from an answer, if it is plain data: a dense CPU tensor (returned as a plain,
+    detached Tensor), a number, string, None, Foreign, or a list, tuple or dict (string keys)
+    of those; ValueError otherwise, or past MAX_ITEMS values or 32 levels."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 32:
+        raise ValueError("too many values")
+    if isinstance(value, torch.Tensor):
+        if (value.layout != torch.strided or value.device.type != "cpu" or value.is_quantized
+                or value.is_complex() or value.dtype not in ANSWER_DTYPES):
+            raise ValueError("not a dense real CPU tensor")
+        return value.as_subclass(torch.Tensor).detach()
+    if value is None or type(value) in (bool, int, float, str, sandbox.Foreign):
+        return value
+    if type(value) in (list, tuple):
+        return type(value)(_checked(item, budget, depth + 1) for item in value)
+    if isinstance(value, dict) and all(type(key) is str for key in value):
+        return {key: _checked(item, budget, depth + 1) for key, item in value.items()}
+    raise ValueError(f"a {type(value).__name__}")
+
+
+ANSWER_DTYPES = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.bool,
+                 torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
+
+
 def _load_answer(answer: bytes) -> tuple[list | None, list[str] | None]:
-    """The items and error report in a child's answer, read with weights_only=True."""
+    """The items and error report in a child's answer, read with weights_only=True and
+    checked to be plain data."""
+    unreadable = None, ["the submission's process sent back an answer that cannot be read"]
     try:
         loaded = torch.load(io.BytesIO(answer), weights_only=True)
+        loaded = _checked(loaded, [MAX_ITEMS])
     except Exception:
-        loaded = None
-    if not (isinstance(loaded, dict) and isinstance(loaded.get("items"), (list, type(None)))
-            and (loaded.get("error") is None
-                 or (isinstance(loaded["error"], list)
-                     and all(isinstance(line, str) for line in loaded["error"])))):
-        return None, ["the submission's process sent back an answer that cannot be read"]
+        return unreadable
+    if not (isinstance(loaded, dict) and sorted(loaded) == ["error", "items"]
+            and isinstance(loaded["items"], (list, type(None)))
+            and (loaded["error"] is None or (isinstance(loaded["error"], list) and all(
+                isinstance(line, str) for line in loaded["error"])))):
+        return unreadable
     return loaded["items"], loaded["error"]
 
+
+def _collected(items: list | None, report: list[str] | None, printed: str) -> Collected:
+    """What ``ask`` returns, or the failure it raises, for what the calls gave."""
+    if report is not None:
+        failure = GraderFailure("\n".join(report))
+        if items is None:
+            raise failure
+        return Collected(items, failure)
+    if printed:
+        lines = printed.strip().splitlines()
+        first = f" (first line: {lines[0][:60]!r})" if lines else ""
+        raise GraderFailure(f"submission printed to stdout; remove print statements{first}")
+    return Collected(items, None)
 
 # ----------------------------------------------------------------------------------------
 # Reporting
 
 
-# Tracebacks leave out the frames of the Python installation (unittest, torch, ...), of
-# this file and of assertion helpers: what is left points into the test and the graded code.
-_HIDDEN_FRAME_DIRS = {
-    Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "purelib", "platlib")
-}
-_HIDDEN_CODE: set[CodeType] = set()
-
-
-def assertion_helper(function: Callable) -> Callable:
-    """Leaves ``function``'s own frame out of tracebacks, as unittest does with its asserts."""
-    _HIDDEN_CODE.add(function.__code__)
-    return function
-
-
-def _shown_frame(frame: FrameType) -> bool:
-    path = Path(frame.f_code.co_filename).resolve()
-    return (
-        frame.f_code not in _HIDDEN_CODE
-        and path != Path(__file__).resolve()
-        and not any(path.is_relative_to(directory) for directory in _HIDDEN_FRAME_DIRS)
-    )
-
-
-def error_report(error: BaseException) -> list[str]:
-    """A failure's message, then a short traceback (of the test and the graded code)."""
-    if isinstance(error, GraderFailure):
-        return str(error).splitlines()
-    if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
-        limit = f"{MEMORY_LIMIT >> 30} GiB beyond the grader's own"
-        return [f"ran out of memory (the limit is {limit})"]
-    if isinstance(error, NotImplementedError):  # a placeholder of the starter code says it all
-        return [f"NotImplementedError: {error}"]
-    if isinstance(error, AssertionError):
-        message = str(error)
-    else:
-        message = f"{type(error).__name__}: {error}"
-    lines = [message]
-    frames = [(f, n) for f, n in traceback.walk_tb(error.__traceback__) if _shown_frame(f)]
-    for frame, lineno in frames[-TRACEBACK_FRAMES:]:
-        code = frame.f_code
-        lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}')
-        if source := linecache.getline(code.co_filename, lineno).strip():
-            lines.append(f"    {source}")
-    return lines
-
-
 def failure_report(result: _Result) -> list[str]:
-    """The lines printed for a failed test: where (its subTest), the message, a traceback."""
-    first, *rest = error_report(result.error) or [""]
-    return [result.where + first, *rest]
+    """The lines printed for a failed test: where (its subTest) and why, at most OUTPUT_LIMIT
+    characters. A report of the sandbox (GraderFailure) is shown as it came, an assertion of
+    the judge by its message; any other error of the judge in one line (its traceback goes to
+    stderr only): no line of the judge's code reaches a report."""
+    error = result.error
+    if isinstance(error, GraderFailure):
+        lines = str(error).splitlines() or [""]
+    elif isinstance(error, AssertionError):
+        lines = str(error).splitlines() or ["AssertionError"]
+    else:
+        traceback.print_exception(error, file=sys.stderr)
+        first = "".join(str(error).splitlines()[:1])
+        lines = [f"the grader could not judge what the submission gave "
+                 f"({type(error).__name__}: {first})"]
+    text = "\n".join([result.where + lines[0], *lines[1:]])
+    if len(text) > OUTPUT_LIMIT:
+        text = text[:OUTPUT_LIMIT] + f"\n... ({len(text) - OUTPUT_LIMIT} more characters)"
+    return text.splitlines()
 
 
 @dataclass(frozen=True)
@@ -691,14 +487,18 @@ def fingerprint(folder: Path, results: Path | None) -> dict[str, tuple[int, int,
             for path in files for stat in [path.stat()]}
 
 
-def grade(tests: list[GradedTest], folder: Path, gradescope: Path | None = None) -> bool:
-    """Runs ``tests``, prints each result and the summary; True if all passed.
+def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
+          gradescope: Path | None = None) -> bool:
+    """Runs ``tests`` with ``sandbox`` making the submission's calls, prints each result and
+    the summary; True if all passed.
 
     A test during which a file in ``folder`` (the grader's) or the results file changed
     fails. With ``gradescope``, Gradescope's results JSON is written there before the first
     test and again after each one, so that it is complete even if this process dies midway.
-    A test that does not run here is listed, with its points, as graded elsewhere.
+    A test that does not run here is listed, with its points, as graded elsewhere. Raises
+    confine.SetupError where the sandbox cannot run.
     """
+    global _sandbox
     start = time.perf_counter()
     verdicts: list[Verdict] = []
     here = [test for test in tests if test.runs_here]
@@ -712,29 +512,36 @@ def grade(tests: list[GradedTest], folder: Path, gradescope: Path | None = None)
     if gradescope is not None:
         gradescope.parent.mkdir(parents=True, exist_ok=True)
     report()
-    for test in tests:
-        if not test.runs_here:
-            print(f"{SEPARATOR} {test.test_id} ({_points(test.points)} points): "
-                  f"{test.description}\n{ELSEWHERE}", flush=True)
-            continue
-        print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
-        before = fingerprint(folder, gradescope)
-        result, took = run_test(test)
-        verdict = Verdict(test, [] if result.error is None else failure_report(result), took)
-        after = fingerprint(folder, gradescope)
-        if changed := sorted(path for path in before.keys() | after.keys()
-                             if before.get(path) != after.get(path)):
-            names = ", ".join(Path(path).name for path in changed)
-            verdict = Verdict(test, [f"the submission changed the grader's files ({names})"], took)
-        if verdict.report:
-            print("\n".join(verdict.report))
-        print(
-            f"{SEPARATOR} END {test.test_id} [took {took} (max allowed {test.timeout:g} seconds), "
-            f"{_points(verdict.score)}/{_points(test.points)} points]",
-            flush=True,
-        )
-        verdicts.append(verdict)
-        report()
+    _sandbox = sandbox
+    try:
+        for test in tests:
+            if not test.runs_here:
+                print(f"{SEPARATOR} {test.test_id} ({_points(test.points)} points): "
+                      f"{test.description}\n{ELSEWHERE}", flush=True)
+                continue
+            sandbox.wait_until_ready()  # not on any test's time
+            print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
+            before = fingerprint(folder, gradescope)
+            result, took = run_test(test)
+            verdict = Verdict(test, [] if result.error is None else failure_report(result), took)
+            after = fingerprint(folder, gradescope)
+            if changed := sorted(path for path in before.keys() | after.keys()
+                                 if before.get(path) != after.get(path)):
+                names = ", ".join(Path(path).name for path in changed)
+                verdict = Verdict(test, [f"the submission changed the grader's files ({names})"],
+                                  took)
+            if verdict.report:
+                print("\n".join(verdict.report))
+            print(
+                f"{SEPARATOR} END {test.test_id} [took {took} (max allowed {test.timeout:g} "
+                f"seconds), {_points(verdict.score)}/{_points(test.points)} points]",
+                flush=True,
+            )
+            verdicts.append(verdict)
+            report()
+    finally:
+        sandbox.close()  # before the summary: nothing the submission started outlives grading
+        _sandbox = None
     print_summary(verdicts, elsewhere)
     return all(verdict.passed for verdict in verdicts)
 
@@ -764,10 +571,7 @@ def print_summary(verdicts: list[Verdict], elsewhere: list[GradedTest] = ()) -> 
 # Gradescope
 
 
-NOT_RUN = (
-    "not run: grading stopped before this test finished (the submission ended the grading "
-    "process, or it ran out of time)"
-)
+NOT_RUN = "not run: grading stopped before this test finished (it ran out of time)"
 
 
 def gradescope_results(
@@ -805,8 +609,8 @@ def gradescope_results(
         )
     if len(verdicts) < len(tests):
         summary = (
-            f"Grading stopped during test {tests[len(verdicts)].test_id}: the submission ended "
-            "the grading process or ran out of time; that test and those after it score 0.\n"
+            f"Grading stopped during test {tests[len(verdicts)].test_id} (it ran out of time); "
+            "that test and those after it score 0.\n"
             + summary
         )
     return {
@@ -821,27 +625,33 @@ def gradescope_results(
 # The command line
 
 
+PACKAGE = "submission"  # the name the student's package is imported under
+
+
 def main(
     modules: list[ModuleType],
-    submission: Submission,
+    graded_modules: Iterable[str],
     points_file: Path,
     checks: str | None = None,
     elsewhere: dict[str, str] | None = None,
 ) -> NoReturn:
-    """The command line: ``grader.py [TEST_ID ...] [--submission PATH] [--gradescope FILE]``.
+    """The command line: ``grader.py [TEST_ID ...] [--submission PATH] [--gradescope FILE]
+    [--sandbox-user USER]``.
 
-    ``checks`` names a module of tests worth 0 points (checks of written answers), imported
-    only where they run: not in Gradescope mode, which grades points alone. ``elsewhere``:
-    the tests graded elsewhere (test id: description), listed but not run.
+    ``graded_modules``: the modules of the package that the tests call. ``checks`` names a
+    module of tests worth 0 points (checks of written answers), imported only where they run:
+    not in Gradescope mode, which grades points alone. ``elsewhere``: the tests graded
+    elsewhere (test id: description), listed but not run. A sandbox that cannot start as
+    configured ends the grader with one line and the status SETUP_PROBLEM.
     """
+    default = points_file.parent / PACKAGE
     parser = argparse.ArgumentParser(description="Runs the graded tests (all of them by default).")
     parser.add_argument("test_ids", nargs="*", metavar="TEST_ID", help="e.g. 1a-0-basic")
     parser.add_argument(
         "--submission",
         type=Path,
         metavar="PATH",
-        help=f"the {submission.package}/ folder to grade, or a folder that contains it "
-        f"(default: {submission.directory})",
+        help=f"the {PACKAGE}/ folder to grade, or a folder that contains it (default: {default})",
     )
     parser.add_argument(
         "--gradescope",
@@ -849,6 +659,14 @@ def main(
         metavar="FILE",
         help="also write Gradescope's results JSON to FILE; the tests worth 0 points (checks "
         "of written answers) are then left out",
+    )
+    parser.add_argument(
+        "--sandbox-user",
+        default="auto",
+        metavar="USER",
+        help="who the submission runs as: 'auto' (the default: as root on Linux, a uid unused "
+        "on this machine; otherwise the grader's own user), 'none' (the grader's own user, as "
+        "on a laptop), or a user name, UID or UID:GID (as root)",
     )
     args = parser.parse_args()
 
@@ -867,12 +685,23 @@ def main(
         for test in tests:
             print(f"  {test.test_id}  {test.description}", file=sys.stderr)
         sys.exit(2)
-    if args.submission is not None:
-        submission.use(args.submission)
+    package = default
+    if args.submission is not None:  # the package folder, or a folder holding it
+        nested = args.submission / PACKAGE
+        package = nested if nested.is_dir() else args.submission
     chosen = [by_id[test_id] for test_id in args.test_ids] or tests
 
     try:
-        all_passed = grade(chosen, points_file.parent, args.gradescope)
+        if ISOLATED:
+            confine.protect_self()
+        user = confine.choose_user(args.sandbox_user)
+        all_passed = grade(chosen, points_file.parent, Sandbox(package, graded_modules, user),
+                           args.gradescope)
+    except confine.SetupError as problem:
+        if args.gradescope is not None:  # no score at all rather than a score of 0
+            args.gradescope.unlink(missing_ok=True)
+        print(f"grader set-up problem: {problem}", file=sys.stderr)
+        sys.exit(SETUP_PROBLEM)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)

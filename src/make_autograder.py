@@ -33,6 +33,9 @@ BUNDLE = {
     "grader.py": "grader.py",
     "graderUtil.py": "graderUtil.py",
     "grader_common.py": "grader_common.py",
+    "sandbox.py": "sandbox.py",
+    "sandbox_calls.py": "sandbox_calls.py",
+    "confine.py": "confine.py",
     "points.json": "points.json",
     "network.py": "network.py",
     "utils.py": "utils.py",
@@ -52,21 +55,29 @@ def write_bundle(archive: Path) -> None:
 
 def run_bundle(archive: Path, upload: Path, root: Path) -> dict:
     """Runs the bundle ``archive`` as Gradescope does, in the empty folder ``root``, on the
-    files and folders in ``upload``; returns its results.json.
+    files and folders in ``upload``; returns its results.json."""
+    run = run_autograder(archive, upload, root, sys.executable)
+    if run.returncode != 0:
+        raise RuntimeError(f"run_autograder failed (status {run.returncode}):\n"
+                           f"{run.stderr[-3000:]}")
+    return json.loads((root / "results" / "results.json").read_text())
 
-    The bundle is unpacked into ``root/source``, ``run_autograder`` put at the root and the
-    upload copied into ``root/submission``; the grader runs with this Python.
-    """
+
+def run_autograder(archive: Path, upload: Path, root: Path,
+                   python: str) -> subprocess.CompletedProcess:
+    """Lays out the bundle as Gradescope does in the empty folder ``root`` (``archive``
+    unpacked into ``root/source``, ``run_autograder`` at the root, ``upload`` copied into
+    ``root/submission``) and runs it, the grader with the interpreter ``python``; returns
+    the run, with its standard error."""
     with zipfile.ZipFile(archive) as bundle:
         bundle.extractall(root / "source")
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
     (root / "run_autograder").chmod(0o755)
     shutil.copytree(upload, root / "submission")
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": python}
     env.pop("PYTHONPATH", None)
-    subprocess.run([str(root / "run_autograder")], cwd=root, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    return json.loads((root / "results" / "results.json").read_text())
+    return subprocess.run([str(root / "run_autograder")], cwd=root, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def main() -> int:

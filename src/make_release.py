@@ -52,6 +52,9 @@ COPIED = [
     "src/fmnist_classifier.json",
     "src/graderUtil.py",
     "src/grader_common.py",
+    "src/sandbox.py",
+    "src/sandbox_calls.py",
+    "src/confine.py",
     "src/make_submission.py",
     "src/submission/__init__.py",
 ]
@@ -129,11 +132,11 @@ def students_makefile(makefile: str) -> str:
 
 
 def basic_cases() -> dict[str, list[dict]]:
-    """The cases of every basic test (the format of ``starter/grader.py``), each with the
-    value that this repository's grader computes for it."""
+    """The cases of every basic test (the format of ``starter/grader.py``), each with weights
+    and inputs chosen as grader.py chooses them and the value that its reference computations
+    give."""
     import grader  # the reference computations stay here, in this process
     from grader_common import CONDITIONAL, HIDDEN_SIZE, NONSATURATING, WGAN_GP
-    from submission.flow_network import MADE, MAF  # only to make nets to compute from
 
     torch.manual_seed(SEED)
     cases: dict[str, list[dict]] = {}
@@ -141,20 +144,18 @@ def basic_cases() -> dict[str, list[dict]]:
                                        ("1b-0-basic", "inverse", grader.reference_inverse)):
         cases[test_id] = []
         for D in (2, 4):
-            made, x = MADE(D, HIDDEN_SIZE, 1), torch.randn(grader.BATCH, D)
-            expected = reference(grader.Net(grader.net_record(made)), x)
+            (state, net), x = grader.made_weights(D, 1), torch.randn(grader.BATCH, D)
             cases[test_id].append({
                 "what": f"MADE.{method} (D = {D})", "model": "MADE", "args": (D, HIDDEN_SIZE, 1),
-                "state": made.state_dict(), "method": method, "input": x,
-                "expected": tuple(value.detach() for value in expected),
+                "state": state, "method": method, "input": x,
+                "expected": tuple(value.detach() for value in reference(net, x)),
             })
 
-    maf, x = MAF(2, HIDDEN_SIZE, 1, 3), torch.randn(grader.BATCH, 2)
-    expected = grader.reference_log_prob(grader.flow_blocks(grader.flow_record(maf)), x).mean()
+    (state, blocks), x = grader.maf_weights(2, 3), torch.randn(grader.BATCH, 2)
     cases["1c-0-basic"] = [{
         "what": "MAF.log_probs", "model": "MAF", "args": (2, HIDDEN_SIZE, 1, 3),
-        "state": maf.state_dict(), "method": "log_probs", "input": x,
-        "expected": expected.detach(),
+        "state": state, "method": "log_probs", "input": x,
+        "expected": grader.reference_log_prob(blocks, x).mean().detach(),
     }]
 
     for test_id, names in (("2b-0-basic", NONSATURATING), ("4b-0-basic", CONDITIONAL),

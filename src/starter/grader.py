@@ -5,55 +5,70 @@ problems 2b, 4b and 5e.
 Run from src/:  ``python grader.py`` (every test), ``python grader.py 1a-0-basic`` (one test),
 ``python grader.py --submission PATH`` (grade another copy of the submission folder).
 
-Each basic test rebuilds models from stored weights, calls your code on stored inputs and
-compares what it returns with the values stored in ``basic_tests.pt``, which the course
-computed at a fixed seed. Your code runs in a child process (on Linux), so that a crash, a
-print or an endless loop fails that test alone. The hidden tests, listed with their points,
-run on Gradescope.
+Each basic test has your classes built with stored weights, calls your code on stored inputs
+and compares what it returns with the values stored in ``basic_tests.pt``, which the course
+computed at a fixed seed. Your code runs in another process, the sandbox (sandbox.py), never
+in this one: on Linux a child process per test, so that a crash, a print or an endless loop
+fails that test alone. The hidden tests, listed with their points, run on Gradescope.
 
 ``basic_tests.pt`` maps each test id to a list of cases (dicts of tensors and names):
   - a flow case: ``model`` ("MADE" or "MAF"), its constructor ``args`` and ``state``, the
     ``method`` to call on ``input``;
-  - a loss case: the ``loss`` to call, the stand-in ``networks`` of grader_common (names) and
+  - a loss case: the ``loss`` to call, the stand-in ``networks`` of sandbox_calls (names) and
     their ``states``, ``x_real`` and ``y_real`` (None for an unconditional loss);
   - both: ``what`` (shown where the case fails) and ``expected``: the result, a tensor or an
     (output, log_det) pair, whose shape and dtype the result must have.
 """
 
+if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
+    import confine
+
+    confine.start_sandbox_early()
+
 import json
 import sys
 import unittest
-from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import torch
 
-import grader_common
 import graderUtil
-from grader_common import (FLOAT32_TOL, SUBMISSION, assert_close, assert_pair_close, call_loss,
+from grader_common import (FLOAT32_TOL, GRADED_NAMES, SEED, assert_close, assert_pair_close,
                            check_pair, check_tensor)
-from graderUtil import graded
+from graderUtil import ask, call, graded
+from sandbox_calls import loss_call, made_call, maf_call
 
 HERE = Path(__file__).resolve().parent
 CASES: dict[str, list[dict]] = torch.load(HERE / "basic_tests.pt", weights_only=True)
 HIDDEN_TESTS: dict[str, str] = json.loads((HERE / "hidden_tests.json").read_text())
 
 
-def flow_call(flow_network: ModuleType, case: dict) -> object:
-    """(In the child) the case's MADE or MAF, built with the stored weights, called on its
-    input."""
-    model = getattr(flow_network, case["model"])(*case["args"])
-    model.load_state_dict(case["state"])
-    return getattr(model, case["method"])(case["input"])
+def flow_call(case: dict) -> tuple[str, dict]:
+    """The sandbox's call of a flow case: its MADE or MAF, built with the stored weights,
+    called on its input."""
+    arguments = dict(args=case["args"], state=case["state"])
+    if case["model"] == "MADE":
+        return call(made_call, method=case["method"], inputs=[case["input"]], **arguments)
+    return call(maf_call, methods=[case["method"]], x=case["input"], **arguments)
 
 
-def loss_call(gan: ModuleType, case: dict) -> object:
-    """(In the child) the case's loss on the stand-in networks with the stored weights."""
-    g, d = (getattr(grader_common, name)() for name in case["networks"])
-    for network, state in zip((g, d), case["states"]):
-        network.load_state_dict(state)
-    return call_loss(gan, case["loss"], g, d, case["x_real"], case["y_real"])
+def flow_result(case: dict, answer: list) -> object:
+    """The result in the sandbox's answer to ``flow_call(case)``."""
+    return answer[0]["result"] if case["model"] == "MADE" else answer[0]
+
+
+def loss_case_call(case: dict) -> tuple[str, dict]:
+    """The sandbox's call of a loss case: the loss on the stand-in networks with the stored
+    weights."""
+    g, d = ({"type": name, "state": state}
+            for name, state in zip(case["networks"], case["states"]))
+    return call(loss_call, name=case["loss"], g=g, d=d, x_real=case["x_real"],
+                y_real=case["y_real"], seed=SEED)
+
+
+def loss_result(case: dict, answer: dict) -> object:
+    """The loss in the sandbox's answer to ``loss_case_call(case)``."""
+    return answer["loss"]
 
 
 def judge(result: object, case: dict) -> None:
@@ -69,18 +84,16 @@ def judge(result: object, case: dict) -> None:
 
 
 class BasicTest(unittest.TestCase):
-    def check(
-        self, test_id: str, module: str, call: Callable[[ModuleType, dict], object]
-    ) -> None:
-        """Every case of ``test_id``: ``call(<submission module>, case)`` in a child process,
-        its result judged here."""
+    def check(self, test_id: str, kind: str) -> None:
+        """Every case of ``test_id`` (``kind``: "flow" or "loss") made by the sandbox, its
+        result judged here."""
         cases = CASES[test_id]
-        got = graderUtil.collect(
-            lambda: (call(SUBMISSION.load(module), case) for case in cases)
-        )
+        make, result = (flow_call, flow_result) if kind == "flow" else (loss_case_call,
+                                                                       loss_result)
+        got = ask([make(case) for case in cases])
         for index, case in enumerate(cases):
             with self.subTest(case=case["what"]):
-                judge(got[index], case)
+                judge(result(case, got[index]), case)
 
     @graded(
         "1a-0-basic",
@@ -88,7 +101,7 @@ class BasicTest(unittest.TestCase):
         "the values of the solution (D = 2, 4)",
     )
     def test_forward(self) -> None:
-        self.check("1a-0-basic", "flow_network", flow_call)
+        self.check("1a-0-basic", "flow")
 
     @graded(
         "1b-0-basic",
@@ -96,7 +109,7 @@ class BasicTest(unittest.TestCase):
         "the values of the solution (D = 2, 4)",
     )
     def test_inverse(self) -> None:
-        self.check("1b-0-basic", "flow_network", flow_call)
+        self.check("1b-0-basic", "flow")
 
     @graded(
         "1c-0-basic",
@@ -104,7 +117,7 @@ class BasicTest(unittest.TestCase):
         "(a 2-D MAF of 3 MADE blocks)",
     )
     def test_log_probs(self) -> None:
-        self.check("1c-0-basic", "flow_network", flow_call)
+        self.check("1c-0-basic", "flow")
 
     @graded(
         "2b-0-basic",
@@ -112,7 +125,7 @@ class BasicTest(unittest.TestCase):
         "values of equations 10 and 11 (stand-in networks, batch of 6)",
     )
     def test_nonsaturating_losses(self) -> None:
-        self.check("2b-0-basic", "gan", loss_call)
+        self.check("2b-0-basic", "loss")
 
     @graded(
         "4b-0-basic",
@@ -120,7 +133,7 @@ class BasicTest(unittest.TestCase):
         "of equation 18 and -E log D(G(z, y), y) (stand-in networks, batch of 6)",
     )
     def test_conditional_losses(self) -> None:
-        self.check("4b-0-basic", "gan", loss_call)
+        self.check("4b-0-basic", "loss")
 
     @graded(
         "5e-0-basic",
@@ -128,9 +141,9 @@ class BasicTest(unittest.TestCase):
         "equations 24 (lambda = 10) and 25 (stand-in networks, batch of 6)",
     )
     def test_wasserstein_gp_losses(self) -> None:
-        self.check("5e-0-basic", "gan", loss_call)
+        self.check("5e-0-basic", "loss")
 
 
 if __name__ == "__main__":
-    graderUtil.main([sys.modules[__name__]], SUBMISSION, HERE / "points.json",
+    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, HERE / "points.json",
                     elsewhere=HIDDEN_TESTS)

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -57,12 +58,14 @@ def write(folder: Path, upload: dict[str, str | bytes]) -> None:
 # The grader and what it imports, copied beside each submission that ``grade`` runs, so that
 # a submission that writes into the grader's folder damages a copy.
 GRADER_FILES = ("grader.py", "graderUtil.py", "grader_common.py", "points.json", "network.py",
-                "utils.py", "written_checks.py")
+                "utils.py", "written_checks.py", "sandbox.py", "sandbox_calls.py", "confine.py")
 
 
-def grade(upload: dict[str, str], *test_ids: str) -> tuple[int, str, dict]:
-    """Runs a copy of the grader on the submission ``upload`` (from ``files``): its exit
-    status, what it printed, and its Gradescope results."""
+def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto"
+          ) -> tuple[int, str, dict]:
+    """Runs a copy of the grader on the submission ``upload`` (from ``files``) with
+    ``--sandbox-user sandbox_user`` ("none": as on a laptop, without the change of user that
+    root makes): its exit status, what it printed, and its Gradescope results."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name in GRADER_FILES:
@@ -70,6 +73,20 @@ def grade(upload: dict[str, str], *test_ids: str) -> tuple[int, str, dict]:
         write(folder, upload)
         results = folder / "results.json"
         done = subprocess.run([sys.executable, "grader.py", "--gradescope", str(results),
-                               *test_ids], cwd=folder, capture_output=True, text=True,
-                              timeout=300)
+                               "--sandbox-user", sandbox_user, *test_ids], cwd=folder,
+                              capture_output=True, text=True, timeout=300)
+        if not results.is_file():
+            raise AssertionError(f"the grader wrote no results (status {done.returncode}):\n"
+                                 f"{done.stderr[-2000:]}")
         return done.returncode, done.stdout, json.loads(results.read_text())
+
+
+def unreachable_python(folder: Path) -> Path:
+    """A Python with this one's packages, in a virtual environment inside ``folder``, which
+    must be root's alone (a private temporary folder): the grader's own interpreter, out of
+    the sandbox user's reach, as a venv made from pyenv's Python in root's home is."""
+    venv = folder / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    (site / "site-packages" / "outer.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return venv / "bin" / "python"

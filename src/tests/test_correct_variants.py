@@ -1,7 +1,10 @@
 """The grader never fails correct code: implementations written differently from ours, each
-graded by a copy of the whole grader on the tests of its problem, earn every point."""
+graded by a copy of the whole grader on the tests of its problem, earn every point. As root
+(CI), each is graded both with the submission as a user of its own and as on a laptop
+(``--sandbox-user none``), and one upload gets the same verdicts either way."""
 
 import json
+import os
 import unittest
 
 from tests.submissions import SRC, files, grade, reference, replace_block
@@ -9,6 +12,9 @@ from tests.submissions import SRC, files, grade, reference, replace_block
 POINTS = json.loads((SRC / "points.json").read_text())
 FLOW_TESTS = sorted(test for test, value in POINTS.items() if test.startswith("1") and value)
 GAN_TESTS = sorted(test for test, value in POINTS.items() if test[:2] in ("2b", "4b", "5e"))
+# The local grader's modes: "auto" runs the submission as a user of its own where the grader
+# is root; "none" as the grader's own user, as on a laptop.
+MODES = ("auto", "none") if os.geteuid() == 0 else ("none",)
 
 FORWARD_IN_PLACE = """
 x = torch.zeros_like(z)
@@ -82,11 +88,32 @@ def with_blocks(module: str, bodies: dict[str, str]) -> dict[str, str]:
 
 class CorrectVariantsTest(unittest.TestCase):
     def assert_full_points(self, upload: dict[str, str], tests: list[str]) -> None:
-        status, printed, results = grade(upload, *tests)
-        short = {test["number"]: test["output"] for test in results["tests"]
-                 if test["score"] < test["max_score"]}
-        self.assertEqual(short, {})
-        self.assertEqual(status, 0, printed)
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                status, printed, results = grade(upload, *tests, sandbox_user=mode)
+                short = {test["number"]: test["output"] for test in results["tests"]
+                         if test["score"] < test["max_score"]}
+                self.assertEqual(short, {})
+                self.assertEqual(status, 0, printed)
+
+    @unittest.skipUnless(len(MODES) == 2, "only root can run the submission as another user")
+    def test_one_upload_gets_the_same_verdicts_either_way(self):
+        # Right and wrong functions side by side: the identity as MADE.forward, the minimax
+        # generator loss, the reference's other functions.
+        upload = files(
+            flow_network=replace_block(reference("flow_network.py"), "forward",
+                                       "return z.clone(), z.new_zeros(len(z))"),
+            gan=replace_block(reference("gan.py"), "loss_nonsaturating_g",
+                              "return -F.softplus(d(g(z))).mean()"))
+        verdicts = {}
+        for mode in MODES:
+            _, printed, results = grade(upload, sandbox_user=mode)
+            verdicts[mode] = ([(test["number"], test["score"], test["output"])
+                               for test in results["tests"]], printed.splitlines()[-1])
+        self.assertEqual(verdicts["auto"], verdicts["none"])
+        failed = [number for number, score, _ in verdicts["auto"][0] if score == 0]
+        self.assertIn("1a-0-basic", failed)
+        self.assertIn("2b-3-hidden", failed)
 
     def test_forward_that_writes_columns_in_place(self):
         self.assert_full_points(with_blocks("flow_network", {"forward": FORWARD_IN_PLACE}),

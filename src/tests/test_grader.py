@@ -4,10 +4,17 @@ Gradescope's results JSON."""
 
 import datetime
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import unittest
+from pathlib import Path
 
 import graderUtil
-from tests.submissions import SRC, files, grade, reference
+from tests.submissions import (GRADER_FILES, SRC, files, grade, reference, unreachable_python,
+                               write)
 
 POINTS = json.loads((SRC / "points.json").read_text())
 
@@ -36,6 +43,25 @@ class GraderTest(unittest.TestCase):
                          "course publishes the grades.")
         self.assertTrue(printed.rstrip().endswith(f"{len(graded)} passed, 0 failed"))
         self.assertNotIn("checks of written answers", printed)  # 0 points: not run
+
+    @unittest.skipUnless(sys.platform.startswith("linux") and os.geteuid() == 0,
+                         "only root runs the submission as another user")
+    def test_an_environment_the_sandbox_user_cannot_read_is_a_set_up_problem(self):
+        with tempfile.TemporaryDirectory() as tmp:  # root's alone
+            folder = Path(tmp)
+            python = unreachable_python(folder)
+            for name in GRADER_FILES:
+                shutil.copy(SRC / name, folder / name)
+            write(folder, files())
+            results = folder / "results.json"
+            done = subprocess.run([str(python), "grader.py", "--gradescope", str(results)],
+                                  cwd=folder, capture_output=True, text=True, timeout=120)
+            self.assertEqual(done.returncode, graderUtil.SETUP_PROBLEM, done.stderr)
+            self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
+            self.assertRegex(done.stderr, r"^grader set-up problem: the sandbox user, uid \d+, "
+                             r"cannot read .*--sandbox-user none")
+            self.assertNotIn("passed", done.stdout)
+            self.assertFalse(results.exists(), "no results: 0 points would blame the student")
 
     def test_package_must_import_its_modules(self):
         _, printed, results = grade(files(__init__=""))

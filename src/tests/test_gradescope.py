@@ -4,7 +4,10 @@ from src/submission/: whole, loose, nested, blanked, incomplete, broken, hanging
 printing."""
 
 import json
+import os
 import shutil
+import stat
+import sys
 import tempfile
 import unittest
 import zipfile
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import make_autograder
 import make_submission
-from tests.submissions import blanked, files, reference, replace_block, write
+from tests.submissions import blanked, files, reference, replace_block, unreachable_python, write
 
 POINTS = json.loads((make_autograder.SRC / "points.json").read_text())
 GRADED = sorted(test for test, value in POINTS.items() if value > 0)
@@ -169,6 +172,28 @@ class AutograderBundleTest(unittest.TestCase):
                       results["output"])
         self.assertEqual(self.outputs(results, GRADED),
                          {"submission/__init__.py is missing from the upload"})
+
+    def test_results_are_published_for_gradescope_alone(self):
+        results = self.tmp / "upload 0" / "root" / "results"
+        self.assertEqual(stat.S_IMODE(results.stat().st_mode), 0o755)
+        for folder in ("source", "grading", "submission"):  # root's alone
+            self.assertEqual(stat.S_IMODE((results.parent / folder).stat().st_mode), 0o700)
+
+    @unittest.skipUnless(sys.platform.startswith("linux") and os.geteuid() == 0,
+                         "only root runs the submission as another user")
+    def test_a_grader_that_cannot_start_its_sandbox_scores_no_one(self):
+        work = Path(tempfile.mkdtemp())  # root's alone
+        try:
+            write(work / "upload", files())
+            run = make_autograder.run_autograder(self.bundle, work / "upload", work / "root",
+                                                 str(unreachable_python(work)))
+            self.assertEqual(run.returncode, 1)
+            self.assertRegex(run.stderr, r"(?m)^grader set-up problem: the sandbox user, "
+                             r".* cannot read ")
+            self.assertIn("run_autograder: the grader could not start its sandbox", run.stderr)
+            self.assertFalse((work / "root" / "results" / "results.json").exists())
+        finally:
+            shutil.rmtree(work)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ RELEASE_FILES = sorted([
         "requirements.txt", "main.py", "flow_trainer.py", "gan_trainer.py", "network.py",
         "data.py", "plots.py", "utils.py", "evaluate.py", "classifier.py",
         "fmnist_classifier.pt", "fmnist_classifier.json", "grader.py", "graderUtil.py",
-        "grader_common.py", "basic_tests.pt", "hidden_tests.json", "points.json",
+        "grader_common.py", "sandbox.py", "sandbox_calls.py", "confine.py", "basic_tests.pt", "hidden_tests.json", "points.json",
         "make_submission.py", "submission/__init__.py", "submission/flow_network.py",
         "submission/gan.py")),
 ])
@@ -39,7 +39,7 @@ BASIC = ["1a-0-basic", "1b-0-basic", "1c-0-basic", "2b-0-basic", "4b-0-basic", "
 HIDDEN = 19  # hidden tests with points in points.json
 # Names of the reference computations of grader.py, none of which may reach a student
 REFERENCE_NAMES = ["reference_", "neg_log_sigmoid", "input_gradient_norms", "degree_masks",
-                   "seeded_draws", "row_jacobians"]
+                   "seeded_draws", "made_weights", "maf_weights"]
 # Two generator losses that test_wrong_implementations.py has no wrong version of
 WRONG_GENERATORS = {
     "conditional_loss_nonsaturating_g":

@@ -1,6 +1,9 @@
 """The grader still catches what it caught when it ran the submission in its own process:
 wrong implementations, two at a time (one in flow_network.py, one in gan.py), fail exactly the
-tests that the grader of commit 9d17883 failed them on (found by running it on each)."""
+tests that the grader of commit 9d17883 failed them on (found by running it on each), and
+2b-3 too for the two wrong losses that it once passed: the records of G's calls and of the
+gradients that 2b-3 checks can only fail a loss, and its verdict now rests on the loss's value
+against equations 10 and 11."""
 
 import unittest
 
@@ -62,8 +65,8 @@ FAILS = {
     "inverse: log_det = +sum alpha": ["1b-0-basic", "1b-1-hidden", "1b-2-hidden", "1c-0-basic",
                                       "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"],
     "log_prob: log-dets subtracted": ["1c-0-basic", "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"],
-    "D loss without the reals": ["2b-0-basic", "2b-1-hidden", "2b-2-hidden"],
-    "G loss: minimax": ["2b-0-basic", "2b-1-hidden", "2b-2-hidden"],
+    "D loss without the reals": ["2b-0-basic", "2b-1-hidden", "2b-2-hidden", "2b-3-hidden"],
+    "G loss: minimax": ["2b-0-basic", "2b-1-hidden", "2b-2-hidden", "2b-3-hidden"],
     "conditional D: fakes scored with label 0": ["4b-0-basic", "4b-1-hidden", "4b-2-hidden",
                                                  "4b-3-hidden"],
     "critic: penalty without create_graph": ["5e-2-hidden"],

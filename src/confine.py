@@ -1,0 +1,436 @@
+"""How the sandbox confines the submission's processes, and ends them (standard library only).
+
+A per-test child of the sandbox calls ``enter`` before it imports the submission. Where the
+grader runs as root (Gradescope; CI too), the child takes a ``SandboxUser`` that nothing else
+on the machine uses, with no supplementary groups, so that it can neither signal, trace nor
+limit the judge, nor read the judge's root-only files, nor write the Python installation.
+Root told to keep its user (``--sandbox-user none``) drops every capability instead, and is
+then confined as a laptop's user is: same owner as the judge, but no power over it. Everywhere on Linux it then sets ``no_new_privs``, resource limits (address space, CPU time,
+file size, open files, no core dumps; the number of processes too under its own user) and a
+seccomp filter that refuses sockets (no network), ptrace and the reading or writing of other
+processes' memory, and signals or limits aimed at any process but itself.
+
+``end_processes`` ends everything a test started: every process of the sandbox user (as root)
+and every descendant of a process (the sandbox, a child subreaper, and the judge), so that
+nothing outlives its test. run_autograder imports this file too, to choose the user and to
+end what is left of it.
+
+Linux only: ``enter`` and the process helpers are not called elsewhere.
+"""
+
+import ctypes
+import os
+import platform
+import grp
+import pwd
+import random
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEDICATED_USER = "grader-sandbox"  # the user Gradescope's setup.sh creates
+# The limits of one test's child. Address space is counted on top of what the sandbox itself
+# already maps (torch and numpy), as it is inherited through fork.
+MEMORY_LIMIT = 4 * 2**30  # bytes of address space beyond the sandbox's own
+FILE_SIZE_LIMIT = 64 * 2**20  # bytes, for any file the child writes
+OPEN_FILES_LIMIT = 256
+PROCESS_LIMIT = 64  # tasks (processes and threads) of the sandbox user, which the child alone runs
+# What the sandbox's environment keeps of the grader's on Linux: nothing else reaches it
+KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
+
+
+@dataclass(frozen=True)
+class SandboxUser:
+    """An unprivileged user and group for the submission's processes."""
+
+    uid: int
+    gid: int
+
+    @property
+    def name(self) -> str:
+        try:
+            return f"{pwd.getpwuid(self.uid).pw_name} (uid {self.uid})"
+        except KeyError:
+            return f"uid {self.uid}"
+
+
+class SetupError(Exception):
+    """The sandbox cannot run as configured: a problem of the grader's set-up, not of the
+    submission."""
+
+
+# ----------------------------------------------------------------------------------------
+# Starting the sandbox
+
+
+def start_sandbox() -> subprocess.Popen:
+    """The sandbox process (sandbox.py), started fresh with this interpreter in this folder,
+    its stdin and stdout the judge's channel to it. It writes no bytecode into the grader's
+    folder; on Linux its environment keeps only KEPT_ENVIRONMENT of this one's. One thread
+    for torch."""
+    environment = dict(os.environ)
+    if platform.system() == "Linux":
+        environment = {key: value for key, value in environment.items()
+                       if key in KEPT_ENVIRONMENT}
+    environment.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, "-B", "-c", "import sandbox; sandbox.serve()"],
+                            cwd=Path(__file__).resolve().parent, env=environment,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+
+
+_early: subprocess.Popen | None = None
+
+
+def start_sandbox_early() -> None:
+    """Starts the sandbox before the grader script imports torch, so that the two processes
+    import it side by side (about a second and a half saved); ``take_early_sandbox`` hands it
+    to the judge. The grader scripts call this first, and only when run as scripts."""
+    global _early
+    _early = start_sandbox()
+
+
+def take_early_sandbox() -> subprocess.Popen | None:
+    """The sandbox ``start_sandbox_early`` started, once; None if there is none."""
+    global _early
+    process, _early = _early, None
+    return process
+
+
+# ----------------------------------------------------------------------------------------
+# Choosing the user
+
+
+def choose_user(requested: str) -> SandboxUser | None:
+    """The user the submission runs as, or None for the grader's own user.
+
+    ``requested``: ``auto`` (as root on Linux, a uid chosen for this run; otherwise the
+    grader's own user), ``none`` (the grader's own user, as on a laptop), or a user name,
+    ``UID`` or ``UID:GID`` (as root on Linux only).
+    """
+    if requested == "none":
+        return None
+    is_root = platform.system() == "Linux" and os.geteuid() == 0
+    if requested == "auto":
+        return unused_user() if is_root else None
+    if not is_root:
+        raise SetupError(f"--sandbox-user {requested}: only root, on Linux, can run the "
+                         "submission as another user; leave the option out")
+    uid_text, _, gid_text = requested.partition(":")
+    if uid_text.isdigit():
+        uid = int(uid_text)
+        gid = int(gid_text) if gid_text.isdigit() else uid
+    else:
+        try:
+            entry = pwd.getpwnam(requested)
+        except KeyError:
+            raise SetupError(f"--sandbox-user {requested}: there is no such user") from None
+        uid, gid = entry.pw_uid, entry.pw_gid
+    if uid == 0 or gid == 0:
+        raise SetupError(f"--sandbox-user {requested}: the sandbox user must not be root")
+    return SandboxUser(uid, gid)
+
+
+def _mapped_ids(path: str) -> list[range]:
+    """The ids this process's user namespace maps (``/proc/self/uid_map`` or ``gid_map``)."""
+    try:
+        lines = Path(path).read_text().split("\n")
+    except OSError:
+        return [range(0, 2**16)]
+    ranges = []
+    for line in lines:
+        if line.split():
+            inside, _, count = (int(field) for field in line.split())
+            ranges.append(range(inside, inside + count))
+    return ranges
+
+
+def unused_user() -> SandboxUser:
+    """A uid (the gid the same number) that names no user or group and runs no process, so
+    that killing every process of it hits nothing but the sandbox's, and two graders on one
+    machine never share one."""
+    uids, gids = _mapped_ids("/proc/self/uid_map"), _mapped_ids("/proc/self/gid_map")
+    busy = {uid for _, _, uid in processes()}
+    chooser = random.SystemRandom()
+    # Far above system and login users, within what the user namespace maps (a container's
+    # map may stop at 65535).
+    candidates = [r for r in uids if r.stop > 20_000]
+    for _ in range(1000):
+        span = chooser.choice(candidates)
+        uid = chooser.randrange(max(span.start, 20_000), min(span.stop, 2**31 - 1))
+        if uid in busy or not any(uid in r for r in gids):
+            continue
+        try:
+            pwd.getpwuid(uid)
+            continue
+        except KeyError:
+            pass
+        try:
+            grp.getgrgid(uid)
+            continue
+        except KeyError:
+            return SandboxUser(uid, uid)
+    raise SetupError("no unused uid found for the sandbox: pass --sandbox-user NAME")
+
+
+# ----------------------------------------------------------------------------------------
+# Confining the child
+
+
+_libc = ctypes.CDLL(None, use_errno=True) if platform.system() == "Linux" else None
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_SECCOMP = 22
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
+PR_CAPBSET_DROP = 24
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _prctl(option: int, value: int, pointer: object = None) -> None:
+    if _libc.prctl(option, value, pointer, 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"prctl({option}): {os.strerror(error)}")
+
+
+def protect_self() -> None:
+    """For the judge and the sandbox: a child subreaper (what a test leaves behind is
+    re-parented here and can be found and ended), and not dumpable (a process of the same user
+    can then neither trace this one nor open its memory, environment or file descriptors under
+    /proc)."""
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(PR_SET_DUMPABLE, 0)
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when the process that started it ends."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def take_user(user: SandboxUser) -> None:
+    """Becomes ``user`` for good: no supplementary groups, real, effective and saved ids."""
+    os.setgroups([])
+    os.setresgid(user.gid, user.gid, user.gid)
+    os.setresuid(user.uid, user.uid, user.uid)
+
+
+class _CapabilityHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapabilitySets(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities() -> None:
+    """Gives up every capability for good (the bounding set too, so no program it runs gets
+    one back). A root process without them is a user like any other: it owns root's files, but
+    it can no longer override permissions nor trace or open the /proc entries of a process
+    that is not dumpable, as a laptop's user cannot."""
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    for capability in range(last + 1):
+        _prctl(PR_CAPBSET_DROP, capability)
+    header = _CapabilityHeader(_CAPABILITY_VERSION_3, 0)
+    if _libc.capset(ctypes.byref(header), (_CapabilitySets * 2)()) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"capset: {os.strerror(error)}")
+
+
+def enter(user: SandboxUser | None, cpu_seconds: float) -> None:
+    """Confines this process, a fresh child of the sandbox, for good (see the module's
+    docstring). Raises SetupError where the kernel refuses what it should allow."""
+    try:
+        if user is not None:
+            take_user(user)
+        elif os.geteuid() == 0:  # root, told to keep its user: keep none of root's powers
+            drop_capabilities()
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limits = {
+            resource.RLIMIT_AS: used + MEMORY_LIMIT,
+            resource.RLIMIT_CPU: int(cpu_seconds) + 2,
+            resource.RLIMIT_FSIZE: FILE_SIZE_LIMIT,
+            resource.RLIMIT_NOFILE: OPEN_FILES_LIMIT,
+            resource.RLIMIT_CORE: 0,
+        }
+        if user is not None:  # counted per user: only where the user is the sandbox's alone
+            limits[resource.RLIMIT_NPROC] = PROCESS_LIMIT
+        for limit, value in limits.items():
+            hard = resource.getrlimit(limit)[1]  # only lowered: raising needs a capability
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(limit, (value, value))
+        install_seccomp_filter(os.getpid())
+    except OSError as error:
+        raise SetupError(f"the sandbox could not confine its child: {error}") from error
+
+
+# seccomp: classic BPF run on every system call (see seccomp(2)). The filter reads the
+# architecture and the call number, and for the calls that act on another process, the
+# process named in their first argument.
+_LD_ABS, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
+_ALLOW, _KILL, _EPERM = 0x7FFF0000, 0x80000000, 0x00050000 | 1
+_OFFSET_NR, _OFFSET_ARCH, _OFFSET_ARG0 = 0, 4, 16  # in struct seccomp_data (low word of arg 0)
+# Per architecture: its audit id, the calls refused outright, and those allowed only on
+# this process (or its group, or "0": itself): call number -> allowed first arguments.
+_SYSCALLS = {
+    "x86_64": {
+        "arch": 0xC000003E,
+        # socket, ptrace, process_vm_readv/writev, pidfd_send_signal, io_uring_setup,
+        # pidfd_getfd, perf_event_open, bpf
+        "refused": (41, 101, 310, 311, 424, 425, 438, 298, 321),
+        # kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, prlimit64, pidfd_open
+        "own": {62: "kill", 200: "self", 234: "self", 129: "self", 297: "self", 302: "limit",
+                434: "self"},
+    },
+    "aarch64": {
+        "arch": 0xC00000B7,
+        "refused": (198, 117, 270, 271, 424, 425, 438, 241, 280),
+        "own": {129: "kill", 130: "self", 131: "self", 138: "self", 240: "self", 261: "limit",
+                434: "self"},
+    },
+}
+
+
+def _instruction(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
+    return struct.pack("HBBI", code, jt, jf, k)
+
+
+def seccomp_program(pid: int, machine: str) -> list[bytes]:
+    """The filter's instructions for process ``pid`` on ``machine`` (``platform.machine()``)."""
+    calls = _SYSCALLS[machine]
+    own = {"self": [pid], "kill": [0, pid, -pid & 0xFFFFFFFF], "limit": [0, pid]}
+    program = [
+        _instruction(_LD_ABS, _OFFSET_ARCH),
+        _instruction(_JEQ, calls["arch"], jt=1),
+        _instruction(_RET, _KILL),  # another ABI's calls would bypass the numbers below
+        _instruction(_LD_ABS, _OFFSET_NR),
+    ]
+    if machine == "x86_64":  # the x32 ABI's calls: numbers from 0x40000000 on
+        program += [_instruction(_JGE, 0x40000000, jf=1), _instruction(_RET, _EPERM)]
+    for number in calls["refused"]:
+        program += [_instruction(_JEQ, number, jf=1), _instruction(_RET, _EPERM)]
+    for number, kind in calls["own"].items():
+        allowed = own[kind]
+        body = [_instruction(_LD_ABS, _OFFSET_ARG0)]
+        for value in allowed:
+            body += [_instruction(_JEQ, value, jf=1), _instruction(_RET, _ALLOW)]
+        body.append(_instruction(_RET, _EPERM))
+        program += [_instruction(_JEQ, number, jf=len(body)), *body]
+    program.append(_instruction(_RET, _ALLOW))
+    return program
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_seccomp_filter(pid: int) -> bool:
+    """Installs the filter for this process ``pid`` (after no_new_privs); False where this
+    machine's architecture has no filter here."""
+    machine = platform.machine()
+    if machine not in _SYSCALLS:
+        return False
+    program = seccomp_program(pid, machine)
+    code = ctypes.create_string_buffer(b"".join(program))
+    fprog = _SockFprog(len(program), ctypes.cast(code, ctypes.c_void_p))
+    _prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog))  # SECCOMP_MODE_FILTER
+    return True
+
+
+def seccomp_available() -> bool:
+    """Whether the filter can be installed on this machine (its architecture and kernel)."""
+    return platform.system() == "Linux" and platform.machine() in _SYSCALLS
+
+
+# ----------------------------------------------------------------------------------------
+# Ending processes
+
+
+def processes() -> list[tuple[int, int, int]]:
+    """(pid, parent pid, real uid) of every live process (zombies left out)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        state, parent = stat[stat.rindex(")") + 2:].split()[:2]
+        if state in "ZX":
+            continue
+        uid = int(status.split("\nUid:")[1].split()[0])
+        found.append((int(entry.name), int(parent), uid))
+    return found
+
+
+def _descendants(ancestor: int, table: list[tuple[int, int, int]]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, parent, _ in table:
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), [ancestor]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _kill_all_of(user: SandboxUser) -> None:
+    """kill(-1, SIGKILL) as ``user``: every process of the user, in one call of the kernel."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            take_user(user)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _reap() -> None:
+    """Collects the exit status of every ended child of this process."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def end_processes(user: SandboxUser | None, ancestor: int, spare: set[int] = frozenset()) -> int:
+    """Ends every process of ``user`` (None: none) and every descendant of ``ancestor`` but
+    those in ``spare``, until none is left; returns how many were found the first time.
+
+    ``ancestor`` should be a child subreaper (``protect_self``), so that what a process
+    started stays below it when that process ends.
+    """
+    first = None
+    for attempt in range(200):
+        table = processes()
+        victims = {pid for pid in _descendants(ancestor, table) if pid not in spare}
+        if user is not None:
+            victims |= {pid for pid, _, uid in table if uid == user.uid}
+        if first is None:
+            first = len(victims)
+        if not victims:
+            break
+        if user is not None:
+            _kill_all_of(user)
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        _reap()
+        time.sleep(0.001 * attempt)
+    _reap()
+    return first or 0

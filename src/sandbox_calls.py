@@ -1,0 +1,341 @@
+"""The calls the sandbox makes on the submission, and the stand-in networks it makes them on.
+
+The judge asks for a recipe by name, with plain arguments it chose: the sizes of the models,
+their weights and masks as state dicts, the inputs, the seeds. A recipe builds the objects
+under test from the student's classes, loads the judge's weights into them
+(``load_state_dict``), makes the graded calls and returns what the judge needs: the outputs,
+and records that only the sandbox can make (the batch sizes ``self.net`` saw, what G and D
+were given, gradients). No recipe computes an expected value: the judge computes those from
+what it sent. Both graders ask for these recipes (the students' copy too), and the judge
+builds its own copies of the stand-in networks from the classes here.
+"""
+
+import contextlib
+from collections.abc import Callable, Iterator
+from types import ModuleType
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.autograd.functional import jacobian
+
+import network
+from sandbox import Failure
+
+CPU = torch.device("cpu")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+# The recipes by name: (the graded module they call, the function)
+RECIPES: dict[str, tuple[str, Callable]] = {}
+
+
+def recipe(module: str) -> Callable:
+    """Registers a recipe; the sandbox calls it with the graded module ``module`` first."""
+
+    def register(function: Callable) -> Callable:
+        RECIPES[function.__name__] = (module, function)
+        return function
+
+    return register
+
+
+# ----------------------------------------------------------------------------------------
+# Building what is under test, with the judge's weights
+
+
+def load(model: nn.Module, state: dict[str, Tensor], what: str) -> nn.Module:
+    """``model`` with the judge's ``state`` loaded; a one-line Failure where its parameters
+    and buffers are not those of the given code (names and shapes)."""
+    own = model.state_dict()
+    if sorted(own) != sorted(state):
+        missing, unexpected = sorted(set(state) - set(own)), sorted(set(own) - set(state))
+        raise Failure(f"{what} does not hold the given layers: the grader sets "
+                      f"{', '.join(missing) or 'nothing it lacks'}; it also has "
+                      f"{', '.join(unexpected) or 'nothing else'}")
+    for key, value in state.items():
+        if tuple(own[key].shape) != tuple(value.shape):
+            raise Failure(f"{what}: {key} has shape {tuple(own[key].shape)}, the given code's "
+                          f"has {tuple(value.shape)}")
+    model.load_state_dict(state)
+    return model
+
+
+def made(fn: ModuleType, args: tuple, state: dict, dtype: str) -> nn.Module:
+    return load(fn.MADE(*args).to(DTYPES[dtype]), state, f"MADE{tuple(args)}")
+
+
+def maf(fn: ModuleType, args: tuple, state: dict, dtype: str) -> nn.Module:
+    return load(fn.MAF(*args).to(DTYPES[dtype]), state, f"MAF{tuple(args)}")
+
+
+def recording(module: nn.Module) -> list:
+    """Records a detached copy of the inputs of every call of ``module``, however it is
+    called (``module(x)`` or ``module.forward(x)``): its ``forward`` is wrapped."""
+    calls: list = []
+    forward = module.forward
+
+    def recorded(*args, **kwargs):
+        calls.append([value.detach().clone() if isinstance(value, Tensor) else None
+                      for value in (*args, *kwargs.values())])
+        return forward(*args, **kwargs)
+
+    module.forward = recorded
+    return calls
+
+
+@contextlib.contextmanager
+def net_batches(blocks: list[nn.Module]) -> Iterator[list[int]]:
+    """The batch size of every call of ``block.net`` of these MADE blocks, in the body."""
+    calls = [recording(block.net) for block in blocks]
+    sizes: list[int] = []
+    try:
+        yield sizes
+    finally:
+        for block in blocks:
+            del block.net.forward  # the class's own again
+        sizes += [len(args[0]) for made_calls in calls for args in made_calls
+                  if args and args[0] is not None]
+
+
+def gradients(module: nn.Module, loss: object) -> dict[str, object]:
+    """Back-propagates ``loss`` if it can be: whether it requires grad, and the gradient of
+    every parameter of ``module`` (None where none arrived)."""
+    module.zero_grad()
+    trainable = isinstance(loss, Tensor) and loss.requires_grad
+    if trainable:
+        loss.backward()
+    return {"requires_grad": trainable,
+            "grads": {name: parameter.grad for name, parameter in module.named_parameters()}}
+
+
+def autograd_jacobians(function: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """Jacobians (B, K, D) of a batched map (B, D) -> (B, K), by autograd one row at a time."""
+    return torch.stack([jacobian(lambda row: function(row[None])[0], row) for row in x])
+
+
+# ----------------------------------------------------------------------------------------
+# Problem 1: the flow
+
+
+@recipe("flow_network")
+def masked_linear(fn: ModuleType, args: tuple, seed: int, state: dict, x: Tensor) -> dict:
+    """``MaskedLinear(*args)`` made right after ``torch.manual_seed(seed)``: whether it is an
+    nn.Linear, its buffers and initial weight; then, with the judge's state, its output."""
+    torch.manual_seed(seed)
+    layer = fn.MaskedLinear(*args)
+    found = {"is_linear": isinstance(layer, nn.Linear),
+             "buffers": sorted(name for name, _ in layer.named_buffers()),
+             "initial_weight": layer.weight.detach().clone()}
+    found["output"] = load(layer, state, "MaskedLinear")(x)
+    return found
+
+
+@recipe("flow_network")
+def made_layers(fn: ModuleType, args: tuple) -> dict:
+    """The layers of ``MADE(*args).net`` as the given code makes them: each one's type, and
+    the mask of each linear layer."""
+    layers = list(fn.MADE(*args).net)
+    return {"types": [type(layer).__name__ for layer in layers],
+            "masks": [getattr(layer, "mask", None) for layer in layers
+                      if isinstance(layer, nn.Linear)]}
+
+
+@recipe("flow_network")
+def made_call(fn: ModuleType, args: tuple, state: dict, method: str, inputs: list,
+              dtype: str = "float32") -> list[dict]:
+    """``MADE(*args)`` in ``dtype`` with the judge's state, and its ``method`` on each input:
+    the result, the input as the call left it, the batch sizes ``self.net`` saw."""
+    model = made(fn, args, state, dtype)
+    found = []
+    for x in inputs:
+        with net_batches([model]) as sizes:
+            result = getattr(model, method)(x)
+        found.append({"result": result, "input": x, "net_batches": sizes})
+    return found
+
+
+@recipe("flow_network")
+def made_jacobians(fn: ModuleType, args: tuple, state: dict, method: str, x: Tensor,
+                   dtype: str) -> Tensor:
+    """Autograd's Jacobians of the first output of ``MADE.<method>``, row by row."""
+    model = made(fn, args, state, dtype)
+    return autograd_jacobians(lambda rows: getattr(model, method)(rows)[0], x)
+
+
+@recipe("flow_network")
+def made_gradients(fn: ModuleType, args: tuple, state: dict, method: str, x: Tensor) -> dict:
+    """The gradients that the sum of both outputs of ``MADE.<method>(x)`` sends to every
+    parameter."""
+    model = made(fn, args, state, "float32")
+    output, log_det = getattr(model, method)(x)
+    return gradients(model, output.sum() + log_det.sum())
+
+
+@recipe("flow_network")
+def maf_call(fn: ModuleType, args: tuple, state: dict, methods: list, x: Tensor,
+             dtype: str = "float32", no_grad: bool = False) -> list:
+    """``MAF(*args)`` in ``dtype`` with the judge's state, and each of ``methods`` on ``x``."""
+    model = maf(fn, args, state, dtype)
+    with torch.no_grad() if no_grad else contextlib.nullcontext():
+        return [getattr(model, method)(x) for method in methods]
+
+
+@recipe("flow_network")
+def maf_layers(fn: ModuleType, args: tuple, points: Tensor) -> dict:
+    """The blocks of ``MAF(*args).nf`` as the given code makes them, and its
+    ``base_dist.log_prob(points)``."""
+    model = fn.MAF(*args)
+    return {"types": [type(block).__name__ for block in model.nf],
+            "base_log_prob": model.base_dist.log_prob(points)}
+
+
+@recipe("flow_network")
+def maf_training(fn: ModuleType, args: tuple, state: dict, x: Tensor) -> dict:
+    """``MAF.log_probs(x)`` with the batch sizes every MADE's ``self.net`` saw, and the
+    gradients of ``MAF.loss(x)``."""
+    model = maf(fn, args, state, "float32")
+    with net_batches([block for block in model.nf if hasattr(block, "net")]) as sizes:
+        value = model.log_probs(x)
+    return {"log_probs": value, "net_batches": sizes, "gradients": gradients(model, model.loss(x))}
+
+
+@recipe("flow_network")
+def permute_call(fn: ModuleType, size: int, x: Tensor) -> list:
+    """``PermuteLayer(size).forward(x)`` and ``.inverse(x)``."""
+    layer = fn.PermuteLayer(size)
+    return [layer.forward(x), layer.inverse(x)]
+
+
+@recipe("flow_network")
+def maf_sample(fn: ModuleType, args: tuple, state: dict, n: int, seed: int) -> dict:
+    """``MAF.sample(cpu, n)`` with the judge's state, right after ``torch.manual_seed(seed)``:
+    whether it is a numpy array, its shape, and the samples."""
+    model = maf(fn, args, state, "float32")
+    torch.manual_seed(seed)
+    samples = model.sample(CPU, n)
+    is_array = isinstance(samples, np.ndarray)
+    return {"is_array": is_array, "shape": list(samples.shape) if is_array else None,
+            "samples": torch.as_tensor(samples) if is_array else None}
+
+
+# ----------------------------------------------------------------------------------------
+# Problems 2b, 4b, 5e: the GAN losses, on stand-in networks of small "images"
+
+IMAGE_SHAPE = (2, 3, 4)  # (C, H, W): two channels, so that the penalty's norm spans them all
+N_PIXELS = 2 * 3 * 4
+DIM_Z = 5
+NUM_CLASSES = 4
+
+
+class LinearGenerator(nn.Module):
+    """G(z) = W z + c, reshaped to IMAGE_SHAPE."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dim_z = DIM_Z
+        self.linear = nn.Linear(DIM_Z, N_PIXELS)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.linear(z).view(-1, *IMAGE_SHAPE)
+
+
+class LinearConditionalGenerator(LinearGenerator):
+    """G(z, y) = W z + c + e_y: every label adds an image of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label_images = nn.Parameter(torch.randn(NUM_CLASSES, N_PIXELS))
+
+    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        return (self.linear(z) + self.label_images[y]).view(-1, *IMAGE_SHAPE)
+
+
+class TinyDiscriminator(nn.Module):
+    """Logits h(x) = v . tanh(W x + c) + b: smooth, so that its input gradient varies with x."""
+
+    def __init__(self, num_outputs: int = 1) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(N_PIXELS, 3)
+        self.head = nn.Linear(3, num_outputs)
+
+    def outputs(self, x: Tensor) -> Tensor:
+        return self.head(torch.tanh(self.hidden(x.flatten(1))))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.outputs(x).squeeze(1)
+
+
+class TinyConditionalDiscriminator(TinyDiscriminator):
+    """h(x, y) = v_y . tanh(W x + c) + b_y: the projection form of equation 20."""
+
+    def __init__(self) -> None:
+        super().__init__(NUM_CLASSES)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.outputs(x).gather(1, y[:, None]).squeeze(1)
+
+
+class LinearCritic(nn.Module):
+    """d(x) = <w, x> + b: its gradient is w at every x."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(N_PIXELS, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x.flatten(1)).squeeze(1)
+
+
+# What the judge may name as G or D: the stand-ins and network.py's networks
+NETWORKS: dict[str, type[nn.Module]] = {
+    cls.__name__: cls for cls in (
+        LinearGenerator, LinearConditionalGenerator, TinyDiscriminator,
+        TinyConditionalDiscriminator, LinearCritic, network.Generator,
+        network.ConditionalGenerator, network.Discriminator, network.ConditionalDiscriminator)
+}
+
+
+def call_loss(gan: ModuleType, name: str, g: nn.Module, d: nn.Module, x_real: Tensor,
+              y_real: Tensor | None, seed: int) -> object:
+    """The loss ``name`` called with device=cpu right after ``torch.manual_seed(seed)``."""
+    labels = () if y_real is None else (y_real,)
+    torch.manual_seed(seed)
+    return getattr(gan, name)(g, d, x_real, *labels, device=CPU)
+
+
+@recipe("gan")
+def loss_call(gan: ModuleType, name: str, g: dict, d: dict, x_real: Tensor,
+              y_real: Tensor | None, seed: int, record: bool = False,
+              train: dict[str, str] | None = None) -> dict:
+    """The loss ``name`` on G and D made from the judge's specs (``{"type": a name in
+    NETWORKS, "state": ...}``), called as ``call_loss`` does: its value; with ``record``, the
+    inputs of every call of G and D; for ``train`` (a name for the messages: the module, such
+    as ``"g.linear"`` or ``"d"``), the gradients the loss sends to those modules."""
+    networks = {"g": NETWORKS[g["type"]](), "d": NETWORKS[d["type"]]()}
+    for key, spec in (("g", g), ("d", d)):
+        load(networks[key], spec["state"], key.upper())
+    calls = {key: recording(module) for key, module in networks.items()} if record else {}
+    loss = call_loss(gan, name, networks["g"], networks["d"], x_real, y_real, seed)
+    found = {"loss": loss, "g_calls": calls.get("g"), "d_calls": calls.get("d")}
+    if train:
+        trained = nn.ModuleDict({
+            label: networks[where.partition(".")[0]].get_submodule(where.partition(".")[2])
+            for label, where in train.items()})
+        found["gradients"] = gradients(trained, loss)
+    return found
+
+
+def warm_up() -> None:
+    """Runs network.py's networks once, forward and backward twice over (as the gradient
+    penalty does), on two images: the sandbox does this before it forks any child, so that
+    each test's child inherits torch's kernels set up rather than setting them up anew."""
+    torch.manual_seed(0)
+    with torch.random.fork_rng():
+        for generator, discriminator, labels in (
+                (network.Generator(), network.Discriminator(), ()),
+                (network.ConditionalGenerator(), network.ConditionalDiscriminator(),
+                 (torch.zeros(2, dtype=torch.long),))):
+            images = generator(torch.randn(2, generator.dim_z), *labels)
+            (grad,) = torch.autograd.grad(discriminator(images, *labels).sum(), images,
+                                          create_graph=True)
+            grad.square().sum().backward()
