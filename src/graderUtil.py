@@ -167,19 +167,29 @@ class _Result(unittest.TestResult):
 
 
 _running: tuple[float, float] = (math.inf, math.inf)  # (deadline, time limit) of the test
+_notes: list[str] = []  # the running test's notes
 
 
-def run_test(test: GradedTest) -> tuple[_Result, datetime.timedelta]:
-    """Runs one test; the submission's calls in it (``collect``) share its time limit."""
+def note(line: str) -> None:
+    """Adds a line to the running test's report, shown whether it passes or not: a case left
+    out, and why."""
+    if line not in _notes:
+        _notes.append(line)
+
+
+def run_test(test: GradedTest) -> tuple[_Result, list[str], datetime.timedelta]:
+    """Runs one test; the submission's calls in it (``ask``) share its time limit. Returns
+    its result, its notes and its time."""
     global _running
     result = _Result()
+    _notes.clear()
     start = time.perf_counter()
     _running = (time.monotonic() + test.timeout, test.timeout)
     try:
         test.case(test.method).run(result)
     finally:
         _running = (math.inf, math.inf)
-    return result, datetime.timedelta(seconds=time.perf_counter() - start)
+    return result, list(_notes), datetime.timedelta(seconds=time.perf_counter() - start)
 
 
 # ----------------------------------------------------------------------------------------
@@ -457,11 +467,18 @@ def failure_report(result: _Result) -> list[str]:
 
 @dataclass(frozen=True)
 class Verdict:
-    """How one test went: the lines that say why it failed (none if it passed), its time."""
+    """How one test went: the lines that say why it failed (none if it passed), its time,
+    and its notes (cases left out, and why)."""
 
     test: GradedTest
     report: list[str]
     took: datetime.timedelta
+    notes: list[str] = ()
+
+    @property
+    def output(self) -> list[str]:
+        """What the test shows: why it failed, then its notes."""
+        return [*self.report, *self.notes]
 
     @property
     def passed(self) -> bool:
@@ -522,16 +539,17 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
             sandbox.wait_until_ready()  # not on any test's time
             print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
             before = fingerprint(folder, gradescope)
-            result, took = run_test(test)
-            verdict = Verdict(test, [] if result.error is None else failure_report(result), took)
+            result, notes, took = run_test(test)
+            verdict = Verdict(test, [] if result.error is None else failure_report(result), took,
+                              notes)
             after = fingerprint(folder, gradescope)
             if changed := sorted(path for path in before.keys() | after.keys()
                                  if before.get(path) != after.get(path)):
                 names = ", ".join(Path(path).name for path in changed)
                 verdict = Verdict(test, [f"the submission changed the grader's files ({names})"],
                                   took)
-            if verdict.report:
-                print("\n".join(verdict.report))
+            if verdict.output:
+                print("\n".join(verdict.output))
             print(
                 f"{SEPARATOR} END {test.test_id} [took {took} (max allowed {test.timeout:g} "
                 f"seconds), {_points(verdict.score)}/{_points(test.points)} points]",
@@ -592,7 +610,7 @@ def gradescope_results(
             "name": test.description,
             "score": verdict.score if verdict else 0.0,
             "max_score": test.points,
-            "output": "\n".join(verdict.report) if verdict else NOT_RUN,
+            "output": "\n".join(verdict.output) if verdict else NOT_RUN,
             "visibility": "after_published" if test.hidden else "visible",
         })
     basic = [test for test in tests if not test.hidden]

@@ -323,6 +323,8 @@ def run_calls(calls: list, package: Package, folder: Path) -> tuple[list | None,
             items.append(plain(recipe(modules[module], **arguments)))
         except KeyboardInterrupt:
             raise
+        except sandbox_calls.GivenCodeCannot as error:  # the judge decides; the calls go on
+            items.append({"given_code_cannot": {"what": error.what, "why": error.why}})
         except BaseException as error:
             return items, error_report(error, folder)
     return items, None

@@ -11,6 +11,7 @@ builds its own copies of the stand-in networks from the classes here.
 """
 
 import contextlib
+import traceback
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
@@ -60,12 +61,56 @@ def load(model: nn.Module, state: dict[str, Tensor], what: str) -> nn.Module:
     return model
 
 
+class GivenCodeCannot(Failure):
+    """The given code of the student's module cannot build what a case needs (the course's
+    own starter cannot build a MADE with D = 1): the judge decides whether the case may be
+    left out.
+
+    Args:
+        what: the object asked for, ``MADE(1, 16, 0)``.
+        why: the error and where in the given code, in one line.
+    """
+
+    def __init__(self, what: str, why: str):
+        super().__init__(f"the given code cannot build {what} ({why})")
+        self.what, self.why = what, why
+
+
+def built(cls: type, args: tuple) -> nn.Module:
+    """``cls(*args)``: the given code alone runs here (no block is a constructor)."""
+    try:
+        return cls(*args)
+    except Exception as error:
+        frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+                  if frame.filename != __file__ and not frame.name.startswith("<")]
+        where = f", in {frames[-1].name}, line {frames[-1].lineno}" if frames else ""
+        first_line = "".join(str(error).splitlines()[:1])
+        raise GivenCodeCannot(f"{cls.__name__}{tuple(args)}",
+                              f"{type(error).__name__}: {first_line}{where}") from None
+
+
 def made(fn: ModuleType, args: tuple, state: dict, dtype: str) -> nn.Module:
-    return load(fn.MADE(*args).to(DTYPES[dtype]), state, f"MADE{tuple(args)}")
+    return load(built(fn.MADE, args).to(DTYPES[dtype]), state, f"MADE{tuple(args)}")
 
 
 def maf(fn: ModuleType, args: tuple, state: dict, dtype: str) -> nn.Module:
-    return load(fn.MAF(*args).to(DTYPES[dtype]), state, f"MAF{tuple(args)}")
+    return load(built(fn.MAF, args).to(DTYPES[dtype]), state, f"MAF{tuple(args)}")
+
+
+def log_prob_of(model: nn.Module) -> Callable[[Tensor], Tensor]:
+    """``model.log_prob``; where the MAF has none (the course's starter, whose block is
+    ``log_probs``, the batch mean), each row's value is ``log_probs`` of that row alone,
+    batched with vmap where the code allows it, else row by row."""
+    if hasattr(model, "log_prob"):
+        return model.log_prob
+
+    def each_row(x: Tensor) -> Tensor:
+        try:
+            return torch.func.vmap(lambda row: model.log_probs(row[None]))(x)
+        except Exception:  # code vmap cannot batch (in-place writes into new tensors, ...)
+            return torch.stack([model.log_probs(row[None]) for row in x])
+
+    return each_row
 
 
 def recording(module: nn.Module) -> list:
@@ -134,7 +179,7 @@ def masked_linear(fn: ModuleType, args: tuple, seed: int, state: dict, x: Tensor
 def made_layers(fn: ModuleType, args: tuple) -> dict:
     """The layers of ``MADE(*args).net`` as the given code makes them: each one's type, and
     the mask of each linear layer."""
-    layers = list(fn.MADE(*args).net)
+    layers = list(built(fn.MADE, args).net)
     return {"types": [type(layer).__name__ for layer in layers],
             "masks": [getattr(layer, "mask", None) for layer in layers
                       if isinstance(layer, nn.Linear)]}
@@ -177,7 +222,8 @@ def maf_call(fn: ModuleType, args: tuple, state: dict, methods: list, x: Tensor,
     """``MAF(*args)`` in ``dtype`` with the judge's state, and each of ``methods`` on ``x``."""
     model = maf(fn, args, state, dtype)
     with torch.no_grad() if no_grad else contextlib.nullcontext():
-        return [getattr(model, method)(x) for method in methods]
+        return [(log_prob_of(model) if method == "log_prob" else getattr(model, method))(x)
+                for method in methods]
 
 
 @recipe("flow_network")

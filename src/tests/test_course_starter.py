@@ -1,0 +1,85 @@
+"""The grader judges the student's functions, not the given code around them.
+
+A correct hand-in written into the course's own starter (``tests/course_starter.py``: no
+MADE with D = 1, log-dets of PermuteLayer shaped (B, 1), ``log_probs`` as the block) earns
+every point through the grader, in both sandbox modes, and through the Gradescope bundle; the
+cases its given code cannot build are left out with a one-line note. Wrong functions written
+there still fail, and calling a network as ``net.forward(x)`` is as good as ``net(x)``.
+"""
+
+import os
+import tempfile
+import unittest
+from pathlib import Path
+
+import make_autograder
+from tests.course_starter import BODIES, course_flow_network, course_hand_in
+from tests.submissions import files, grade, reference, replace_block, write
+
+MODES = ("auto", "none") if os.geteuid() == 0 else ("none",)
+NOTE = ("D = 1 left out, no points lost: the given code cannot build it (ZeroDivisionError: "
+        "integer modulo by zero, in create_masks, line 53)")
+# The tests with D = 1 cases, which the course's starter cannot build
+WITH_D_1 = ["1a-1-hidden", "1a-2-hidden", "1a-3-hidden", "1a-4-hidden", "1b-1-hidden",
+            "1b-2-hidden", "1c-1-hidden"]
+
+
+def outputs(results: dict) -> dict[str, str]:
+    return {test["number"]: test["output"] for test in results["tests"] if test["output"]}
+
+
+def short(results: dict) -> dict[str, str]:
+    return {test["number"]: test["output"] for test in results["tests"]
+            if test["score"] < test["max_score"]}
+
+
+class CourseStarterTest(unittest.TestCase):
+    def test_a_correct_hand_in_earns_every_point_through_the_grader(self):
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                status, printed, results = grade(course_hand_in(), sandbox_user=mode)
+                self.assertEqual(short(results), {})
+                self.assertEqual(status, 0, printed)
+                self.assertEqual(outputs(results), dict.fromkeys(WITH_D_1, NOTE))
+
+    def test_a_correct_hand_in_earns_every_point_through_the_bundle(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            make_autograder.write_bundle(work / "autograder.zip")
+            write(work / "upload", course_hand_in())
+            results = make_autograder.run_bundle(work / "autograder.zip", work / "upload",
+                                                 work / "root")
+        self.assertEqual(short(results), {})
+        self.assertEqual(outputs(results), dict.fromkeys(WITH_D_1, NOTE))
+
+    def test_wrong_functions_in_it_still_fail(self):
+        wrong = dict(BODIES, FORWARD=BODIES["FORWARD"].replace("log_det = alpha.sum(dim=1)",
+                                                               "log_det = -alpha.sum(dim=1)"),
+                     LOG_PROBS=BODIES["LOG_PROBS"].replace(".mean()", ".sum()"))
+        upload = files(flow_network=course_flow_network(wrong), gan=reference("gan.py"))
+        _, _, results = grade(upload, "1a-0-basic", "1a-3-hidden", "1c-0-basic", "1c-1-hidden",
+                              sandbox_user=MODES[-1])
+        self.assertEqual(sorted(short(results)), ["1a-0-basic", "1a-3-hidden", "1c-0-basic",
+                                                  "1c-1-hidden"])
+        contract = "log_det (the contract: log|det dx/dz| = +sum(alpha)) is wrong"
+        self.assertIn(contract, short(results)["1a-0-basic"])
+        self.assertIn(contract, short(results)["1a-3-hidden"])
+
+    def test_networks_called_through_forward_are_recorded_as_any_call(self):
+        flow = replace_block(reference("flow_network.py"), "inverse", """
+mu, alpha = self.net.forward(x).chunk(2, dim=1)
+return (x - mu) * torch.exp(-alpha), -alpha.sum(dim=1)""".strip())
+        gan = reference("gan.py")
+        for function, body in {
+            "loss_nonsaturating_g": "return -F.logsigmoid(d.forward(g.forward(z))).mean()",
+            "conditional_loss_nonsaturating_g":
+                "return -F.logsigmoid(d.forward(g.forward(z, y_real), y_real)).mean()",
+        }.items():
+            gan = replace_block(gan, function, body)
+        _, _, results = grade(files(flow_network=flow, gan=gan), "1b-2-hidden", "2b-3-hidden",
+                              "4b-2-hidden", sandbox_user=MODES[-1])
+        self.assertEqual(short(results), {})
+
+
+if __name__ == "__main__":
+    unittest.main()
