@@ -27,6 +27,7 @@ if __name__ == "__main__":  # before the imports below: the sandbox imports torc
 
     confine.start_sandbox_early()
 
+import ast
 import copy
 import operator
 import sys
@@ -125,18 +126,41 @@ def assert_whole_batch(sizes: object, batch: int) -> None:
 
 def left_out(answer: object, D: int) -> bool:
     """Whether the sandbox reports that the given code of the student's module cannot build
-    this case. Only D = 1 may be left out, with a note: the course's own starter cannot build
-    it (its hidden degrees are k % (D - 1)), and no student is charged for given code. Any
-    other size fails with the reason."""
+    this case. Only D = 1 may be left out, with a note, and only where the uploaded
+    create_masks, read here, takes a remainder by D - 1 as the course's own starter does (its
+    hidden degrees are k % (D - 1)): no student is charged for given code, and the report of
+    the sandbox, which the submission could forge, is not enough. Otherwise the case fails
+    with the reason."""
     if not (isinstance(answer, dict) and set(answer) == {"given_code_cannot"}):
         return False
     reason = answer["given_code_cannot"]
     what, why = (str(reason.get(key, ""))[:200] if isinstance(reason, dict) else "" for key in
                  ("what", "why"))
-    if D != 1:
+    if D != 1 or not masks_divide_by_d_minus_1(graderUtil.submitted_file("flow_network.py")):
         raise AssertionError(f"the given code cannot build {what} ({why})")
     graderUtil.note(f"D = 1 left out, no points lost: the given code cannot build it ({why})")
     return True
+
+
+def masks_divide_by_d_minus_1(source: bytes | None) -> bool:
+    """Whether ``MADE.create_masks`` in this source takes a remainder by ``D - 1`` (any name
+    minus 1), which no D = 1 survives: found in the syntax tree, nothing run."""
+    try:
+        tree = ast.parse(source or b"")
+    except (SyntaxError, ValueError):
+        return False
+    for made in (node for node in tree.body if isinstance(node, ast.ClassDef)
+                 and node.name == "MADE"):
+        for method in (node for node in made.body if isinstance(node, ast.FunctionDef)
+                       and node.name == "create_masks"):
+            for node in ast.walk(method):
+                if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)
+                        and isinstance(node.right, ast.BinOp)
+                        and isinstance(node.right.op, ast.Sub)
+                        and isinstance(node.right.right, ast.Constant)
+                        and node.right.right.value == 1):
+                    return True
+    return False
 
 
 # ----------------------------------------------------------------------------------------

@@ -65,6 +65,26 @@ class CourseStarterTest(unittest.TestCase):
         self.assertIn(contract, short(results)["1a-0-basic"])
         self.assertIn(contract, short(results)["1a-3-hidden"])
 
+    def test_a_forged_report_that_d_1_cannot_be_built_gains_nothing(self):
+        # On this repository's starter, whose create_masks builds D = 1: the sandbox's
+        # report is the submission's to forge, so the judge reads create_masks itself.
+        forged = """
+if self.input_size == 1:
+    import sys
+    raise sys.modules["sandbox_calls"].GivenCodeCannot("MADE(1)", "forged")
+x = torch.zeros_like(z)
+for _ in range(self.input_size):
+    mu, alpha = self.net(x).chunk(2, dim=1)
+    x = mu + z * torch.exp(alpha)
+return x, alpha.sum(dim=1)
+"""
+        flow = replace_block(reference("flow_network.py"), "forward", forged.strip())
+        _, _, results = grade(files(flow_network=flow), "1a-2-hidden", "1a-4-hidden",
+                              sandbox_user=MODES[-1])
+        self.assertEqual(short(results), {
+            "1a-2-hidden": "[D=1, n_hidden=0] the given code cannot build MADE(1) (forged)",
+            "1a-4-hidden": "the given code cannot build MADE(1) (forged)"})
+
     def test_networks_called_through_forward_are_recorded_as_any_call(self):
         flow = replace_block(reference("flow_network.py"), "inverse", """
 mu, alpha = self.net.forward(x).chunk(2, dim=1)
