@@ -11,7 +11,6 @@ README says holds there.
 """
 
 import os
-import re
 import shutil
 import tempfile
 import unittest
@@ -450,6 +449,13 @@ class AttacksOnTheJudgeTest(unittest.TestCase):
     def test_weights_and_records_of_the_sandbox_cannot_make_a_wrong_function_fit(self):
         self.check("a MADE whose weights are zero")
         self.check("blank losses with forged calls and records")
+        # Without an attack, the identity as MADE.forward earns no test of problem 1a: each
+        # rests on values the judge computed, not on records of the sandbox alone.
+        forward_tests = [f"1a-{index}-{'basic' if index == 0 else 'hidden'}" for index in range(5)]
+        _, _, results = grade(on_the_judge(None, gan_side=False), *forward_tests,
+                              sandbox_user=MODES[-1])
+        self.assertEqual({test["number"]: test["score"] for test in results["tests"]},
+                         dict.fromkeys(forward_tests, 0))
 
 
 if __name__ == "__main__":

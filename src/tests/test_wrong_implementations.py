@@ -1,9 +1,11 @@
 """The grader still catches what it caught when it ran the submission in its own process:
 wrong implementations, two at a time (one in flow_network.py, one in gan.py), fail exactly the
 tests that the grader of commit 9d17883 failed them on (found by running it on each), and
-2b-3 too for the two wrong losses that it once passed: the records of G's calls and of the
-gradients that 2b-3 checks can only fail a loss, and its verdict now rests on the loss's value
-against equations 10 and 11."""
+more where a test's verdict now rests on a value the judge computes instead of on records of
+the sandbox alone: 2b-3 for the two wrong losses (records of G's calls and of the gradients
+can only fail a loss; the loss's value is checked against equations 10 and 11), and 1a-1 for
+the two wrong forwards (the masks and layer types are records; MADE.forward's x is checked
+against x_i = mu_i + z_i exp(alpha_i))."""
 
 import unittest
 
@@ -60,8 +62,10 @@ return d(x_fake).mean() - d(x_real).mean() + 10 * ((norm - 1) ** 2).mean()
 
 # The tests each wrong implementation fails (the 0-point checks of written answers aside).
 FAILS = {
-    "forward: x = mu - z exp(alpha)": ["1a-0-basic", "1a-2-hidden", "1a-4-hidden", "1c-4-hidden"],
-    "forward: one pass at z": ["1a-0-basic", "1a-2-hidden", "1a-3-hidden", "1a-4-hidden"],
+    "forward: x = mu - z exp(alpha)": ["1a-0-basic", "1a-1-hidden", "1a-2-hidden", "1a-4-hidden",
+                                       "1c-4-hidden"],
+    "forward: one pass at z": ["1a-0-basic", "1a-1-hidden", "1a-2-hidden", "1a-3-hidden",
+                               "1a-4-hidden"],
     "inverse: log_det = +sum alpha": ["1b-0-basic", "1b-1-hidden", "1b-2-hidden", "1c-0-basic",
                                       "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"],
     "log_prob: log-dets subtracted": ["1c-0-basic", "1c-1-hidden", "1c-2-hidden", "1c-3-hidden"],
