@@ -342,11 +342,6 @@ def install_seccomp_filter(pid: int) -> bool:
     return True
 
 
-def seccomp_available() -> bool:
-    """Whether the filter can be installed on this machine (its architecture and kernel)."""
-    return platform.system() == "Linux" and platform.machine() in _SYSCALLS
-
-
 # ----------------------------------------------------------------------------------------
 # Ending processes
 

@@ -177,7 +177,7 @@ def note(line: str) -> None:
         _notes.append(line)
 
 
-def run_test(test: GradedTest) -> tuple[_Result, list[str], datetime.timedelta]:
+def run_test(test: GradedTest) -> tuple[_Result, tuple[str, ...], datetime.timedelta]:
     """Runs one test; the submission's calls in it (``ask``) share its time limit. Returns
     its result, its notes and its time."""
     global _running
@@ -189,7 +189,7 @@ def run_test(test: GradedTest) -> tuple[_Result, list[str], datetime.timedelta]:
         test.case(test.method).run(result)
     finally:
         _running = (math.inf, math.inf)
-    return result, list(_notes), datetime.timedelta(seconds=time.perf_counter() - start)
+    return result, tuple(_notes), datetime.timedelta(seconds=time.perf_counter() - start)
 
 
 # ----------------------------------------------------------------------------------------
@@ -480,7 +480,7 @@ class Verdict:
     test: GradedTest
     report: list[str]
     took: datetime.timedelta
-    notes: list[str] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def output(self) -> list[str]:

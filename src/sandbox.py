@@ -388,10 +388,7 @@ def _child(request: dict, hello: dict, user: confine.SandboxUser | None, folder:
         torch.set_num_threads(1)  # the sandbox's thread pool does not survive the fork
         items, report = run_calls(request["calls"], _package(hello, folder), folder)
     sys.stdout.flush()
-    data = _answer_of(items, report)
-    view = memoryview(LENGTH.pack(len(data)) + data)
-    while view:
-        view = view[os.write(3, view):]
+    write_message(open(3, "wb", buffering=0, closefd=False), _answer_of(items, report))
     os._exit(0)
 
 
