@@ -1,25 +1,59 @@
 # Quick start:  make train   (trains the MAF on Moons into src/maf/)
 #               make test    (the grader, then the tests in src/tests/ where there are any)
 #               make pdf     (the written answers: submission.tex -> submission.pdf)
-#               make submission  (the code to hand in: submission.zip, after the basic tests)
-# train, test and submission create the virtual environment .venv on first use.
+#               make submission  (the code to hand in: submission.zip, after the basic tests;
+#                                 PARTIAL=1: as it is)
+# train, test and submission create the virtual environment .venv on first use, or run in an
+# environment of your own: USE_PYTHON=/path/to/python (below).
 
 # The Python the virtual environment is made from, and where it lives (VENV=DIR: elsewhere).
 # Run as root, the grader runs the submission as another user, who must be able to run that
 # Python: make it one every user can read (PYTHON=/usr/bin/python3), in a folder they reach.
 PYTHON ?= python3
 VENV ?= .venv
-PY := $(abspath $(VENV))/bin/python
+VENV_PY := $(abspath $(VENV))/bin/python
+# USE_PYTHON=/path/to/python: that Python and its packages instead of .venv (a conda
+# environment's, say); src/check_env.py checks first that it has those of src/requirements.txt.
+USE_PYTHON ?=
+# TORCH_INDEX=URL: the package index that torch and torchvision come from, such as PyTorch's
+# CPU-only build, https://download.pytorch.org/whl/cpu. Unset: PyPI, whose Linux wheel of torch
+# is the CUDA build, several GB.
+TORCH_INDEX ?=
 ARGS ?=
 
 .PHONY: train test venv clean pdf submission
 
+# venv: the environment that train, test and submission run in: .venv, made on first use, or
+# with USE_PYTHON the check of that Python.
+ifeq ($(USE_PYTHON),)
+PY := $(VENV_PY)
 venv: $(VENV)/installed
+else
+# A path made absolute, since the commands run in src/; a bare name is looked up in PATH.
+PY := $(if $(findstring /,$(USE_PYTHON)),$(abspath $(USE_PYTHON)),$(USE_PYTHON))
+venv:
+	@$(PY) src/check_env.py
+endif
 
+# What make venv says before it installs. The sizes were measured in fresh venvs on Linux
+# x86_64 with Python 3.11: PyPI's torch 2.14.1 (5.8 GB in site-packages) and the CPU-only
+# wheel of torch 2.13.0 (1.3 GB), each with the other packages.
+ifeq ($(TORCH_INDEX),)
+INSTALLING := installing src/requirements.txt into $(VENV); PyPI's torch for Linux is the \
+  CUDA build: about 3 GB to download, 6 GB on disk (CPU-only, 0.3 GB and 1.3 GB: \
+  TORCH_INDEX=https://download.pytorch.org/whl/cpu, see README)
+else
+INSTALLING := installing src/requirements.txt into $(VENV), torch and torchvision from \
+  $(TORCH_INDEX)
+endif
 $(VENV)/installed: src/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; set PYTHON=python3.x")'
+	@echo "make venv: $(INSTALLING)"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r src/requirements.txt
+ifneq ($(TORCH_INDEX),)
+	$(VENV_PY) -m pip install --index-url $(TORCH_INDEX) $$(grep '^torch' src/requirements.txt)
+endif
+	$(VENV_PY) -m pip install -r src/requirements.txt
 	touch $@
 
 train: venv
@@ -59,9 +93,10 @@ pdf:
 	@echo "wrote submission.pdf"
 
 # submission.zip is written only once an unzipped copy of it imports as the course's
-# autograder needs and passes the basic tests alone.
+# autograder needs and passes the basic tests alone, its given code unchanged; with PARTIAL=1,
+# the work as it is (it must still import). A zip there that earned more is kept.
 submission: venv
-	cd src && $(PY) make_submission.py
+	cd src && $(PY) make_submission.py $(if $(PARTIAL),--partial)
 
 # ========================================================================================
 # Course staff only: `make release` leaves this part out of the students' copy.

@@ -1,0 +1,169 @@
+"""The set-up: check_env.py on environments made up here, environment.yml against
+requirements.txt, and what the Makefile (ours and the students') runs with USE_PYTHON and
+TORCH_INDEX."""
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+import check_env
+from make_release import students_makefile
+from tests.submissions import SRC
+
+ROOT = SRC.parent
+REQUIREMENTS = check_env.requirements((SRC / "requirements.txt").read_text())
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def fake_environment(folder: Path, versions: dict[str, str]) -> Path:
+    """The Python of a new venv in ``folder`` that holds only the metadata of ``versions``
+    (name -> version), none of the packages themselves."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    site = folder / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for name, version in versions.items():
+        info = site / "site-packages" / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return folder / "bin" / "python"
+
+
+class CheckEnvTest(unittest.TestCase):
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.tmp = Path(tmp.name)
+
+    def check(self, versions: dict[str, str]) -> subprocess.CompletedProcess:
+        python = fake_environment(self.tmp / "env", versions)
+        return subprocess.run([str(python), str(SRC / "check_env.py")], capture_output=True,
+                              text=True, timeout=60)
+
+    def test_requirements_hold_the_packages_and_the_lowest_versions_the_code_needs(self):
+        self.assertEqual(REQUIREMENTS, [
+            ("torch", "2.5"), ("torchvision", "0.20"), ("numpy", None), ("matplotlib", None),
+            ("scikit-learn", None), ("tqdm", None)])
+
+    def test_a_line_it_cannot_check_is_an_error(self):
+        for line in ("torch==2.5", "torch>=2.5,<3", "numpy; python_version < '3.12'"):
+            with self.subTest(line), self.assertRaisesRegex(ValueError, "line 2"):
+                check_env.requirements(f"tqdm\n{line}\n")
+
+    def test_versions_at_or_above_the_lowest_pass_and_are_named(self):
+        done = self.check({"torch": "2.14.1+cu128", "torchvision": "0.20.0", "numpy": "1.26.4",
+                           "matplotlib": "3.9.0", "scikit-learn": "1.5.1", "tqdm": "4.66.0"})
+        self.assertEqual((done.returncode, done.stderr), (0, ""))
+        self.assertRegex(done.stdout, r"^check_env: \S+/env/bin/python \(Python 3\.\d+\.\d+\) has "
+                         r"torch 2\.14\.1\+cu128, torchvision 0\.20\.0, numpy 1\.26\.4, "
+                         r"matplotlib 3\.9\.0, scikit-learn 1\.5\.1, tqdm 4\.66\.0\n$")
+
+    def test_what_is_missing_or_too_old_is_named_with_how_to_install_it(self):
+        done = self.check({"torchvision": "0.19.1", "numpy": "2.0", "matplotlib": "3.9.0",
+                           "scikit-learn": "1.5.1"})
+        self.assertEqual(done.returncode, 1)
+        python = self.tmp / "env" / "bin" / "python"
+        self.assertEqual(done.stderr.splitlines(), [
+            f"check_env: {python} (Python {sys.version.split()[0]}) lacks what this code needs:",
+            "  torch: not installed (needs >=2.5)",
+            "  torchvision 0.19.1: too old, needs >=0.20",
+            "  tqdm: not installed",
+            f"Install them into it: {python} -m pip install -r {SRC / 'requirements.txt'}; or "
+            "leave out USE_PYTHON, and make builds its own environment, .venv."])
+
+    def test_a_conda_environment_is_told_the_conda_command(self):
+        (self.tmp / "env" / "conda-meta").mkdir(parents=True)
+        done = self.check({})
+        self.assertEqual(done.returncode, 1)
+        self.assertIn(f"Install them into it: conda env update --prefix {self.tmp / 'env'} "
+                      f"--file {SRC / 'environment.yml'}; or leave out USE_PYTHON",
+                      done.stderr)
+
+    def test_a_python_older_than_3_10_is_told_so(self):
+        with mock.patch.object(sys, "version_info", (3, 9, 18)), \
+                mock.patch.object(sys, "version", "3.9.18 (main)"):
+            lacking, _ = check_env.problems([])
+            self.assertEqual(lacking, ["Python 3.9.18: too old, needs 3.10 or newer"])
+            self.assertTrue(check_env.fix(True).startswith("Use a newer Python;"))
+
+    def test_environment_yml_holds_the_packages_of_requirements_txt(self):
+        text = (SRC / "environment.yml").read_text()
+        dependencies = re.findall(r"^  - (\S+)$", text.split("\ndependencies:\n", 1)[1], re.M)
+        self.assertEqual(dependencies[0], "python>=3.10")
+        # conda-forge names torch "pytorch"
+        conda = [re.sub(r"^pytorch\b", "torch", line) for line in dependencies[1:]]
+        self.assertEqual(check_env.requirements("\n".join(conda)), REQUIREMENTS)
+
+
+class MakefileTest(unittest.TestCase):
+    """What ``make -n`` would run (nothing of it runs), in a folder with our Makefile or the
+    students' one and the files of the set-up."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.tmp = Path(tmp.name)
+        (self.tmp / "src").mkdir()
+        for name in ("requirements.txt", "check_env.py", "environment.yml"):
+            shutil.copy(SRC / name, self.tmp / "src" / name)
+
+    def make(self, students: bool, *args: str, dry_run: bool = True) -> subprocess.CompletedProcess:
+        makefile = (ROOT / "Makefile").read_text()
+        (self.tmp / "Makefile").write_text(students_makefile(makefile) if students else makefile)
+        return subprocess.run(["make", "--no-print-directory", *(["-n"] if dry_run else []),
+                               *args], cwd=self.tmp, capture_output=True, text=True, timeout=60)
+
+    def test_use_python_runs_the_check_and_then_that_python_with_no_venv(self):
+        for students in (False, True):
+            with self.subTest(students=students):
+                done = self.make(students, "test", "USE_PYTHON=/opt/env/bin/python")
+                self.assertEqual(done.stdout.splitlines()[:3], [
+                    "/opt/env/bin/python src/check_env.py", "cd src && status=0; \\",
+                    "  /opt/env/bin/python grader.py || status=1; \\"])
+                self.assertNotIn("venv", done.stdout)
+                done = self.make(students, "train", "USE_PYTHON=env/bin/python")
+                self.assertIn(f"cd src && {self.tmp}/env/bin/python main.py", done.stdout)
+
+    def test_use_python_lacking_packages_stops_with_the_check_s_message(self):
+        python = fake_environment(self.tmp / "env", {})
+        done = self.make(True, "submission", f"USE_PYTHON={python}", dry_run=False)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("  torch: not installed (needs >=2.5)\n", done.stderr)
+        self.assertNotIn("make_submission.py", done.stdout)
+        self.assertFalse((self.tmp / ".venv").exists())
+
+    def test_venv_says_what_it_installs_then_installs_from_pypi(self):
+        for students in (False, True):
+            with self.subTest(students=students):
+                venv = self.tmp / "new"
+                lines = self.make(students, "venv", f"VENV={venv}").stdout.splitlines()
+                self.assertRegex(lines[1], r"^echo \"make venv: installing src/requirements.txt "
+                                 rf"into {venv}; .*CUDA build: about 3 GB to download, 6 GB on "
+                                 rf"disk .*TORCH_INDEX={CPU_INDEX}, see README\)\"$")
+                self.assertEqual(lines[2:], [
+                    f"python3 -m venv {venv}",
+                    f"{venv}/bin/python -m pip install -r src/requirements.txt",
+                    f"touch {venv}/installed"])
+
+    def test_torch_index_installs_torch_and_torchvision_from_it_first(self):
+        for students in (False, True):
+            with self.subTest(students=students):
+                venv = self.tmp / "new"
+                lines = self.make(students, "venv", f"VENV={venv}",
+                                  f"TORCH_INDEX={CPU_INDEX}").stdout.splitlines()
+                self.assertEqual(lines[1], f'echo "make venv: installing src/requirements.txt '
+                                 f'into {venv}, torch and torchvision from {CPU_INDEX}"')
+                self.assertEqual(lines[3:5], [
+                    f"{venv}/bin/python -m pip install --index-url {CPU_INDEX} "
+                    "$(grep '^torch' src/requirements.txt)",
+                    f"{venv}/bin/python -m pip install -r src/requirements.txt"])
+        picked = subprocess.run(["grep", "^torch", "src/requirements.txt"], cwd=self.tmp,
+                                capture_output=True, text=True, check=True).stdout
+        self.assertEqual(check_env.requirements(picked), REQUIREMENTS[:2])
+
+
+if __name__ == "__main__":
+    unittest.main()
