@@ -39,11 +39,15 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 
+import grader_common
 import graderUtil
 import network
 from grader_common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, NONSATURATING,
-                           SEED, WGAN_GP, assert_close, assert_pair_close, check_loss,
-                           check_pair, check_tensor, network_spec)
+                           OVERFLOW, SEED, WGAN_GP, assert_close, assert_finite_gradients,
+                           assert_generator_inputs, assert_gradients_reach, assert_labels,
+                           assert_pair_close, assert_scored, check_critic_gradient,
+                           check_finite_loss, check_loss, check_pair, check_records,
+                           check_tensor, matching_mistake, network_spec, trained_layer)
 from graderUtil import ask, call, graded
 from sandbox_calls import (DIM_Z, IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
                            LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
@@ -64,20 +68,12 @@ LOG_DET = {"forward": "log_det (the contract: log|det dx/dz| = +sum(alpha))",
 GAN_BATCH = 6
 REAL_NET_BATCH = 4  # network.py's networks on 28 x 28 images
 LAMBDA = 10.0  # the weight of the gradient penalty (problem 5e)
+BASIC_LOGITS = (-100.0, 100.0)  # where the basic tests also check the losses: log(sigmoid(h))
+                                # written out is infinite there
 
 
 # ----------------------------------------------------------------------------------------
 # Checks of what the sandbox sent back
-
-
-def check_records(value: object, what: str) -> list[list[Tensor | None]]:
-    """A record of calls (sandbox_calls.recording) checked to be a list of argument lists of
-    tensors (None for an argument that is not one)."""
-    if not (isinstance(value, list) and all(
-            isinstance(args, list) and all(arg is None or isinstance(arg, Tensor) for arg in args)
-            for args in value)):
-        raise AssertionError(f"the record of {what}'s calls is not a list of tensors")
-    return value
 
 
 def check_sizes(value: object) -> list[int]:
@@ -85,32 +81,6 @@ def check_sizes(value: object) -> list[int]:
     if not (isinstance(value, list) and all(type(size) is int for size in value)):
         raise AssertionError("the record of self.net's batch sizes is not a list of ints")
     return value
-
-
-def check_gradients(sent: object) -> dict[str, Tensor | None]:
-    """The gradients sent back (sandbox_calls.gradients), checked to be tensors or None."""
-    if not (isinstance(sent, dict) and isinstance(sent.get("requires_grad"), bool)
-            and isinstance(sent.get("grads"), dict)
-            and all(grad is None or isinstance(grad, Tensor) for grad in sent["grads"].values())):
-        raise AssertionError("the record of the gradients is not a dict of tensors")
-    if not sent["requires_grad"]:
-        raise AssertionError("the result does not require grad: it cannot be trained")
-    return sent["grads"]
-
-
-def assert_gradients_reach(sent: object) -> None:
-    """Checks that the loss behind ``sent`` back-propagated finite, not all zero gradients to
-    every parameter."""
-    for name, grad in check_gradients(sent).items():
-        if grad is None or not torch.isfinite(grad).all() or not grad.any():
-            raise AssertionError(f"no finite, non-zero gradient reaches parameter {name}")
-
-
-def assert_finite_gradients(sent: object) -> None:
-    """Checks that the loss behind ``sent`` back-propagated finite gradients."""
-    for name, grad in check_gradients(sent).items():
-        if grad is not None and not torch.isfinite(grad).all():
-            raise AssertionError(f"the gradient of parameter {name} is not finite")
 
 
 def assert_whole_batch(sizes: object, batch: int) -> None:
@@ -285,6 +255,50 @@ def log_abs_det(jacobians: Tensor) -> Tensor:
 
 
 # ----------------------------------------------------------------------------------------
+# The flow: what known wrong implementations give, so that a failure can name its mistake
+
+
+def made_mistakes(method: str, net: Net, inputs: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
+    """(output, log_det) of common wrong versions of MADE.<method>, by description."""
+    mu, alpha = net_mu_alpha(net, inputs)
+    if method == "forward":
+        x, log_det = reference_forward(net, inputs)
+        return {
+            "one pass of self.net on z (mu_i and alpha_i must come from x_<i, found one "
+            "dimension at a time)": (mu + inputs * torch.exp(alpha), alpha.sum(dim=1)),
+            "the inverse's sign, -sum(alpha) (the forward's log_det is log|det dx/dz| = "
+            "+sum(alpha))": (x, -log_det),
+        }
+    return {
+        "exp(+alpha) in place of exp(-alpha) (z = (x - mu) * exp(-alpha), equation 3)":
+            ((inputs - mu) * torch.exp(alpha), -alpha.sum(dim=1)),
+        "the forward's sign, +sum(alpha) (the inverse's log_det is log|det dz/dx| = "
+        "-sum(alpha), equation 3)": ((inputs - mu) * torch.exp(-alpha), alpha.sum(dim=1)),
+    }
+
+
+def maf_mistakes(blocks: list[Net | None], x: Tensor) -> dict[str, Tensor]:
+    """log p(x) of every row as common wrong versions of MAF.log_prob give it."""
+    z, log_det = reference_flow_inverse(blocks, x)
+    base = standard_normal_log_density(z)
+    reversed_z, reversed_log_det = reference_flow_inverse(blocks[::-1], x)
+    return {
+        "the log-dets subtracted (log p(x) = log N(z) + the sum of the inverses' log-dets, "
+        "equation 2)": base - log_det,
+        "the log-dets left out (equation 2 adds them)": base,
+        "the blocks taken in reversed order (x goes through self.nf from first to last)":
+            standard_normal_log_density(reversed_z) + reversed_log_det,
+        "log N(z_d) averaged over the dimensions, not summed (log_prob is one value per "
+        "row, shape (B,))": base / x.shape[1] + log_det,
+    }
+
+
+def batch_means(per_row: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The batch mean of each of these values per row: what MAF.log_probs gives."""
+    return {description: values.mean() for description, values in per_row.items()}
+
+
+# ----------------------------------------------------------------------------------------
 # The flow: tests
 #
 # Every test draws its weights and inputs here, has the sandbox make the calls on them
@@ -337,41 +351,67 @@ class FlowTestCase(unittest.TestCase):
             with self.subTest(D=D):
                 (answer,) = got[index]
                 result = check_pair(answer["result"], f"MADE.{method}", BATCH, D, torch.float32)
-                assert_pair_close(result, expected(net, x), names, FLOAT32_TOL)
+                assert_pair_close(result, expected(net, x), names, FLOAT32_TOL,
+                                  made_mistakes(method, net, x))
 
-    def check_edge_cases(self, method: str, expected: Callable, one_pass: bool) -> None:
+    def check_edge_cases(self, method: str, expected_pair: Callable, one_pass: bool) -> None:
         """MADE.<method> on batches of 1 and 10,000 rows and on float64 input.
 
-        ``expected(net, input)`` gives the right (output, log_det); the input must be left
+        ``expected_pair(net, input)`` gives the right (output, log_det); the input must be left
         unchanged and every call of self.net must see the whole batch (exactly one call if
         ``one_pass``).
         """
         state, net = made_weights(3, 1)
         state64 = {key: value.double() for key, value in state.items()}
         net64 = Net([tuple(part.double() for part in layer) for layer in net.layers])
-        cases = [(1, torch.float32, net), (LARGE_BATCH, torch.float32, net),
-                 (BATCH, torch.float64, net64)]
-        inputs = [torch.randn(batch, 3, dtype=dtype) for batch, dtype, _ in cases]
-        arguments = dict(args=made_args(3, 1), method=method)
-        got = ask([call(made_call, state=state, inputs=inputs[:2], **arguments),
-                   call(made_call, state=state64, inputs=inputs[2:], dtype="float64",
-                        **arguments)])
-        answers = [*got[0], *got[1]]
-        what = f"MADE.{method}"
-        for (batch, dtype, reference_net), x, answer in zip(cases, inputs, answers):
-            with self.subTest(batch=batch, dtype=dtype):
-                result = check_pair(answer["result"], what, batch, 3, dtype)
-                assert_whole_batch(answer["net_batches"], batch)
-                if one_pass and len(answer["net_batches"]) != 1:
-                    raise AssertionError(
-                        f"self.net should be called once, not {len(answer['net_batches'])} "
-                        "times: x is known, so one pass on the whole batch gives mu and alpha of "
-                        "every dimension (what makes the MAF's density fast)")
-                after = check_tensor(answer["input"], f"the input of {what}", (batch, 3), dtype)
-                if not torch.equal(after, x):
-                    raise AssertionError(f"{what} changed its input in place")
-                assert_pair_close(result, expected(reference_net, x),
-                                  f"output, {LOG_DET[method]}", FLOAT32_TOL)
+        # The small batches are asked first, apart: a loop over the rows fails there, before
+        # it takes 10,000 passes.
+        cases = [(1, torch.float32, net, state), (BATCH, torch.float64, net64, state64),
+                 (LARGE_BATCH, torch.float32, net, state)]
+        inputs = [torch.randn(batch, 3, dtype=dtype) for batch, dtype, _, _ in cases]
+        for group in ((0, 1), (2,)):
+            got = ask([call(made_call, args=made_args(3, 1), state=cases[index][3],
+                            method=method, inputs=[inputs[index]],
+                            dtype=str(cases[index][1]).removeprefix("torch."))
+                       for index in group])
+            for position, index in enumerate(group):
+                batch, dtype, reference_net, _ = cases[index]
+                try:
+                    self.check_edge_case(method, expected_pair, one_pass, reference_net,
+                                         inputs[index], got[position][0])
+                except AssertionError as error:  # labelled as a subTest's failure would be
+                    raise AssertionError(f"[batch={batch}, dtype={dtype}] {error}") from None
+
+    @staticmethod
+    def check_edge_case(method: str, expected_pair: Callable, one_pass: bool, net: Net,
+                        x: Tensor, answer: dict) -> None:
+        """One call of MADE.<method> on ``x`` (``answer``, from made_call) for
+        check_edge_cases."""
+        batch, what = len(x), f"MADE.{method}"
+        result = check_pair(answer["result"], what, batch, 3, x.dtype)
+        assert_whole_batch(answer["net_batches"], batch)
+        passes = len(answer["net_batches"])
+        if one_pass and passes != 1:
+            raise AssertionError(
+                f"self.net should be called once, not {passes} times: x is known, so one pass "
+                "on the whole batch gives mu and alpha of every dimension (what makes the "
+                "MAF's density fast)")
+        after = check_tensor(answer["input"], f"the input of {what}", (batch, 3), x.dtype)
+        if not torch.equal(after, x):
+            raise AssertionError(f"{what} changed its input in place")
+        mistakes = made_mistakes(method, net, x)
+        try:
+            assert_pair_close(result, expected_pair(net, x), f"output, {LOG_DET[method]}",
+                              FLOAT32_TOL, mistakes)
+        except AssertionError as error:
+            named = any(matching_mistake(part, {key: pair[n] for key, pair in mistakes.items()},
+                                         FLOAT32_TOL) for n, part in enumerate(result))
+            if method == "forward" and passes == batch != 3 and not named:
+                raise AssertionError(
+                    f"{error}; self.net was called {passes} time(s) for a batch of {batch} "
+                    "row(s) of D = 3: the loop should run over the D dimensions, not the "
+                    "rows") from None
+            raise
 
     def check_one_dimension(self, method: str, expected: Callable) -> None:
         """MADE.<method> with D = 1, where mu and alpha are the biases of the last layer.
@@ -453,7 +493,9 @@ class MADEForwardTest(FlowTestCase):
                 x, _ = check_pair(answers[0]["result"], "MADE.forward", BATCH, D, torch.float32)
                 # The ground of the verdict: the layers and masks above are records only the
                 # sandbox makes, and the identity is autoregressive too.
-                assert_close(x, reference_forward(net, z)[0], "x", FLOAT32_TOL)
+                one_pass = {mistake: pair[0] for mistake, pair in
+                            made_mistakes("forward", net, z).items()}
+                assert_close(x, reference_forward(net, z)[0], "x", FLOAT32_TOL, one_pass)
                 for j, answer in enumerate(answers[1:]):
                     x_nudged, _ = check_pair(answer["result"], "MADE.forward", BATCH, D,
                                              torch.float32)
@@ -485,7 +527,9 @@ class MADEForwardTest(FlowTestCase):
         def check(net: Net, z: Tensor, result: tuple, _) -> None:
             x, log_det = result
             jacobians = autograd_jacobians(lambda rows: reference_inverse(net, rows)[0], x)
-            assert_close(log_det, -log_abs_det(jacobians), LOG_DET["forward"], FLOAT64_TOL)
+            expected = -log_abs_det(jacobians)
+            sign = {"the inverse's sign, -log|det dx/dz|": -expected}
+            assert_close(log_det, expected, LOG_DET["forward"], FLOAT64_TOL, sign)
 
         self.each_made("forward", check)
 
@@ -524,7 +568,9 @@ class MADEInverseTest(FlowTestCase):
             z, log_det = result
             upper = jacobians.triu(1)
             assert_close(upper, torch.zeros_like(upper), "dz_i/dx_j for j > i", 0)
-            assert_close(log_det, log_abs_det(jacobians), "log_det", FLOAT64_TOL)
+            expected = log_abs_det(jacobians)
+            sign = {"the forward's sign, +sum(alpha) (equation 3: -sum(alpha))": -expected}
+            assert_close(log_det, expected, "log_det", FLOAT64_TOL, sign)
             assert_close(log_det, reference_inverse(net, x)[1], "log_det", FLOAT64_TOL)
             assert_close(reference_forward(net, z)[0], x, "x recovered from z", FLOAT64_TOL)
 
@@ -561,7 +607,8 @@ class MAFTest(FlowTestCase):
         (value,) = ask([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
                              methods=["log_probs"], x=x)])[0]
         value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
-        assert_close(value, reference_log_prob(blocks, x).mean(), "log_probs", FLOAT32_TOL)
+        assert_close(value, reference_log_prob(blocks, x).mean(), "log_probs", FLOAT32_TOL,
+                     batch_means(maf_mistakes(blocks, x)))
 
     @graded(
         "1c-1-hidden",
@@ -588,9 +635,15 @@ class MAFTest(FlowTestCase):
                 jacobians = autograd_jacobians(flow_inverse, x)
                 expected = standard_normal_log_density(flow_inverse(x)) + log_abs_det(jacobians)
                 value = check_tensor(value, "MAF.log_probs(x)", (), torch.float64)
-                assert_close(value, expected.mean(), "log_probs", FLOAT64_TOL)
+                assert_close(value, expected.mean(), "log_probs", FLOAT64_TOL,
+                             batch_means(maf_mistakes(blocks, x)))
                 loss = check_tensor(loss, "MAF.loss(x)", (), torch.float64)
                 assert_close(loss, -expected.mean(), "loss", FLOAT64_TOL)
+                if isinstance(per_row, Tensor) and tuple(per_row.shape) == (BATCH, D):
+                    raise AssertionError(
+                        f"MAF.log_prob(x) should have shape ({BATCH},), one value per row, got "
+                        f"({BATCH}, {D}): log N(z; 0, I) is the sum of log N(z_d) over the "
+                        "dimensions")
                 per_row = check_tensor(per_row, "MAF.log_prob(x)", (BATCH,), torch.float64)
                 assert_close(per_row, expected, "log_prob", FLOAT64_TOL)
 
@@ -642,7 +695,8 @@ class MAFTest(FlowTestCase):
             with self.subTest(batch=batch):
                 answer = got[index]
                 value = check_tensor(answer["log_probs"], "MAF.log_probs(x)", (), torch.float32)
-                assert_close(value, reference_log_prob(blocks, x).mean(), "log_probs", FLOAT32_TOL)
+                assert_close(value, reference_log_prob(blocks, x).mean(), "log_probs", FLOAT32_TOL,
+                             batch_means(maf_mistakes(blocks, x)))
                 assert_whole_batch(answer["net_batches"], batch)
                 assert_gradients_reach(answer["gradients"])
 
@@ -701,13 +755,18 @@ class MAFTest(FlowTestCase):
 Setup = tuple[nn.Module, nn.Module, Tensor, Tensor | None]
 
 
-def stand_ins(conditional: bool) -> Setup:
-    """Stand-in networks with GAN_BATCH real images (and labels, if conditional)."""
+def stand_ins(conditional: bool, logits: float = 0.0) -> Setup:
+    """Stand-in networks with GAN_BATCH real images (and labels, if conditional); D's logits
+    shifted by ``logits`` (the bias of its head)."""
     x_real = torch.randn(GAN_BATCH, *IMAGE_SHAPE)
     if conditional:
+        g, d = LinearConditionalGenerator(), TinyConditionalDiscriminator()
         labels = torch.randint(NUM_CLASSES, (GAN_BATCH,))
-        return LinearConditionalGenerator(), TinyConditionalDiscriminator(), x_real, labels
-    return LinearGenerator(), TinyDiscriminator(), x_real, None
+    else:
+        (g, d), labels = (LinearGenerator(), TinyDiscriminator()), None
+    with torch.no_grad():
+        d.head.bias.add_(logits)
+    return g, d, x_real, labels
 
 
 def real_networks(conditional: bool) -> Setup:
@@ -717,6 +776,18 @@ def real_networks(conditional: bool) -> Setup:
         labels = torch.randint(10, (REAL_NET_BATCH,))
         return network.ConditionalGenerator(), network.ConditionalDiscriminator(), x_real, labels
     return network.Generator(), network.Discriminator(), x_real, None
+
+
+def linear_critic_expectations(g: nn.Module, critic: LinearCritic, x_real: Tensor
+                               ) -> tuple[Tensor, Tensor, Tensor]:
+    """For a linear critic d(x) = <w, x> + b, in closed form: the critic loss
+    E<w, G(z) - x> + 10 (||w|| - 1)^2 (equation 24), its gradient in w
+    E[G(z) - x] + 20 (||w|| - 1) w / ||w||, and the gradient without the penalty's part."""
+    z, _ = seeded_draws(len(x_real), g.dim_z)
+    gap = (g(z) - x_real).detach().double().flatten(1).mean(dim=0)  # E[G(z) - x]
+    w = critic.linear.weight.detach().double()[0]
+    loss = gap @ w + LAMBDA * (w.norm() - 1) ** 2
+    return loss, gap + 2 * LAMBDA * (w.norm() - 1) * w / w.norm(), gap
 
 
 def linear_critic(norm: float) -> LinearCritic:
@@ -733,13 +804,6 @@ def loss_of(name: str, setup: Setup, **options: object) -> tuple[str, dict]:
     g, d, x_real, y_real = setup
     return call(loss_call, name=name, g=network_spec(g), d=network_spec(d), x_real=x_real,
                 y_real=y_real, seed=SEED, **options)
-
-
-def trained_layer(name: str) -> dict[str, str]:
-    """The stand-in layer that the loss ``name`` must train, named for the messages: G's linear
-    map for a G loss, D's hidden layer for a D loss (not its output bias, which cancels out of
-    equation 24)."""
-    return {"D_hidden": "d.hidden"} if name.endswith("_d") else {"G": "g.linear"}
 
 
 # ----------------------------------------------------------------------------------------
@@ -761,14 +825,19 @@ def neg_log_sigmoid(h: Tensor) -> Tensor:
     return torch.clamp(-h, min=0) + torch.log1p(torch.exp(-h.abs()))
 
 
-def input_gradient_norms(d: nn.Module, x: Tensor) -> Tensor:
-    """||grad_x D(x_i)||_2 of every sample, by autograd on one sample at a time."""
-    norms = []
+def input_gradients(d: nn.Module, x: Tensor) -> Tensor:
+    """grad_x D(x_i) of every sample (shaped as ``x``), by autograd on one sample at a time."""
+    grads = []
     for sample in x:
         sample = sample[None].detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(d(sample).sum(), sample)
-        norms.append(grad.norm())
-    return torch.stack(norms)
+        grads.append(grad[0])
+    return torch.stack(grads)
+
+
+def input_gradient_norms(d: nn.Module, x: Tensor) -> Tensor:
+    """||grad_x D(x_i)||_2 of every sample."""
+    return input_gradients(d, x).flatten(1).norm(dim=1)
 
 
 def reference_losses(
@@ -799,67 +868,92 @@ def reference_losses(
     return losses
 
 
+def loss_mistakes(
+    name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
+) -> dict[str, Tensor]:
+    """The values of common wrong versions of the loss ``name`` on (g, d), by description,
+    computed as reference_losses computes the right ones."""
+    batch = len(x_real)
+    z, alpha = seeded_draws(batch, g.dim_z)
+    g64, d64 = copy.deepcopy(g).double(), copy.deepcopy(d).double()
+    labels = () if y_real is None else (y_real,)
+    real = x_real.double()
+    fake = g64(z.double(), *labels).detach()
+    h_real, h_fake = d64(real, *labels).detach(), d64(fake, *labels).detach()
+    prefix = "" if y_real is None else "conditional_"
+    mistakes = {
+        f"{prefix}loss_nonsaturating_d": {
+            "log(1 - D(G(z))) written as logsigmoid(1 - h) (1 - sigma(h) = sigma(-h), so "
+            "log(1 - D) = logsigmoid(-h))":
+                neg_log_sigmoid(h_real).mean() + neg_log_sigmoid(1 - h_fake).mean(),
+            "the reals' term -E log D(x) left out": neg_log_sigmoid(-h_fake).mean(),
+        },
+        f"{prefix}loss_nonsaturating_g": {
+            "the minimax form E log(1 - D(G(z))) (the non-saturating loss is "
+            "-E log D(G(z)))": -neg_log_sigmoid(-h_fake).mean(),
+        },
+    }
+    if name != "loss_wasserstein_gp_d":
+        return mistakes.get(name, {})
+
+    def critic_loss(h_fakes: Tensor, norms: Tensor) -> Tensor:
+        """Equation 24 with the penalty on these gradient norms."""
+        return h_fakes.mean() - h_real.mean() + LAMBDA * ((norms - 1) ** 2).mean()
+
+    def norms_at(weights: Tensor, fakes: Tensor = fake) -> Tensor:
+        """One gradient norm per sample at the interpolates with these weights."""
+        return input_gradients(d64, weights * fakes + (1 - weights) * real).flatten(1).norm(dim=1)
+
+    # The draws of the wrong orders and shapes, each after seeding as the loss is called:
+    # alpha then z, without the given z or after it (z drawn again)
+    before_z = {}
+    for given_z in (False, True):
+        torch.manual_seed(SEED)
+        if given_z:
+            torch.randn(batch, g.dim_z)
+        alpha_first, z_second = torch.rand(batch, 1, 1, 1), torch.randn(batch, g.dim_z)
+        fake_second = g64(z_second.double()).detach()
+        before_z[given_z] = critic_loss(d64(fake_second).detach(),
+                                        norms_at(alpha_first, fake_second))
+    drawn_after_z = {}
+    for shape in ((1,), tuple(x_real.shape)):
+        torch.manual_seed(SEED)
+        torch.randn(batch, g.dim_z)
+        drawn_after_z[shape] = torch.rand(shape)
+    grads = input_gradients(d64, alpha * fake + (1 - alpha) * real)  # at the right x_hat
+    return {
+        "alpha drawn before z (z = torch.randn(...) is the first draw, alpha the second)":
+            before_z[False],
+        "alpha drawn before z, and z drawn again after it (the given z is the first draw, "
+        "alpha the second; draw no other z)": before_z[True],
+        "one alpha for the whole batch (draw one per sample: torch.rand(B, 1, 1, 1))":
+            critic_loss(h_fake, norms_at(drawn_after_z[(1,)])),
+        "alpha drawn per pixel (draw one per sample: torch.rand(B, 1, 1, 1))":
+            critic_loss(h_fake, norms_at(drawn_after_z[tuple(x_real.shape)])),
+        "the norm of the whole batch's gradient (take one norm per sample: "
+        "grad.reshape(B, -1).norm(dim=1))": critic_loss(h_fake, grads.norm()),
+        "per-channel gradient norms (one norm per sample over all its channels and pixels: "
+        "grad.reshape(B, -1).norm(dim=1))": critic_loss(h_fake, grads.flatten(2).norm(dim=2)),
+        "the norm over the last axis only (one norm per sample over all its channels and "
+        "pixels: grad.reshape(B, -1).norm(dim=1))": critic_loss(h_fake, grads.norm(dim=-1)),
+        "the gradient of the batch mean d(x_hat).mean(), 1/B of each sample's gradient "
+        "(take the gradient of the sum)":
+            critic_loss(h_fake, grads.flatten(1).norm(dim=1) / batch),
+        "the penalty left out (lambda = 10)": h_fake.mean() - h_real.mean(),
+    }
+
+
 # ----------------------------------------------------------------------------------------
 # GAN losses: checks of the records of G's and D's calls
-
-
-def assert_generator_inputs(calls: object, batch: int, y_real: Tensor | None) -> None:
-    """Checks that G was called, each time on z = torch.randn(batch, DIM_Z) drawn first after
-    seeding, and on the real labels if ``y_real`` is given."""
-    calls = check_records(calls, "G")
-    z, _ = seeded_draws(batch, DIM_Z)
-    if not calls:
-        raise AssertionError("the generator was never called")
-    for args in calls:
-        if not (args and args[0] is not None and torch.equal(args[0], z)):
-            shape = tuple(args[0].shape) if args and args[0] is not None else None
-            raise AssertionError(
-                f"G should receive z = torch.randn({batch}, g.dim_z), the loss's first random "
-                f"draw; it got a tensor of shape {shape} with other values"
-            )
-        if y_real is not None and not (len(args) == 2 and args[1] is not None
-                                       and torch.equal(args[1], y_real)):
-            raise AssertionError("G should receive the real labels y_real")
-
-
-def assert_scored(calls: object, images: Tensor, what: str, labels: Tensor | None = None) -> None:
-    """Checks that D was given every one of ``images`` (with its own label, if given)."""
-    calls = check_records(calls, "D")
-    if not calls:
-        raise AssertionError("the discriminator was never called")
-    if labels is not None and any(len(args) != 2 or None in args for args in calls):
-        raise AssertionError("the conditional discriminator should be called as d(x, y)")
-    shape = tuple(images.shape[1:])
-    if any(not args or args[0] is None or tuple(args[0].shape[1:]) != shape for args in calls):
-        raise AssertionError(f"D should be given batches of images shaped (B, {shape})")
-    inputs = torch.cat([args[0].flatten(1).double() for args in calls])
-    # found[n, i]: input n of all D's calls is image i
-    found = torch.isclose(inputs[:, None], images.flatten(1)[None].double(), rtol=1e-5,
-                          atol=1e-5).all(2)
-    for i in range(len(images)):
-        if not found[:, i].any():
-            raise AssertionError(f"D was never given {what} (sample {i})")
-        if labels is not None:
-            given = torch.cat([args[1].flatten() for args in calls])
-            if len(given) != len(inputs):
-                raise AssertionError("D should be given one label per image")
-            given = given[found[:, i]]
-            if not (given == labels[i]).all():
-                raise AssertionError(
-                    f"D scored {what} (sample {i}) with label(s) {given.tolist()}, "
-                    f"not y_real[{i}] = {labels[i].item()}"
-                )
 
 
 def check_labels(name: str, setup: Setup, calls: object) -> None:
     """Checks that D scored the fakes G(z, y_real), and for a D loss the reals, with y_real."""
     g, _, x_real, y_real = setup
-    z, _ = seeded_draws(len(x_real), DIM_Z)
+    z, _ = seeded_draws(len(x_real), g.dim_z)
     with torch.no_grad():
         fakes = g(z, y_real)
-    assert_scored(calls, fakes, "the fake G(z, y_real)", y_real)
-    if name.endswith("_d"):
-        assert_scored(calls, x_real, "the real image", y_real)
+    assert_labels(name, calls, fakes, x_real, y_real)
 
 
 def check_interpolates(name: str, setup: Setup, calls: object) -> None:
@@ -885,6 +979,16 @@ def check_interpolates(name: str, setup: Setup, calls: object) -> None:
 # GAN losses: tests
 
 
+def assert_loss(answer: dict, name: str, setup: Setup, expected: Tensor,
+                mistakes: dict[str, Tensor]) -> None:
+    """grader_common.assert_loss with the draws and fakes of ``setup``."""
+    g, _, x_real, y_real = setup
+    z, _ = seeded_draws(len(x_real), g.dim_z)
+    with torch.no_grad():
+        fakes = None if y_real is None else g(z, y_real)
+    grader_common.assert_loss(answer, name, expected, mistakes, z, x_real, y_real, fakes)
+
+
 class GANTestCase(unittest.TestCase):
     """Seeds torch, so that every run is the same. The networks and images are made here;
     the sandbox gets copies of their weights, and the references are computed from the
@@ -898,30 +1002,39 @@ class GANTestCase(unittest.TestCase):
         torch.manual_seed(0)
 
     def check_values(self, names: tuple[str, ...], setup: Setup) -> None:
-        """Every loss in ``names`` on ``setup`` against its equation (reference_losses)."""
-        got = ask([loss_of(name, setup) for name in names])
+        """Every loss in ``names`` on ``setup`` against its equation (reference_losses); on
+        the stand-ins, also that it trains trained_layer (a sample detached from G does not)."""
+        stand_in = isinstance(setup[0], LinearGenerator)
+        got = ask([loss_of(name, setup, record=True,
+                           train=trained_layer(name) if stand_in else None) for name in names])
         expected = reference_losses(*setup)
         for index, name in enumerate(names):
             with self.subTest(loss=name):
-                loss = check_loss(got[index]["loss"], name)
-                assert_close(loss, expected[name], name, FLOAT32_TOL)
+                assert_loss(got[index], name, setup, expected[name], loss_mistakes(name, *setup))
+                if stand_in:
+                    assert_gradients_reach(got[index]["gradients"])
 
-    def check_extreme_logits(self, names: tuple[str, ...]) -> None:
-        """The losses with D's logits shifted to +-100 and +-1000 against their equations, and
-        their gradients to both networks: finite."""
-        cases = [(offset, name) for offset in (-1000.0, -100.0, 100.0, 1000.0) for name in names]
-        setups = [stand_ins(conditional=name in CONDITIONAL) for _, name in cases]
-        for (offset, _), setup in zip(cases, setups):
-            with torch.no_grad():
-                setup[1].head.bias.fill_(offset)
-        got = ask([loss_of(name, setup, train={"G": "g", "D": "d"})
+    def check_extreme_logits(self, names: tuple[str, ...],
+                             offsets: tuple[float, ...] = (-1000.0, -100.0, 100.0, 1000.0),
+                             gradients: bool = True) -> None:
+        """The losses with D's logits shifted by ``offsets`` against their equations, and
+        (``gradients``) their gradients to both networks: finite."""
+        cases = [(offset, name) for offset in offsets for name in names]
+        setups = [stand_ins(conditional=name in CONDITIONAL, logits=offset)
+                  for offset, name in cases]
+        got = ask([loss_of(name, setup, train={"G": "g", "D": "d"} if gradients else None)
                    for (_, name), setup in zip(cases, setups)])
         for index, ((offset, name), setup) in enumerate(zip(cases, setups)):
             with self.subTest(loss=name, logits=f"{offset:+g} + O(1)"):
                 answer = got[index]
-                expected = reference_losses(*setup)[name]
-                assert_close(check_loss(answer["loss"], name), expected, name, FLOAT32_TOL)
-                assert_finite_gradients(answer["gradients"])
+                loss = check_finite_loss(answer["loss"], name, offset)
+                assert_close(loss, reference_losses(*setup)[name], name, FLOAT32_TOL,
+                             loss_mistakes(name, *setup))
+                if gradients:
+                    try:
+                        assert_finite_gradients(answer["gradients"])
+                    except AssertionError as error:
+                        raise AssertionError(f"{error} at logits near {offset:+g}: {OVERFLOW}")
 
     def check_calls(
         self, names: tuple[str, ...], check_d_calls: Callable[[str, Setup, list], None] | None
@@ -943,7 +1056,8 @@ class GANTestCase(unittest.TestCase):
             with self.subTest(loss=name):
                 answer, once, twice = (got[3 * index + step] for step in range(3))
                 loss = check_loss(answer["loss"], name)
-                assert_generator_inputs(answer["g_calls"], len(setup[2]), setup[3])
+                assert_generator_inputs(answer["g_calls"], seeded_draws(len(setup[2]), DIM_Z)[0],
+                                        setup[3])
                 if check_d_calls is not None:
                     check_d_calls(name, setup, answer["d_calls"])
                 assert_gradients_reach(answer["gradients"])
@@ -951,7 +1065,8 @@ class GANTestCase(unittest.TestCase):
                 assert_close(check_loss(twice["loss"], name), check_loss(once["loss"], name),
                              what, FLOAT32_TOL)
                 # The ground of the verdict: the records above can only fail the test.
-                assert_close(loss, reference_losses(*setup)[name], name, FLOAT32_TOL)
+                assert_close(loss, reference_losses(*setup)[name], name, FLOAT32_TOL,
+                             loss_mistakes(name, *setup))
 
     @staticmethod
     def batch_repeated(name: str) -> tuple[Setup, Setup]:
@@ -973,10 +1088,11 @@ class NonSaturatingLossTest(GANTestCase):
         "2b-0-basic",
         "loss_nonsaturating_d and loss_nonsaturating_g return 0-dim float32 tensors equal to "
         "equations 10 and 11 computed in float64 for the same z (stand-in networks, batch of 6, "
-        "device=torch.device('cpu'))",
+        "device=torch.device('cpu')), also at logits near -100 and 100, and train D and G",
     )
     def test_values(self) -> None:
         self.check_values(NONSATURATING, stand_ins(conditional=False))
+        self.check_extreme_logits(NONSATURATING, BASIC_LOGITS, gradients=False)
 
     @graded(
         "2b-1-hidden",
@@ -1012,10 +1128,11 @@ class ConditionalLossTest(GANTestCase):
         "4b-0-basic",
         "conditional_loss_nonsaturating_d and _g return 0-dim float32 tensors equal to "
         "equation 18 and -E log D(G(z, y), y) computed in float64 for the same z "
-        "(stand-in networks, batch of 6)",
+        "(stand-in networks, batch of 6), also at logits near -100 and 100, and train D and G",
     )
     def test_values(self) -> None:
         self.check_values(CONDITIONAL, stand_ins(conditional=True))
+        self.check_extreme_logits(CONDITIONAL, BASIC_LOGITS, gradients=False)
 
     @graded(
         "4b-1-hidden",
@@ -1051,10 +1168,14 @@ class WassersteinGPLossTest(GANTestCase):
         "5e-0-basic",
         "loss_wasserstein_gp_d and _g return 0-dim float32 tensors equal to equations 24 "
         "(lambda = 10, z then alpha drawn, the gradient norms by autograd one sample at a "
-        "time) and 25 in float64 (stand-in networks, batch of 6)",
+        "time) and 25 in float64 (stand-in networks, batch of 6), train D and G, and the "
+        "penalty trains D (a linear critic's gradient in w, ||w|| = 3)",
     )
     def test_values(self) -> None:
         self.check_values(WGAN_GP, stand_ins(conditional=False))
+        setup = (LinearGenerator(), linear_critic(3.0), torch.randn(GAN_BATCH, *IMAGE_SHAPE))
+        answer = ask([loss_of("loss_wasserstein_gp_d", (*setup, None), train={"critic": "d"})])[0]
+        check_critic_gradient(answer, *linear_critic_expectations(*setup))
 
     @graded(
         "5e-1-hidden",
@@ -1076,22 +1197,9 @@ class WassersteinGPLossTest(GANTestCase):
                   for norm in norms]
         got = ask([loss_of("loss_wasserstein_gp_d", (g, critic, x_real, None),
                            train={"critic": "d"}) for g, critic, x_real in setups])
-        for index, (norm, (g, critic, x_real)) in enumerate(zip(norms, setups)):
+        for index, (norm, setup) in enumerate(zip(norms, setups)):
             with self.subTest(norm_w=norm):
-                answer = got[index]
-                loss = check_loss(answer["loss"], "loss_wasserstein_gp_d")
-                z, _ = seeded_draws(GAN_BATCH, DIM_Z)
-                gap = (g(z) - x_real).detach().double().flatten(1).mean(dim=0)  # E[G(z) - x]
-                w = critic.linear.weight.detach().double()[0]
-                expected = gap @ w + LAMBDA * (w.norm() - 1) ** 2
-                assert_close(loss, expected, "the critic loss", FLOAT32_TOL)
-                grad = check_gradients(answer["gradients"]).get("critic.linear.weight")
-                if grad is None:
-                    raise AssertionError("no gradient reaches the critic's weight w")
-                grad = check_tensor(grad, "the gradient in w", (1, w.numel()), torch.float32)
-                expected_grad = gap + 2 * LAMBDA * (w.norm() - 1) * w / w.norm()
-                what = "the gradient in w (the penalty needs create_graph=True)"
-                assert_close(grad[0], expected_grad, what, FLOAT32_TOL)
+                check_critic_gradient(got[index], *linear_critic_expectations(*setup))
 
     @graded(
         "5e-3-hidden",

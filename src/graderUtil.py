@@ -42,6 +42,7 @@ from typing import NoReturn
 import torch
 
 import confine
+import given_code
 import sandbox
 import sandbox_calls
 from utils import write_json
@@ -255,15 +256,18 @@ class Sandbox:
     Args:
         package: the package folder to grade; its files are read here and sent, so that the
             sandbox never reads the judge's folders.
+        files: the files to send in place of the folder's (path in the package: bytes).
         modules: the graded modules.
         user: the user the submission runs as (None: the grader's own).
     """
 
     def __init__(self, package: Path, modules: Iterable[str],
-                 user: confine.SandboxUser | None) -> None:
+                 user: confine.SandboxUser | None, files: dict[str, bytes] | None = None
+                 ) -> None:
         self.user = user
         self.hello = {
-            "files": _package_files(package), "package": PACKAGE, "modules": list(modules),
+            "files": _package_files(package) if files is None else files, "package": PACKAGE,
+            "modules": list(modules),
             "origin": str(package),
             "user": None if user is None else {"uid": user.uid, "gid": user.gid},
         }
@@ -512,9 +516,13 @@ def fingerprint(folder: Path, results: Path | None) -> dict[str, tuple[int, int,
 
 
 def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
-          gradescope: Path | None = None) -> bool:
-    """Runs ``tests`` with ``sandbox`` making the submission's calls, prints each result and
-    the summary; True if all passed.
+          gradescope: Path | None = None, preface: list[str] = (),
+          starters: dict[str, Verdict] | None = None) -> list[Verdict]:
+    """Runs ``tests`` with ``sandbox`` making the submission's calls, prints ``preface``
+    (lines about the whole hand-in), each result and the summary; returns the verdicts.
+    ``starters``: the verdicts with the starter's given code in place of the hand-in's
+    changed one (given_code_report): a test that scores otherwise says so, and a line before
+    the summary says whether any does.
 
     A test during which a file in ``folder`` (the grader's) or the results file changed
     fails. With ``gradescope``, Gradescope's results JSON is written there before the first
@@ -530,12 +538,14 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
 
     def report() -> None:
         if gradescope is not None:
-            results = gradescope_results(here, verdicts, time.perf_counter() - start)
+            results = gradescope_results(here, verdicts, time.perf_counter() - start, preface)
             write_json(results, gradescope)
 
     if gradescope is not None:
         gradescope.parent.mkdir(parents=True, exist_ok=True)
     report()
+    if preface:
+        print("\n".join(preface), flush=True)
     _sandbox = sandbox
     try:
         for test in tests:
@@ -546,9 +556,14 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
             sandbox.wait_until_ready()  # not on any test's time
             print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
             before = fingerprint(folder, gradescope)
-            result, notes, took = run_test(test)
+            result, test_notes, took = run_test(test)
+            if starters and test.test_id in starters and (
+                    starters[test.test_id].passed != (result.error is None)):
+                score = _points(starters[test.test_id].score)
+                test_notes += (f"with the starter's given code around your blocks this test "
+                               f"scores {score} points",)
             verdict = Verdict(test, [] if result.error is None else failure_report(result), took,
-                              notes)
+                              test_notes)
             after = fingerprint(folder, gradescope)
             if changed := sorted(path for path in before.keys() | after.keys()
                                  if before.get(path) != after.get(path)):
@@ -567,8 +582,15 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
     finally:
         sandbox.close()  # before the summary: nothing the submission started outlives grading
         _sandbox = None
+    if starters is not None:
+        print(depends_on_given_code(verdicts, starters))
+        # On Gradescope the summary is shown before the grades are published: of the basic
+        # tests only, as the hidden tests' reports are not shown before then.
+        basic = [verdict for verdict in verdicts if not verdict.test.hidden]
+        preface = [*preface, depends_on_given_code(basic, starters, "basic")]
+        report()
     print_summary(verdicts, elsewhere)
-    return all(verdict.passed for verdict in verdicts)
+    return verdicts
 
 
 def print_summary(verdicts: list[Verdict], elsewhere: list[GradedTest] = ()) -> None:
@@ -600,9 +622,10 @@ NOT_RUN = "not run: grading stopped before this test finished (it ran out of tim
 
 
 def gradescope_results(
-    tests: list[GradedTest], verdicts: list[Verdict], seconds: float
+    tests: list[GradedTest], verdicts: list[Verdict], seconds: float, preface: list[str] = ()
 ) -> dict[str, object]:
-    """Gradescope's results of ``tests`` (a test without a verdict scores 0 as not run).
+    """Gradescope's results of ``tests`` (a test without a verdict scores 0 as not run), with
+    the lines of ``preface`` on top.
 
     Basic tests are ``visible``, hidden ones ``after_published``. The summary on top speaks
     of the basic tests alone and stdout stays hidden, so that nothing tells a student about
@@ -640,10 +663,49 @@ def gradescope_results(
         )
     return {
         "execution_time": round(seconds, 2),
-        "output": summary,
+        "output": "\n".join([*preface, summary]),
         "stdout_visibility": "hidden",
         "tests": entries,
     }
+
+
+# ----------------------------------------------------------------------------------------
+# Given code changed outside the blocks
+
+
+def given_code_report(package: Path, tests: list[GradedTest], folder: Path,
+                      modules: Iterable[str], user: confine.SandboxUser | None
+                      ) -> tuple[list[str], dict[str, Verdict] | None]:
+    """The lines that name what the hand-in in ``package`` changed in the starter's given
+    code (given_code.py; the grader's folder ``folder`` holds its text), and, where that can
+    be told, the verdicts of ``tests`` with the starter's given code around the hand-in's
+    blocks (run here, quietly), by test id: grade compares the hand-in's own with them."""
+    files = _package_files(package) or {}
+    starter = given_code.starter_texts(folder)
+    found = given_code.all_changes(files, starter)
+    if not found or any(change.another_starter for change in found):
+        return given_code.summary(found), None
+    moved = given_code.transplanted(files, starter)
+    if moved is None:
+        return [*given_code.summary(found), "whether the score depends on these changes is "
+                "not known: the START/END blocks do not match the starter's"], None
+    with contextlib.redirect_stdout(io.StringIO()):
+        ours = grade(tests, folder, Sandbox(package, modules, user, files=moved))
+    return given_code.summary(found), {verdict.test.test_id: verdict for verdict in ours}
+
+
+def depends_on_given_code(verdicts: list[Verdict], starters: dict[str, Verdict],
+                          kind: str = "") -> str:
+    """Whether the score of ``verdicts`` (of the ``kind`` of tests named, such as "basic")
+    depends on the changed given code: the same tests with the starter's given code gave
+    ``starters``."""
+    tests = f"{kind} tests" if kind else "tests"
+    if any(verdict.score != starters[verdict.test.test_id].score for verdict in verdicts
+           if verdict.test.test_id in starters):
+        return (f"the score depends on these changes: the {tests} that say so score otherwise "
+                "with the starter's given code around your blocks")
+    return (f"the score does not depend on these changes: every one of the {tests} scores the "
+            "same with the starter's given code around your blocks")
 
 
 # ----------------------------------------------------------------------------------------
@@ -720,8 +782,10 @@ def main(
         if ISOLATED:
             confine.protect_self()
         user = confine.choose_user(args.sandbox_user)
-        all_passed = grade(chosen, points_file.parent, Sandbox(package, graded_modules, user),
-                           args.gradescope)
+        preface, starters = given_code_report(package, chosen, points_file.parent,
+                                              graded_modules, user)
+        verdicts = grade(chosen, points_file.parent, Sandbox(package, graded_modules, user),
+                         args.gradescope, preface, starters)
     except confine.SetupError as problem:
         if args.gradescope is not None:  # no score at all rather than a score of 0
             args.gradescope.unlink(missing_ok=True)
@@ -730,4 +794,4 @@ def main(
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)
-    sys.exit(0 if all_passed else 1)
+    sys.exit(0 if all(verdict.passed for verdict in verdicts) else 1)

@@ -63,30 +63,248 @@ def check_pair(
     return values, log_det
 
 
-def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float) -> None:
-    """Passes where ``|actual - expected| <= tol * (1 + |expected|)`` everywhere."""
+def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float,
+                 mistakes: dict[str, Tensor] | None = None) -> None:
+    """Passes where ``|actual - expected| <= tol * (1 + |expected|)`` everywhere.
+
+    A failure shows a few entries against the expected ones and names the likely mistake:
+    one of ``mistakes`` (what a known wrong implementation gives on the same inputs: its
+    description, its value) that ``actual`` equals, else a constant ratio (see ``ratio_hint``).
+    """
     actual, expected = torch.as_tensor(actual).detach(), torch.as_tensor(expected).detach()
     if actual.shape != expected.shape:
         raise AssertionError(
             f"{what} should have shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
         )
     if not torch.isfinite(actual).all():
-        raise AssertionError(f"{what} contains NaN or inf")
+        raise AssertionError(f"{what} contains NaN or inf: {entries(actual)}")
+    if is_close(actual, expected, tol):
+        return
+    error = (actual.double() - expected.double()).abs().max().item()
+    message = (f"{what} is wrong: got {entries(actual)}, expected {entries(expected)} "
+               f"(off by up to {error:.3g}; tolerance {tol:g})")
+    known = matching_mistake(actual, mistakes, tol)
+    hint = f"this is what {known} gives" if known else ratio_hint(actual, expected, tol)
+    raise AssertionError(f"{message}: {hint}" if hint else message)
+
+
+def matching_mistake(actual: Tensor, mistakes: dict[str, Tensor] | None, tol: float
+                     ) -> str | None:
+    """The description of the first of ``mistakes`` whose value ``actual`` equals, or None."""
+    for description, value in (mistakes or {}).items():
+        if tuple(value.shape) == tuple(actual.shape) and is_close(actual, value, tol):
+            return description
+    return None
+
+
+def is_close(actual: Tensor, expected: Tensor, tol: float) -> bool:
     error = (actual.double() - expected.double()).abs()
-    if not (error <= tol * (1 + expected.double().abs())).all():
-        raise AssertionError(
-            f"{what} is wrong: off by up to {error.max().item():.3g} (tolerance {tol:g})"
-        )
+    return bool((error <= tol * (1 + expected.double().abs())).all())
+
+
+def entries(values: Tensor, count: int = 3) -> str:
+    """The first ``count`` entries of ``values``, for a message: ``0.6931`` or
+    ``[0.1, -2.3, 4.05, ...]``."""
+    flat = values.detach().double().flatten()
+    shown = ", ".join(f"{value:.4g}" for value in flat[:count].tolist())
+    return shown if values.dim() == 0 else f"[{shown}{', ...' if len(flat) > count else ''}]"
+
+
+def ratio_hint(actual: Tensor, expected: Tensor, tol: float) -> str:
+    """What a constant ratio ``actual / expected`` says, or "": the negated value, or a
+    scale (a batch size: a sum over the batch instead of a mean, or the reverse)."""
+    actual, expected = actual.double().flatten(), expected.double().flatten()
+    if not (expected.abs() > 1e-6).all():
+        return ""
+    ratio = (actual / expected)
+    k = ratio.median().item()
+    if not is_close(actual, k * expected, tol) or abs(k) < 1e-6:
+        return ""
+    if abs(k + 1) < 1e-3:
+        return "it is the negated value: check the sign"
+    scale = k if abs(k) >= 1 else 1 / k
+    if abs(scale - round(scale)) < 1e-3 and round(scale) > 1:
+        n = round(scale)
+        where = ("a sum where a mean is asked for" if abs(k) > 1
+                 else "a mean where a sum is asked for")
+        return f"it is {k:.4g} times the expected value: {where} (over {n} terms)?"
+    return f"it is {k:.4g} times the expected value"
 
 
 def assert_pair_close(
-    actual: tuple[Tensor, Tensor], expected: tuple[Tensor, Tensor], names: str, tol: float
+    actual: tuple[Tensor, Tensor], expected: tuple[Tensor, Tensor], names: str, tol: float,
+    mistakes: dict[str, tuple[Tensor, Tensor]] | None = None
 ) -> None:
-    """assert_close for both parts of an (output, log_det) pair; ``names`` like "x, log_det"."""
-    for value, reference, name in zip(actual, expected, names.split(", ")):
-        assert_close(value, reference, name, tol)
+    """assert_close for both parts of an (output, log_det) pair; ``names`` like "x, log_det";
+    ``mistakes``: known wrong pairs, by description."""
+    for part, (value, reference, name) in enumerate(zip(actual, expected, names.split(", "))):
+        known = {description: pair[part] for description, pair in (mistakes or {}).items()}
+        assert_close(value, reference, name, tol, known)
 
 
 def check_loss(value: object, name: str) -> Tensor:
     """A loss sent back by the sandbox, checked to be a 0-dim float32 tensor."""
     return check_tensor(value, f"{name}(...)", (), torch.float32)
+
+
+# Why a loss, or its gradient, is infinite where D's logits are large
+OVERFLOW = ("log(sigmoid(h)) and log(1 - sigmoid(h)) written out overflow there (sigmoid(h) "
+            "rounds to 0 or 1); write them as F.logsigmoid(h) and F.logsigmoid(-h)")
+
+
+def check_finite_loss(value: object, name: str, logits: float) -> Tensor:
+    """A loss computed with D's logits near ``logits``, checked to be finite (check_loss)."""
+    loss = check_loss(value, name)
+    if not torch.isfinite(loss):
+        raise AssertionError(f"{name} is {loss.item()} at logits near {logits:+g}: {OVERFLOW}")
+    return loss
+
+
+# ----------------------------------------------------------------------------------------
+# Checks of what the sandbox recorded (sandbox_calls.recording, sandbox_calls.gradients)
+
+
+def check_records(value: object, what: str) -> list[list[Tensor | None]]:
+    """A record of calls (sandbox_calls.recording) checked to be a list of argument lists of
+    tensors (None for an argument that is not one)."""
+    if not (isinstance(value, list) and all(
+            isinstance(args, list) and all(arg is None or isinstance(arg, Tensor) for arg in args)
+            for args in value)):
+        raise AssertionError(f"the record of {what}'s calls is not a list of tensors")
+    return value
+
+
+def check_gradients(sent: object) -> dict[str, Tensor | None]:
+    """The gradients sent back (sandbox_calls.gradients), checked to be tensors or None."""
+    if not (isinstance(sent, dict) and isinstance(sent.get("requires_grad"), bool)
+            and isinstance(sent.get("grads"), dict)
+            and all(grad is None or isinstance(grad, Tensor) for grad in sent["grads"].values())):
+        raise AssertionError("the record of the gradients is not a dict of tensors")
+    if not sent["requires_grad"]:
+        raise AssertionError("the result does not require grad: it cannot be trained")
+    return sent["grads"]
+
+
+def assert_gradients_reach(sent: object) -> None:
+    """Checks that the loss behind ``sent`` back-propagated finite, not all zero gradients to
+    every parameter."""
+    for name, grad in check_gradients(sent).items():
+        if grad is None or not torch.isfinite(grad).all() or not grad.any():
+            raise AssertionError(
+                f"no finite, non-zero gradient reaches parameter {name}: the loss does not "
+                "train it (is its input detached, e.g. g(z).detach(), or made under no_grad?)")
+
+
+def assert_finite_gradients(sent: object) -> None:
+    """Checks that the loss behind ``sent`` back-propagated finite gradients."""
+    for name, grad in check_gradients(sent).items():
+        if grad is not None and not torch.isfinite(grad).all():
+            raise AssertionError(f"the gradient of parameter {name} is not finite")
+
+
+def check_critic_gradient(answer: dict, loss: Tensor, grad: Tensor,
+                          grad_without_penalty: Tensor) -> None:
+    """The critic loss of a linear critic d(x) = <w, x> + b and its gradient in w, sent back
+    by the sandbox (``train={"critic": "d"}``), against their closed forms."""
+    value = check_loss(answer["loss"], "loss_wasserstein_gp_d")
+    assert_close(value, loss, "the critic loss", FLOAT32_TOL)
+    sent = check_gradients(answer["gradients"]).get("critic.linear.weight")
+    if sent is None:
+        raise AssertionError("no gradient reaches the critic's weight w")
+    sent = check_tensor(sent, "the gradient in w", (1, len(grad)), torch.float32)
+    assert_close(sent[0], grad, "the gradient in w", FLOAT32_TOL, {
+        "a penalty whose gradient never reaches the critic (it needs "
+        "torch.autograd.grad(..., create_graph=True), on x_hat not detached from d)":
+            grad_without_penalty})
+
+
+# ----------------------------------------------------------------------------------------
+# The GAN losses: what each must train, and what G and D must be given
+
+
+def trained_layer(name: str) -> dict[str, str]:
+    """The stand-in layer that the loss ``name`` must train, named for the messages: G's linear
+    map for a G loss, D's hidden layer for a D loss (not its output bias, which cancels out of
+    equation 24)."""
+    return {"D_hidden": "d.hidden"} if name.endswith("_d") else {"G": "g.linear"}
+
+
+def assert_generator_inputs(calls: object, z: Tensor, y_real: Tensor | None) -> None:
+    """Checks that G was called, each time on ``z``, the loss's first draw after seeding, and
+    on the real labels if ``y_real`` is given."""
+    calls = check_records(calls, "G")
+    batch = len(z)
+    if not calls:
+        raise AssertionError("the generator was never called")
+    for args in calls:
+        if not (args and args[0] is not None and torch.equal(args[0], z)):
+            shape = tuple(args[0].shape) if args and args[0] is not None else None
+            raise AssertionError(
+                f"G should receive z = torch.randn({batch}, g.dim_z), the loss's first random "
+                f"draw; it got a tensor of shape {shape} with other values"
+            )
+        if y_real is not None and not (len(args) == 2 and args[1] is not None
+                                       and torch.equal(args[1], y_real)):
+            given = args[1].tolist() if len(args) == 2 and args[1] is not None else None
+            classes = f" (classes {sorted(set(given))} only)" if given else ""
+            raise AssertionError(
+                f"G was given the labels {given}{classes}, not the real labels y_real = "
+                f"{y_real.tolist()}: generate each fake for its real label, g(z, y_real), and "
+                "score it with the same label")
+
+
+def assert_scored(calls: object, images: Tensor, what: str, labels: Tensor | None = None) -> None:
+    """Checks that D was given every one of ``images`` (with its own label, if given)."""
+    calls = check_records(calls, "D")
+    if not calls:
+        raise AssertionError("the discriminator was never called")
+    if labels is not None and any(len(args) != 2 or None in args for args in calls):
+        raise AssertionError("the conditional discriminator should be called as d(x, y)")
+    shape = tuple(images.shape[1:])
+    if any(not args or args[0] is None or tuple(args[0].shape[1:]) != shape for args in calls):
+        raise AssertionError(f"D should be given batches of images shaped (B, {shape})")
+    inputs = torch.cat([args[0].flatten(1).double() for args in calls])
+    # found[n, i]: input n of all D's calls is image i
+    found = torch.isclose(inputs[:, None], images.flatten(1)[None].double(), rtol=1e-5,
+                          atol=1e-5).all(2)
+    for i in range(len(images)):
+        if not found[:, i].any():
+            raise AssertionError(f"D was never given {what} (sample {i})")
+        if labels is not None:
+            given = torch.cat([args[1].flatten() for args in calls])
+            if len(given) != len(inputs):
+                raise AssertionError("D should be given one label per image")
+            given = given[found[:, i]]
+            if not (given == labels[i]).all():
+                raise AssertionError(
+                    f"D scored {what} (sample {i}) with label(s) {given.tolist()}, "
+                    f"not y_real[{i}] = {labels[i].item()}: score each image with the label "
+                    "it was made for, d(x, y_real)"
+                )
+
+
+def assert_labels(name: str, calls: object, fakes: Tensor, x_real: Tensor, y_real: Tensor
+                  ) -> None:
+    """Checks that D scored the ``fakes`` G(z, y_real), and for a D loss the reals, with
+    y_real."""
+    assert_scored(calls, fakes, "the fake G(z, y_real)", y_real)
+    if name.endswith("_d"):
+        assert_scored(calls, x_real, "the real image", y_real)
+
+
+def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: dict[str, Tensor] | None,
+                z: Tensor, x_real: Tensor, y_real: Tensor | None, fakes: Tensor | None) -> None:
+    """Checks the loss in ``answer`` (sandbox_calls.loss_call with ``record=True``) against
+    ``expected``. Where it differs and matches none of ``mistakes``, what G and D were given
+    may say why (G should get ``z``, the loss's first draw; for a conditional loss, y_real,
+    and D should score the ``fakes`` G(z, y_real) with it): a record names a failure, it never
+    passes a test."""
+    loss = check_loss(answer["loss"], name)
+    try:
+        assert_close(loss, expected, name, FLOAT32_TOL, mistakes)
+    except AssertionError:
+        if matching_mistake(loss, mistakes, FLOAT32_TOL) is None:
+            assert_generator_inputs(answer["g_calls"], z, y_real)
+            if y_real is not None:
+                assert_labels(name, answer["d_calls"], fakes, x_real, y_real)
+        raise

@@ -4,9 +4,11 @@ full points to this repository's own submission.
     python make_autograder.py [--out ../autograder.zip]     (``make autograder`` runs this)
 
 At the zip's root: ``setup.sh`` and ``run_autograder`` (from ``gradescope/``), the grader
-(``grader.py``, ``graderUtil.py``, ``grader_common.py``, ``points.json``) and what it imports
-(``network.py``, ``utils.py``); not the checks of written answers, which carry no points. It holds no
-``submission/`` package: a file missing from an upload must fail its tests, never be filled
+(``grader.py``, ``graderUtil.py``, ``grader_common.py``, ``points.json``), the sandbox's side
+(``sandbox.py``, ``sandbox_calls.py``, ``confine.py``), what they import (``network.py``,
+``utils.py``, ``given_code.py``) and the starter's given code (``given_code.json``, blocks
+emptied), against which a hand-in's changes outside the blocks are named; not the checks of
+written answers, which carry no points. It holds no ``submission/`` package: a file missing from an upload must fail its tests, never be filled
 in by the reference. Before the zip is written, it is run as Gradescope runs it, in a
 temporary root, on ``submission.zip`` made from ``src/submission/``; anything short of full
 points leaves no zip.
@@ -23,6 +25,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import given_code
 import make_submission
 
 SRC = Path(__file__).resolve().parent
@@ -36,6 +39,7 @@ BUNDLE = {
     "sandbox.py": "sandbox.py",
     "sandbox_calls.py": "sandbox_calls.py",
     "confine.py": "confine.py",
+    "given_code.py": "given_code.py",
     "points.json": "points.json",
     "network.py": "network.py",
     "utils.py": "utils.py",
@@ -44,13 +48,19 @@ EXECUTABLE = {"setup.sh", "run_autograder"}
 
 
 def write_bundle(archive: Path) -> None:
-    """Zips the BUNDLE into ``archive``, the two scripts executable."""
+    """Zips the BUNDLE into ``archive``, the two scripts executable, with the starter's given
+    code (``given_code.json``), against which a hand-in's changes are named."""
+    with tempfile.TemporaryDirectory() as tmp:
+        starter = Path(tmp) / "given_code.json"
+        given_code.write_starter_texts(SRC, starter)
+        contents = {name: (SRC / source).read_bytes() for name, source in BUNDLE.items()}
+        contents["given_code.json"] = starter.read_bytes()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, source in BUNDLE.items():
+        for name, data in contents.items():
             info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
             info.external_attr = (0o100755 if name in EXECUTABLE else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            out.writestr(info, (SRC / source).read_bytes())
+            out.writestr(info, data)
 
 
 def run_bundle(archive: Path, upload: Path, root: Path) -> dict:
@@ -102,7 +112,8 @@ def main() -> int:
             return 1
         shutil.move(archive, args.out)
     earned = sum(test["score"] for test in results["tests"])
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): {', '.join(BUNDLE)}\n"
+    names = ", ".join([*BUNDLE, "given_code.json"])
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): {names}\n"
           f"it gave src/submission {earned:g}/{earned:g} points in {seconds:.1f} s "
           f"({len(results['tests'])} tests)")
     return 0

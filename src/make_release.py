@@ -9,9 +9,12 @@ The starter is this repository without its answers:
 - ``submission.tex``: the same sections, each answer left empty.
 - ``src/grader.py``: the students' grader (``starter/grader.py``). Its basic tests judge against
   values that this repository's grader computes here at a fixed seed (``basic_tests.pt``); its
-  hidden tests are listed (``hidden_tests.json``) and graded on Gradescope.
+  hidden tests are listed (``hidden_tests.json``) and graded on Gradescope. It names every
+  change a hand-in made outside the blocks against the starter's given code
+  (``given_code.json``).
 - ``README.md`` (``starter/README.md``), the Makefile without its part for course staff, and
-  the trainers, networks, data loading, plots, evaluation and ``make_submission.py`` as here.
+  the trainers, networks, data loading, plots, evaluation, ``make_submission.py`` and the
+  set-up (``requirements.txt``, ``environment.yml``, ``check_env.py``) as here.
 
 Not in it: the tests, the benchmark and its results, the checks of written answers, the
 Gradescope bundle's sources and this script. Before the folder is written, its grader must give
@@ -33,12 +36,16 @@ from pathlib import Path
 
 import torch
 
+import given_code
+
 SRC = Path(__file__).resolve().parent
 ROOT = SRC.parent
 # Copied as they are (same path in the release)
 COPIED = [
     ".gitignore",
     "src/requirements.txt",
+    "src/environment.yml",
+    "src/check_env.py",
     "src/main.py",
     "src/flow_trainer.py",
     "src/gan_trainer.py",
@@ -55,6 +62,7 @@ COPIED = [
     "src/sandbox.py",
     "src/sandbox_calls.py",
     "src/confine.py",
+    "src/given_code.py",
     "src/make_submission.py",
     "src/submission/__init__.py",
 ]
@@ -133,10 +141,10 @@ def students_makefile(makefile: str) -> str:
 
 def basic_cases() -> dict[str, list[dict]]:
     """The cases of every basic test (the format of ``starter/grader.py``), each with weights
-    and inputs chosen as grader.py chooses them and the value that its reference computations
-    give."""
+    and inputs chosen as grader.py chooses them, the value that its reference computations
+    give, and the values of its known mistakes (so that a failure can name one)."""
     import grader  # the reference computations stay here, in this process
-    from grader_common import CONDITIONAL, HIDDEN_SIZE, NONSATURATING, WGAN_GP
+    from grader_common import CONDITIONAL, HIDDEN_SIZE, NONSATURATING, WGAN_GP, trained_layer
 
     torch.manual_seed(SEED)
     cases: dict[str, list[dict]] = {}
@@ -148,7 +156,8 @@ def basic_cases() -> dict[str, list[dict]]:
             cases[test_id].append({
                 "what": f"MADE.{method} (D = {D})", "model": "MADE", "args": (D, HIDDEN_SIZE, 1),
                 "state": state, "method": method, "input": x,
-                "expected": tuple(value.detach() for value in reference(net, x)),
+                "expected": detached(reference(net, x)),
+                "mistakes": detached(grader.made_mistakes(method, net, x)),
             })
 
     (state, blocks), x = grader.maf_weights(2, 3), torch.randn(grader.BATCH, 2)
@@ -156,19 +165,59 @@ def basic_cases() -> dict[str, list[dict]]:
         "what": "MAF.log_probs", "model": "MAF", "args": (2, HIDDEN_SIZE, 1, 3),
         "state": state, "method": "log_probs", "input": x,
         "expected": grader.reference_log_prob(blocks, x).mean().detach(),
+        "mistakes": detached(grader.batch_means(grader.maf_mistakes(blocks, x))),
     }]
 
     for test_id, names in (("2b-0-basic", NONSATURATING), ("4b-0-basic", CONDITIONAL),
                            ("5e-0-basic", WGAN_GP)):
-        g, d, x_real, y_real = grader.stand_ins(conditional=names == CONDITIONAL)
-        expected = grader.reference_losses(g, d, x_real, y_real)
-        cases[test_id] = [{
-            "what": f"{name}(...)", "loss": name,
-            "networks": (type(g).__name__, type(d).__name__),
-            "states": (g.state_dict(), d.state_dict()), "x_real": x_real, "y_real": y_real,
-            "expected": expected[name].float(),  # the loss's own dtype, from float64
-        } for name in names]
+        conditional = names == CONDITIONAL
+        cases[test_id] = [
+            loss_case(name, grader.stand_ins(conditional), train=trained_layer(name))
+            for name in names]
+        if test_id != "5e-0-basic":  # where log(sigmoid(h)) written out is infinite
+            cases[test_id] += [loss_case(name, grader.stand_ins(conditional, logits), logits)
+                               for logits in grader.BASIC_LOGITS for name in names]
+    critic = (grader.LinearGenerator(), grader.linear_critic(3.0),
+              torch.randn(grader.GAN_BATCH, *grader.IMAGE_SHAPE))
+    cases["5e-0-basic"].append({
+        **loss_case("loss_wasserstein_gp_d", (*critic, None), train={"critic": "d"}),
+        "what": "loss_wasserstein_gp_d(...) with a linear critic",
+        "critic_gradient": detached(grader.linear_critic_expectations(*critic)),
+    })
     return cases
+
+
+def loss_case(name: str, setup: tuple, logits: float | None = None,
+              train: dict[str, str] | None = None) -> dict:
+    """A basic case of the loss ``name`` on ``setup`` (grader.Setup): with D's logits shifted
+    by ``logits`` (where it is given) and the gradients sent to ``train`` checked."""
+    import grader
+
+    g, d, x_real, y_real = setup
+    z, _ = grader.seeded_draws(len(x_real), g.dim_z)
+    with torch.no_grad():
+        fakes = None if y_real is None else g(z, y_real)
+    where = "" if logits is None else f" at logits near {logits:+g}"
+    return {
+        "what": f"{name}(...){where}", "loss": name,
+        "networks": (type(g).__name__, type(d).__name__),
+        "states": (g.state_dict(), d.state_dict()), "x_real": x_real, "y_real": y_real,
+        "z": z, "fakes": fakes, "logits": logits, "train": train,
+        # the loss's own dtype, from float64
+        "expected": grader.reference_losses(*setup)[name].float(),
+        "mistakes": detached(grader.loss_mistakes(name, *setup)),
+    }
+
+
+def detached(values: object) -> object:
+    """``values`` (tensors in tuples and dicts) as plain tensors in float32 where float64,
+    the results' dtype, for basic_tests.pt."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach()
+        return values.float() if values.dtype == torch.float64 else values
+    if isinstance(values, dict):
+        return {key: detached(value) for key, value in values.items()}
+    return tuple(detached(value) for value in values)
 
 
 def points_and_hidden_tests() -> tuple[dict[str, float], dict[str, str]]:
@@ -198,6 +247,7 @@ def build(folder: Path) -> None:
     (folder / "submission.tex").write_text(without_answers((ROOT / "submission.tex").read_text()))
     (folder / "Makefile").write_text(students_makefile((ROOT / "Makefile").read_text()))
     torch.save(basic_cases(), folder / "src/basic_tests.pt")
+    given_code.write_starter_texts(SRC, folder / "src/given_code.json")
     points, hidden = points_and_hidden_tests()
     (folder / "src/points.json").write_text(json.dumps(points, indent=2) + "\n")
     (folder / "src/hidden_tests.json").write_text(json.dumps(hidden, indent=2) + "\n")

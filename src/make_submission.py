@@ -9,9 +9,13 @@ folder and checked there, so that what is uploaded is what was checked:
 1. as the course's autograder reads it: with only ``network.py`` beside it, a fresh Python
    process does ``import submission`` and reaches every graded name through the package
    (``submission.flow_network.MADE``, ``submission.gan.loss_nonsaturating_d``, ...);
-2. with the basic tests that carry points (``grader.py --submission``).
+2. with the basic tests that carry points (``grader.py --submission``), which also name every
+   line changed outside the START/END blocks (given_code.py).
 
-If either fails, no zip is written.
+If the first fails, no zip is written. If a basic test fails or given code was changed, none
+is either, unless ``--partial`` (``make submission PARTIAL=1``) asks for the work as it is.
+The zip's comment records its basic points, and an earlier zip at ``--out`` that earned more
+is never replaced: the new one is then not written, and the message says why.
 """
 
 import argparse
@@ -23,6 +27,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+import given_code
 
 SRC = Path(__file__).resolve().parent
 FILES = ["submission/__init__.py", "submission/flow_network.py", "submission/gan.py"]
@@ -76,10 +82,33 @@ def import_problems(folder: Path) -> str:
     return "" if done.returncode == 0 else done.stderr.strip()
 
 
+def basic_points(folder: Path, results: Path) -> tuple[float, float, list[str], int]:
+    """Runs the basic tests on the package in ``folder`` (their output is shown): the points
+    earned, the points there are, the tests that failed, and the grader's exit status."""
+    done = subprocess.run([sys.executable, "grader.py", "--submission", str(folder),
+                           "--gradescope", str(results), *basic_test_ids()], cwd=SRC)
+    tests = json.loads(results.read_text())["tests"] if results.is_file() else []
+    failed = [test["number"] for test in tests if test["score"] < test["max_score"]]
+    return (sum(test["score"] for test in tests), sum(test["max_score"] for test in tests),
+            failed, done.returncode)
+
+
+def earlier_points(archive: Path) -> float | None:
+    """The basic points recorded in the comment of an earlier zip at ``archive``, or None."""
+    try:
+        with zipfile.ZipFile(archive) as earlier:
+            return float(json.loads(earlier.comment.decode())["basic_points"])
+    except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError):
+        return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=SRC.parent / "submission.zip",
                         help="where to write the zip (default: submission.zip at the top level)")
+    parser.add_argument("--partial", action="store_true",
+                        help="write the zip even where basic tests fail or given code changed "
+                             "(the package must still import)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         archive, unzipped = Path(tmp) / "submission.zip", Path(tmp) / "unzipped"
@@ -91,14 +120,36 @@ def main() -> int:
             print(f"{problems}\n{args.out} not written: the course's autograder could not read "
                   "the package (above)", file=sys.stderr)
             return 1
-        graded = subprocess.run([sys.executable, "grader.py", "--submission", str(unzipped),
-                                 *basic_test_ids()], cwd=SRC)
-        if graded.returncode != 0:
-            print(f"{args.out} not written: the zipped copy fails the basic tests above",
+        earned, possible, failed, status = basic_points(unzipped, Path(tmp) / "results.json")
+        if status not in (0, 1):  # no verdicts: the grader could not run
+            print(f"{args.out} not written: the basic tests could not run (above)",
                   file=sys.stderr)
             return 1
+        package_files = {path.name: path.read_bytes()
+                         for path in (unzipped / "submission").glob("*.py")}
+        changed = given_code.all_changes(package_files, given_code.starter_texts(SRC))
+        why = []
+        if failed:
+            why.append(f"the zipped copy fails the basic tests {', '.join(failed)} (above)")
+        if changed:
+            why.append("it changes the given code outside the START/END blocks (above)")
+        if why and not args.partial:
+            print(f"{args.out} not written: {'; '.join(why)}. To hand in this work as it is: "
+                  "make submission PARTIAL=1 (python make_submission.py --partial)",
+                  file=sys.stderr)
+            return 1
+        before = earlier_points(args.out) if args.out.exists() else None
+        if before is not None and before > earned:
+            print(f"{args.out} kept: it earned {before:g}/{possible:g} basic points, this copy "
+                  f"{earned:g}/{possible:g}. To replace it, remove it first, or write this one "
+                  "elsewhere with --out FILE", file=sys.stderr)
+            return 1
+        with zipfile.ZipFile(archive, "a") as written:
+            written.comment = json.dumps({"basic_points": earned, "of": possible,
+                                          "failed": failed}).encode()
         shutil.move(archive, args.out)
-    print(f"wrote {args.out}: {', '.join(FILES)}")
+    partial = f" (as it is: {earned:g}/{possible:g} basic points)" if why else ""
+    print(f"wrote {args.out}{partial}: {', '.join(FILES)}")
     return 0
 
 

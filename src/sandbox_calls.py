@@ -273,6 +273,18 @@ DIM_Z = 5
 NUM_CLASSES = 4
 
 
+def check_labels(network: str, y: object) -> None:
+    """A one-line Failure, in place of an IndexError inside the stand-in, where the labels
+    given to it are not classes of the test's batch."""
+    if isinstance(y, Tensor) and not y.is_floating_point() and y.numel() and (
+            y.min() < 0 or y.max() >= NUM_CLASSES):
+        outside = sorted({label for label in y.flatten().tolist()
+                          if not 0 <= label < NUM_CLASSES})
+        raise Failure(f"{network} was given the labels {outside}; the test's batch has "
+                      f"{NUM_CLASSES} classes (0 to {NUM_CLASSES - 1}): the fakes' labels "
+                      "should be the real ones, y_real")
+
+
 class LinearGenerator(nn.Module):
     """G(z) = W z + c, reshaped to IMAGE_SHAPE."""
 
@@ -293,6 +305,7 @@ class LinearConditionalGenerator(LinearGenerator):
         self.label_images = nn.Parameter(torch.randn(NUM_CLASSES, N_PIXELS))
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        check_labels("G", y)
         return (self.linear(z) + self.label_images[y]).view(-1, *IMAGE_SHAPE)
 
 
@@ -318,6 +331,7 @@ class TinyConditionalDiscriminator(TinyDiscriminator):
         super().__init__(NUM_CLASSES)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        check_labels("D", y)
         return self.outputs(x).gather(1, y[:, None]).squeeze(1)
 
 

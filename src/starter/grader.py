@@ -15,9 +15,14 @@ fails that test alone. The hidden tests, listed with their points, run on Grades
   - a flow case: ``model`` ("MADE" or "MAF"), its constructor ``args`` and ``state``, the
     ``method`` to call on ``input``;
   - a loss case: the ``loss`` to call, the stand-in ``networks`` of sandbox_calls (names) and
-    their ``states``, ``x_real`` and ``y_real`` (None for an unconditional loss);
-  - both: ``what`` (shown where the case fails) and ``expected``: the result, a tensor or an
-    (output, log_det) pair, whose shape and dtype the result must have.
+    their ``states``, ``x_real`` and ``y_real`` (None for an unconditional loss); the ``z``
+    that G must be given and, for a conditional loss, the ``fakes`` G(z, y_real); the
+    ``logits`` D's are shifted to (None: not shifted); the modules whose gradients must be
+    finite and not zero (``train``, or None); for a linear critic, its ``critic_gradient``
+    (the loss, the gradient in w, and that gradient without the penalty's part);
+  - both: ``what`` (shown where the case fails), ``expected``: the result, a tensor or an
+    (output, log_det) pair, whose shape and dtype the result must have, and ``mistakes``:
+    what known wrong implementations give, by description, so that a failure can name one.
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
@@ -33,8 +38,9 @@ from pathlib import Path
 import torch
 
 import graderUtil
-from grader_common import (FLOAT32_TOL, GRADED_NAMES, SEED, assert_close, assert_pair_close,
-                           check_pair, check_tensor)
+from grader_common import (FLOAT32_TOL, GRADED_NAMES, SEED, assert_close,
+                           assert_gradients_reach, assert_loss, assert_pair_close,
+                           check_critic_gradient, check_finite_loss, check_pair, check_tensor)
 from graderUtil import ask, call, graded
 from sandbox_calls import loss_call, made_call, maf_call
 
@@ -52,35 +58,40 @@ def flow_call(case: dict) -> tuple[str, dict]:
     return call(maf_call, methods=[case["method"]], x=case["input"], **arguments)
 
 
-def flow_result(case: dict, answer: list) -> object:
-    """The result in the sandbox's answer to ``flow_call(case)``."""
-    return answer[0]["result"] if case["model"] == "MADE" else answer[0]
-
-
 def loss_case_call(case: dict) -> tuple[str, dict]:
     """The sandbox's call of a loss case: the loss on the stand-in networks with the stored
     weights."""
     g, d = ({"type": name, "state": state}
             for name, state in zip(case["networks"], case["states"]))
     return call(loss_call, name=case["loss"], g=g, d=d, x_real=case["x_real"],
-                y_real=case["y_real"], seed=SEED)
+                y_real=case["y_real"], seed=SEED, record=True, train=case["train"])
 
 
-def loss_result(case: dict, answer: dict) -> object:
-    """The loss in the sandbox's answer to ``loss_case_call(case)``."""
-    return answer["loss"]
-
-
-def judge(result: object, case: dict) -> None:
-    """Checks ``result`` against the case's expected value: its type, shape, dtype and values."""
-    expected, what = case["expected"], case["what"]
-    if isinstance(expected, tuple):
+def judge_flow(case: dict, answer: list) -> None:
+    """Checks the result in the sandbox's answer to ``flow_call(case)`` against the case's
+    expected value: its type, shape, dtype and values."""
+    expected, what, mistakes = case["expected"], case["what"], case["mistakes"]
+    if case["model"] == "MADE":
         batch, dim = expected[0].shape
-        result = check_pair(result, what, batch, dim, expected[0].dtype)
-        assert_pair_close(result, expected, "output, log_det", FLOAT32_TOL)
+        result = check_pair(answer[0]["result"], what, batch, dim, expected[0].dtype)
+        assert_pair_close(result, expected, "output, log_det", FLOAT32_TOL, mistakes)
     else:
-        result = check_tensor(result, what, tuple(expected.shape), expected.dtype)
-        assert_close(result, expected, what, FLOAT32_TOL)
+        result = check_tensor(answer[0], what, tuple(expected.shape), expected.dtype)
+        assert_close(result, expected, what, FLOAT32_TOL, mistakes)
+
+
+def judge_loss(case: dict, answer: dict) -> None:
+    """Checks the loss in the sandbox's answer to ``loss_case_call(case)``: its value (finite
+    where D's logits are large) and the gradients it sends."""
+    if "critic_gradient" in case:
+        check_critic_gradient(answer, *case["critic_gradient"])
+        return
+    if case["logits"] is not None:
+        check_finite_loss(answer["loss"], case["loss"], case["logits"])
+    assert_loss(answer, case["loss"], case["expected"], case["mistakes"], case["z"],
+                case["x_real"], case["y_real"], case["fakes"])
+    if case["train"]:
+        assert_gradients_reach(answer["gradients"])
 
 
 class BasicTest(unittest.TestCase):
@@ -88,12 +99,11 @@ class BasicTest(unittest.TestCase):
         """Every case of ``test_id`` (``kind``: "flow" or "loss") made by the sandbox, its
         result judged here."""
         cases = CASES[test_id]
-        make, result = (flow_call, flow_result) if kind == "flow" else (loss_case_call,
-                                                                       loss_result)
+        make, judge = (flow_call, judge_flow) if kind == "flow" else (loss_case_call, judge_loss)
         got = ask([make(case) for case in cases])
         for index, case in enumerate(cases):
             with self.subTest(case=case["what"]):
-                judge(result(case, got[index]), case)
+                judge(case, got[index])
 
     @graded(
         "1a-0-basic",
@@ -122,7 +132,8 @@ class BasicTest(unittest.TestCase):
     @graded(
         "2b-0-basic",
         "loss_nonsaturating_d and loss_nonsaturating_g return 0-dim float32 tensors with the "
-        "values of equations 10 and 11 (stand-in networks, batch of 6)",
+        "values of equations 10 and 11 (stand-in networks, batch of 6), also at logits near "
+        "-100 and 100, and train D and G",
     )
     def test_nonsaturating_losses(self) -> None:
         self.check("2b-0-basic", "loss")
@@ -130,7 +141,8 @@ class BasicTest(unittest.TestCase):
     @graded(
         "4b-0-basic",
         "conditional_loss_nonsaturating_d and _g return 0-dim float32 tensors with the values "
-        "of equation 18 and -E log D(G(z, y), y) (stand-in networks, batch of 6)",
+        "of equation 18 and -E log D(G(z, y), y) (stand-in networks, batch of 6), also at "
+        "logits near -100 and 100, and train D and G",
     )
     def test_conditional_losses(self) -> None:
         self.check("4b-0-basic", "loss")
@@ -138,7 +150,8 @@ class BasicTest(unittest.TestCase):
     @graded(
         "5e-0-basic",
         "loss_wasserstein_gp_d and _g return 0-dim float32 tensors with the values of "
-        "equations 24 (lambda = 10) and 25 (stand-in networks, batch of 6)",
+        "equations 24 (lambda = 10) and 25 (stand-in networks, batch of 6), train D and G, "
+        "and the penalty trains D (a linear critic's gradient in w)",
     )
     def test_wasserstein_gp_losses(self) -> None:
         self.check("5e-0-basic", "loss")

@@ -10,6 +10,8 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
+import given_code
+
 SRC = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###", re.S)
 MODULES = ("__init__", "flow_network", "gan")
@@ -58,7 +60,8 @@ def write(folder: Path, upload: dict[str, str | bytes]) -> None:
 # The grader and what it imports, copied beside each submission that ``grade`` runs, so that
 # a submission that writes into the grader's folder damages a copy.
 GRADER_FILES = ("grader.py", "graderUtil.py", "grader_common.py", "points.json", "network.py",
-                "utils.py", "written_checks.py", "sandbox.py", "sandbox_calls.py", "confine.py")
+                "utils.py", "written_checks.py", "sandbox.py", "sandbox_calls.py", "confine.py",
+                "given_code.py")
 
 
 def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto"
@@ -70,6 +73,7 @@ def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto"
         folder = Path(tmp)
         for name in GRADER_FILES:
             shutil.copy(SRC / name, folder / name)
+        given_code.write_starter_texts(SRC, folder / "given_code.json")  # as the bundle has it
         write(folder, upload)
         results = folder / "results.json"
         done = subprocess.run([sys.executable, "grader.py", "--gradescope", str(results),

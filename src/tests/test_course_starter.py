@@ -24,6 +24,17 @@ WITH_D_1 = ["1a-1-hidden", "1a-2-hidden", "1a-3-hidden", "1a-4-hidden", "1b-1-hi
             "1b-2-hidden", "1c-1-hidden"]
 
 
+# The hand-in's given code differs from this starter's throughout: said once, not line by line
+ANOTHER_STARTER = ("submission/flow_network.py was written on another starter: 79% of the "
+                   "given code (outside the START/END blocks) differs from this one's; your "
+                   "functions are judged with your own given code")
+
+
+def given_code_lines(results: dict) -> list[str]:
+    """The lines of the results' summary about the given code."""
+    return [line for line in results["output"].splitlines() if "given code" in line]
+
+
 def outputs(results: dict) -> dict[str, str]:
     return {test["number"]: test["output"] for test in results["tests"] if test["output"]}
 
@@ -41,6 +52,7 @@ class CourseStarterTest(unittest.TestCase):
                 self.assertEqual(short(results), {})
                 self.assertEqual(status, 0, printed)
                 self.assertEqual(outputs(results), dict.fromkeys(WITH_D_1, NOTE))
+                self.assertEqual(given_code_lines(results), [ANOTHER_STARTER])
 
     def test_a_correct_hand_in_earns_every_point_through_the_bundle(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -51,6 +63,7 @@ class CourseStarterTest(unittest.TestCase):
                                                  work / "root")
         self.assertEqual(short(results), {})
         self.assertEqual(outputs(results), dict.fromkeys(WITH_D_1, NOTE))
+        self.assertEqual(given_code_lines(results), [ANOTHER_STARTER])
 
     def test_wrong_functions_in_it_still_fail(self):
         wrong = dict(BODIES, FORWARD=BODIES["FORWARD"].replace("log_det = alpha.sum(dim=1)",

@@ -23,6 +23,37 @@ class GraderTest(unittest.TestCase):
     def reasons(self, results: dict) -> dict[str, str]:
         return {test["number"]: test["output"] for test in results["tests"]}
 
+    def test_given_code_changed_outside_the_blocks_is_named(self):
+        """Each changed line, with what it was, and whether the score depends on it: with
+        the starter's given code around the same blocks, a test that would score otherwise
+        says so; the summary's line speaks of the basic tests, as the hidden ones are not
+        shown before the grades are."""
+        sample = reference("flow_network.py").replace("        return x.cpu().numpy()",
+                                                      "        return x.cpu().numpy() * 2")
+        harmless = reference("gan.py").replace("import torch\n", "import math\nimport torch\n")
+        for upload, test, depends in ((files(flow_network=sample), "1c-4-hidden", True),
+                                      (files(gan=harmless), "2b-0-basic", False)):
+            with self.subTest(depends=depends):
+                _, printed, results = grade(upload, test)
+                top = results["output"].splitlines()
+                number = (sample if depends else harmless).splitlines().index(
+                    "        return x.cpu().numpy() * 2" if depends else "import math") + 1
+                changed = ("flow_network.py: given code changed outside the START/END blocks: "
+                           f"line {number}: `return x.cpu().numpy() * 2` (was `return "
+                           "x.cpu().numpy()`)" if depends else "gan.py: given code changed "
+                           f"outside the START/END blocks: line {number}: `import math`")
+                self.assertEqual(top[0], f"submission/{changed}")
+                self.assertIn(top[0], printed)
+                if depends:
+                    self.assertIn("the score depends on these changes", printed)
+                    self.assertIn("with the starter's given code around your blocks this test "
+                                  "scores 0.5 points", self.reasons(results)[test])
+                    # only a hidden test depends on it: the summary, shown early, says nothing
+                    self.assertIn("the score does not depend on these changes: every one of "
+                                  "the basic tests", top[1])
+                else:
+                    self.assertIn("the score does not depend on these changes", top[1])
+
     def test_gradescope_results_of_the_reference(self):
         _, printed, results = grade(files())
         graded = sorted(test for test, value in POINTS.items() if value > 0)
@@ -98,7 +129,8 @@ class GraderTest(unittest.TestCase):
         self.assertEqual(self.reasons(results), {
             "1a-0-basic": "",
             "2b-0-basic": "import submission fails: RuntimeError: half done "
-                          f"(gan.py, line {line})",
+                          f"(gan.py, line {line})\nwith the starter's given code around your "
+                          "blocks this test scores 2 points",  # the raise is given code
         })
 
     def test_results_list_every_test_when_grading_stops_midway(self):

@@ -104,7 +104,8 @@ class AutograderBundleTest(unittest.TestCase):
 
     def test_bundle_holds_the_grader_and_no_submission(self):
         with zipfile.ZipFile(self.bundle) as bundle:
-            self.assertEqual(sorted(bundle.namelist()), sorted(make_autograder.BUNDLE))
+            self.assertEqual(sorted(bundle.namelist()),
+                             sorted([*make_autograder.BUNDLE, "given_code.json"]))
             for script in ("setup.sh", "run_autograder"):
                 text = bundle.read(script)
                 self.assertTrue(text.startswith(b"#!"), f"{script} has no shebang")

@@ -113,7 +113,7 @@ REASONS = {  # the first line of 1a-0-basic's reason, for the attacks that chang
 }
 # As another user the writes are refused and the identity is judged; as the grader's own
 # user they succeed, and the test during which they happen fails.
-WRITES = {"auto": r"^\[D=2\] x is wrong: off by up to",
+WRITES = {"auto": r"^\[D=2\] x is wrong: got .* \(off by up to",
           "none": r"^the submission changed the grader's files \(points\.json, results\.json\)$"}
 
 # The attacks on the judge itself, in MADE.forward (then the identity) or at the import of
@@ -313,7 +313,8 @@ class HostileSubmissionTest(unittest.TestCase):
                 with self.subTest(attack=attack, mode=mode):
                     reasons = self.check(attack, mode)
                     self.assertEqual(sorted(reasons), ["1a-0-basic", "1a-2-hidden"])
-                    self.assertRegex(reasons["1a-0-basic"], r"^\[D=2\] x is wrong: off by up to")
+                    self.assertRegex(reasons["1a-0-basic"],
+                                     r"^\[D=2\] x is wrong: got .* \(off by up to")
 
     def test_attacks_in_a_graded_call_fail_that_test(self):
         for mode in MODES:

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from tests.submissions import BLOCK, SRC, block, files, reference, replace_block, write
+from tests.test_mistake_messages import MISTAKES, uploads
 from tests.test_wrong_implementations import FAILS, PAIRS, wrong
 
 ROOT = SRC.parent
@@ -22,10 +23,12 @@ ROOT = SRC.parent
 RELEASE_FILES = sorted([
     ".gitignore", "Makefile", "README.md", "submission.tex",
     *(f"src/{name}" for name in (
-        "requirements.txt", "main.py", "flow_trainer.py", "gan_trainer.py", "network.py",
-        "data.py", "plots.py", "utils.py", "evaluate.py", "classifier.py",
+        "requirements.txt", "environment.yml", "check_env.py", "main.py", "flow_trainer.py",
+        "gan_trainer.py", "network.py", "data.py", "plots.py", "utils.py", "evaluate.py",
+        "classifier.py",
         "fmnist_classifier.pt", "fmnist_classifier.json", "grader.py", "graderUtil.py",
-        "grader_common.py", "sandbox.py", "sandbox_calls.py", "confine.py", "basic_tests.pt", "hidden_tests.json", "points.json",
+        "grader_common.py", "sandbox.py", "sandbox_calls.py", "confine.py", "given_code.py",
+        "given_code.json", "basic_tests.pt", "hidden_tests.json", "points.json",
         "make_submission.py", "submission/__init__.py", "submission/flow_network.py",
         "submission/gan.py")),
 ])
@@ -117,15 +120,16 @@ class ReleaseTest(unittest.TestCase):
             self.assertEqual((self.release / name).read_bytes(), (ROOT / name).read_bytes())
 
     def test_make_test_on_the_blank_starter_fails_each_basic_test_in_one_line(self):
-        venv = Path(sys.prefix)
-        if not (venv / "installed").is_file():
-            self.skipTest("needs the environment that `make venv` creates")
         with self.copy_of_release() as copy:
+            # This Python, which the students' Makefile checks first (and builds no venv);
             # --no-print-directory: under `make test` the inner make would print its folder last
-            done = subprocess.run(["make", "--no-print-directory", "test", f"VENV={venv}"],
+            done = subprocess.run(["make", "--no-print-directory", "test",
+                                   f"USE_PYTHON={sys.executable}"],
                                   cwd=copy, capture_output=True, text=True, timeout=300)
+            self.assertFalse((copy / ".venv").exists())
         self.assertNotEqual(done.returncode, 0)
         printed = done.stdout
+        self.assertRegex(printed, r"^check_env: \S+ \(Python [\d.]+\) has torch ")
         self.assertEqual(failed_tests(printed), BASIC)
         for test in BASIC:  # the test's START line, one line of report, its END line
             report = re.search(rf"START {test}: .*\n(.*)\n----- END {test} ", printed)
@@ -155,6 +159,16 @@ class ReleaseTest(unittest.TestCase):
                 ours = FAILS.get(flow, []) + FAILS[gan]  # what grader.py fails them on
                 self.assertEqual(failed_tests(printed),
                                  sorted(test for test in ours if test.endswith("-basic")))
+
+    def test_basic_messages_name_the_mistakes_as_ours_do(self):
+        for names, upload in uploads():
+            _, printed = self.run_grader(upload)
+            for name in names:
+                for test, fragment in MISTAKES[name][3].items():
+                    if test.endswith("-basic"):
+                        with self.subTest(mistake=name, test=test):
+                            self.assertIn(test, failed_tests(printed))
+                            self.assertIn(fragment, printed)
 
     def test_wrong_generator_losses_fail_their_basic_tests(self):
         gan = reference("gan.py")

@@ -1,0 +1,193 @@
+"""Mistakes seen in students' code, each with the tests it must fail and what their messages
+must say: the failure names the mistake in the student's terms, not only that a value is off.
+
+Each mistake is graded in a copy of the reference with its block changed; an upload holds
+several mistakes, in functions whose tests do not overlap, so that no test sees two."""
+
+import unittest
+
+from tests.submissions import files, grade, reference, replace_block
+
+FORWARD_LOOP = """
+x = torch.zeros_like(z)
+for _ in range({passes}):
+    mu, alpha = self.net(x).chunk(2, dim=1)
+    x = mu + z * torch.exp(alpha)
+return x, {log_det}
+"""
+LOG_PROB = """
+z, log_det_sum = x, x.new_zeros(x.shape[0])
+for flow in {blocks}:
+    z, log_det = flow.inverse(z)
+    log_det_sum = log_det_sum + log_det
+return {value}
+"""
+CONDITIONAL_D = """
+{labels}x_fake = g(z, {g_labels})
+return (-F.logsigmoid(d(x_real, y_real)).mean()
+        - F.logsigmoid(-d(x_fake, {d_labels})).mean())
+"""
+CRITIC = """
+{before}alpha = {alpha}
+{after}x_fake = g(z)
+x_hat = alpha * x_fake + (1 - alpha) * x_real
+(grad,) = torch.autograd.grad(d(x_hat).{reduce}(), x_hat, create_graph=True)
+norm = {norm}
+return d(x_fake).mean() - d(x_real).mean() + 10 * ((norm - 1) ** 2).mean()
+"""
+PER_SAMPLE_NORM = "grad.reshape(batch_size, -1).norm(2, dim=1)"
+ALPHA = "torch.rand(batch_size, 1, 1, 1, device=device)"
+
+
+def critic(before: str = "", alpha: str = ALPHA, after: str = "", reduce: str = "sum",
+           norm: str = PER_SAMPLE_NORM) -> str:
+    return CRITIC.format(before=before, alpha=alpha, after=after, reduce=reduce, norm=norm)
+
+
+# name: (module, function, body, {test: a fragment its message must hold})
+MISTAKES = {
+    "forward: log_det with the inverse's sign": ("flow_network", "forward", FORWARD_LOOP.format(
+        passes="self.input_size", log_det="-alpha.sum(dim=1)"), {
+            "1a-0-basic": "the inverse's sign, -sum(alpha)",
+            "1a-3-hidden": "this is what the inverse's sign"}),
+    "forward: log_det None": ("flow_network", "forward", FORWARD_LOOP.format(
+        passes="self.input_size", log_det="None"), {
+            "1a-0-basic": "[1] (log_det) should be a torch.Tensor, got NoneType"}),
+    "forward: one pass on z": ("flow_network", "forward", """
+mu, alpha = self.net(z).chunk(2, dim=1)
+return mu + z * torch.exp(alpha), alpha.sum(dim=1)
+""", {"1a-0-basic": "this is what one pass of self.net on z",
+      "1a-1-hidden": "this is what one pass of self.net on z"}),
+    "forward: a loop over the rows": ("flow_network", "forward", FORWARD_LOOP.format(
+        passes="z.shape[0]", log_det="alpha.sum(dim=1)"), {
+            "1a-4-hidden": "the loop should run over the D dimensions, not the rows"}),
+    "inverse: log_det = +sum alpha": ("flow_network", "inverse", """
+mu, alpha = self.net(x).chunk(2, dim=1)
+return (x - mu) * torch.exp(-alpha), alpha.sum(dim=1)
+""", {"1b-0-basic": "this is what the forward's sign, +sum(alpha)",
+      "1b-1-hidden": "this is what the forward's sign"}),
+    "inverse: exp(+alpha)": ("flow_network", "inverse", """
+mu, alpha = self.net(x).chunk(2, dim=1)
+return (x - mu) * torch.exp(alpha), -alpha.sum(dim=1)
+""", {"1b-0-basic": "exp(+alpha) in place of exp(-alpha)"}),
+    "log_prob: log-dets subtracted": ("flow_network", "log_prob", LOG_PROB.format(
+        blocks="self.nf", value="self.base_dist.log_prob(z).sum(dim=1) - log_det_sum"), {
+            "1c-0-basic": "this is what the log-dets subtracted"}),
+    "log_prob: blocks in reversed order": ("flow_network", "log_prob", LOG_PROB.format(
+        blocks="reversed(self.nf)", value="self.base_dist.log_prob(z).sum(dim=1) + log_det_sum"),
+        {"1c-0-basic": "this is what the blocks taken in reversed order"}),
+    "log_prob: (B, D), not summed over D": ("flow_network", "log_prob", LOG_PROB.format(
+        blocks="self.nf", value="self.base_dist.log_prob(z) + log_det_sum[:, None]"), {
+            "1c-0-basic": "log N(z_d) averaged over the dimensions, not summed",
+            "1c-1-hidden": "one value per row, got (8, 1): log N(z; 0, I) is the sum"}),
+
+    "G loss: a sum, not a mean": ("gan", "loss_nonsaturating_g",
+                                  "return -F.logsigmoid(d(g(z))).sum()", {
+        "2b-0-basic": "it is 6 times the expected value: a sum where a mean is asked for"}),
+    "G loss: log(sigmoid(h)) written out": ("gan", "loss_nonsaturating_g",
+                                            "return -torch.log(torch.sigmoid(d(g(z)))).mean()", {
+        "2b-0-basic": "log(sigmoid(h)) and log(1 - sigmoid(h)) written out overflow",
+        "2b-2-hidden": "write them as F.logsigmoid(h) and F.logsigmoid(-h)"}),
+    "G loss: through a detached sample": ("gan", "loss_nonsaturating_g",
+                                          "return -F.logsigmoid(d(g(z).detach())).mean()", {
+        "2b-0-basic": "is its input detached, e.g. g(z).detach()"}),
+    "D loss: log(1 - sigmoid(h)) written out": ("gan", "loss_nonsaturating_d", """
+return (-torch.log(torch.sigmoid(d(x_real))).mean()
+        - torch.log(1 - torch.sigmoid(d(g(z)))).mean())
+""", {"2b-0-basic": "is inf at logits near -100: log(sigmoid(h))",
+      "2b-2-hidden": "write them as F.logsigmoid(h) and F.logsigmoid(-h)"}),
+    "D loss: logsigmoid(1 - h)": ("gan", "loss_nonsaturating_d", """
+return -F.logsigmoid(d(x_real)).mean() - F.logsigmoid(1 - d(g(z))).mean()
+""", {"2b-0-basic": "this is what log(1 - D(G(z))) written as logsigmoid(1 - h)"}),
+    "conditional G loss: minimax": ("gan", "conditional_loss_nonsaturating_g",
+                                    "return F.logsigmoid(-d(g(z, y_real), y_real)).mean()", {
+        "4b-0-basic": "this is what the minimax form E log(1 - D(G(z)))"}),
+    "conditional D: fake labels from two classes": ("gan", "conditional_loss_nonsaturating_d",
+                                                    CONDITIONAL_D.format(
+        labels="y_fake = torch.randint(0, 2, (batch_size,), device=device)\n",
+        g_labels="y_fake", d_labels="y_fake"), {
+            "4b-0-basic": "not the real labels y_real",
+            "4b-2-hidden": "only), not the real labels y_real"}),
+    "conditional D: fake labels from torch.randint(10)": (
+        "gan", "conditional_loss_nonsaturating_d", CONDITIONAL_D.format(
+            labels="y_fake = torch.randint(0, 10, (batch_size,), device=device)\n",
+            g_labels="y_fake", d_labels="y_fake"), {
+            "4b-0-basic": "the test's batch has 4 classes (0 to 3): the fakes' labels should "
+                          "be the real ones"}),
+    "conditional D: G and D given different labels": (
+        "gan", "conditional_loss_nonsaturating_d", CONDITIONAL_D.format(
+            labels="", g_labels="y_real", d_labels="y_real.roll(1)"), {
+            "4b-0-basic": "score each image with the label it was made for",
+            "4b-2-hidden": "score each image with the label it was made for"}),
+    "critic: the norm of the whole batch's gradient": ("gan", "loss_wasserstein_gp_d", critic(
+        norm="grad.norm(2)"), {"5e-0-basic": "this is what the norm of the whole batch's"}),
+    "critic: per-channel gradient norms": ("gan", "loss_wasserstein_gp_d", critic(
+        norm="grad.norm(2, dim=(2, 3))"), {"5e-0-basic": "this is what per-channel gradient"}),
+    "critic: alpha per pixel": ("gan", "loss_wasserstein_gp_d", critic(
+        alpha="torch.rand_like(x_real)"), {"5e-0-basic": "this is what alpha drawn per pixel"}),
+    "critic: one alpha for the batch": ("gan", "loss_wasserstein_gp_d", critic(
+        alpha="torch.rand(1, device=device)"), {
+            "5e-0-basic": "this is what one alpha for the whole batch"}),
+    "critic: alpha drawn before z": ("gan", "loss_wasserstein_gp_d", critic(
+        after="z = torch.randn(batch_size, g.dim_z, device=device)\n"), {
+            "5e-0-basic": "this is what alpha drawn before z"}),
+    "critic: the norm over the last axis": ("gan", "loss_wasserstein_gp_d", critic(
+        norm="grad.norm(2, dim=-1)"), {"5e-0-basic": "this is what the norm over the last axis"}),
+    "critic: the gradient of the batch mean": ("gan", "loss_wasserstein_gp_d", critic(
+        reduce="mean"), {"5e-0-basic": "this is what the gradient of the batch mean"}),
+    "critic: penalty without create_graph": ("gan", "loss_wasserstein_gp_d", """
+alpha = torch.rand(batch_size, 1, 1, 1, device=device)
+x_fake = g(z)
+x_hat = (alpha * x_fake + (1 - alpha) * x_real).detach().requires_grad_(True)
+(grad,) = torch.autograd.grad(d(x_hat).sum(), x_hat)
+norm = grad.reshape(batch_size, -1).norm(2, dim=1)
+return d(x_fake).mean() - d(x_real).mean() + 10 * ((norm - 1) ** 2).mean()
+""", {"5e-0-basic": "this is what a penalty whose gradient never reaches the critic",
+      "5e-2-hidden": "this is what a penalty whose gradient never reaches the critic"}),
+}
+
+
+def family(function: str) -> str:
+    """The functions whose tests overlap: an upload holds one mistake of each family."""
+    if function in ("inverse", "log_prob"):  # MAF.log_prob calls MADE.inverse
+        return "density"
+    for kind in ("conditional", "wasserstein"):
+        if kind in function:
+            return kind
+    return function if function == "forward" else "nonsaturating"
+
+
+def uploads() -> list[tuple[list[str], dict[str, str]]]:
+    """The mistakes in as few uploads as can hold them, one of each family in each, every
+    upload with the names of its mistakes."""
+    by_family: dict[str, list[str]] = {}
+    for name, (_, function, _, _) in MISTAKES.items():
+        by_family.setdefault(family(function), []).append(name)
+    found = []
+    for index in range(max(map(len, by_family.values()))):
+        names = [members[index] for members in by_family.values() if index < len(members)]
+        sources: dict[str, str] = {}
+        for name in names:
+            module, function, body, _ = MISTAKES[name]
+            source = sources.get(module, reference(f"{module}.py"))
+            sources[module] = replace_block(source, function, body.strip())
+        found.append((names, files(**sources)))
+    return found
+
+
+class MistakeMessagesTest(unittest.TestCase):
+    def test_each_mistake_is_named(self):
+        for names, upload in uploads():
+            tests = sorted({test for name in names for test in MISTAKES[name][3]})
+            _, _, results = grade(upload, *tests)
+            outputs = {test["number"]: test for test in results["tests"]}
+            for name in names:
+                for test, fragment in MISTAKES[name][3].items():
+                    with self.subTest(mistake=name, test=test):
+                        found = outputs[test]
+                        self.assertLess(found["score"], found["max_score"])
+                        self.assertIn(fragment, found["output"])
+
+
+if __name__ == "__main__":
+    unittest.main()
