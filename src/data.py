@@ -85,6 +85,15 @@ class _Missing(_Unusable):
     pass
 
 
+class _Incomplete(_Missing):
+    """A folder that exists but lacks files of the split: empty or partial, as a download that
+    failed or was cut short leaves it."""
+
+    def __init__(self, folder: Path, message: str):
+        super().__init__(message)
+        self.folder = folder
+
+
 class _Corrupt(_Unusable):
     pass
 
@@ -110,7 +119,7 @@ def load_fashion_mnist(split: str, data_dir: str | Path | None = None) -> tuple[
         try:
             return _read_split(Path(named), split)
         except _Unusable as error:
-            raise _not_loaded(split, [f"{where} {named}: {error}"]) from None
+            raise _not_loaded(split, [f"{where} {named}: {error}"], [error]) from None
 
     failures: list[tuple[Path, _Unusable]] = []
     for folder in FASHION_MNIST_SEARCH:
@@ -132,7 +141,7 @@ def load_fashion_mnist(split: str, data_dir: str | Path | None = None) -> tuple[
     except Exception as error:  # offline, a proxy's error page, a full disk: all say the same
         reason = " ".join(str(error).split()) or type(error).__name__
         tried.append(f"download into {target}: failed ({reason})")
-        raise _not_loaded(split, tried) from None
+        raise _not_loaded(split, tried, [failure for _, failure in failures]) from None
 
 
 def download_fashion_mnist(folder: Path) -> None:
@@ -157,19 +166,41 @@ def shuffled_batches(images: Tensor, labels: Tensor, batch_size: int = 64, *,
         yield images[index], labels[index]
 
 
-def _not_loaded(split: str, tried: list[str]) -> UserError:
+def _not_loaded(split: str, tried: list[str], errors: list[_Unusable]) -> UserError:
+    """The error naming every place ``tried``; where the ``errors`` found an empty or partial
+    folder, completing the first such is the first fix."""
+    incomplete = [error.folder for error in errors if isinstance(error, _Incomplete)]
+    fixes = f"put the missing files into {incomplete[0]}, {_FIXES}" if incomplete else _FIXES
     return UserError(f"cannot load the Fashion-MNIST {split} split; tried {'; '.join(tried)}. "
-                     f"To fix: {_FIXES}")
+                     f"To fix: {fixes}")
+
+
+def _listing(names: list[str], at_most: int = 4) -> str:
+    """``names`` joined by commas, the ones past ``at_most`` counted rather than named."""
+    rest = f" and {len(names) - at_most} more" if len(names) > at_most else ""
+    return ", ".join(names[:at_most]) + rest
 
 
 def _read_split(folder: Path, split: str) -> tuple[Tensor, Tensor]:
-    """Reads and checks one split from ``folder``; raises ``_Missing`` or ``_Corrupt``."""
+    """Reads and checks one split from ``folder``; raises ``_Missing`` (``_Incomplete`` for a
+    folder that lacks files of the split) or ``_Corrupt``."""
     if not folder.is_dir():
         raise _Missing("missing (no such folder)")
     names = FASHION_MNIST_FILES[split]
     absent = [name for name in names if not (folder / name).is_file()]
     if absent:
-        raise _Missing(f"missing {', '.join(absent)}")
+        try:
+            present = sorted(entry.name for entry in folder.iterdir())
+        except OSError as error:
+            raise _Missing(f"an unreadable folder ({error.strerror})") from None
+        needed = " and ".join(absent)
+        if not present:
+            raise _Incomplete(folder, "an empty folder (what a failed download leaves), without "
+                              f"{needed}")
+        if set(present) & set(FASHION_MNIST_OFFICIAL):
+            raise _Incomplete(folder, "a partial folder (what an interrupted download leaves): it "
+                              f"has {_listing(present)} but not {needed}")
+        raise _Incomplete(folder, f"a folder of other files ({_listing(present)}), without {needed}")
     images = _read_idx(folder / names[0], ndim=3)
     labels = _read_idx(folder / names[1], ndim=1)
     if images.shape[1:] != (28, 28):

@@ -12,6 +12,10 @@ another feature space: it is not the Inception FID and cannot be compared with p
 only with other FD-FMNIST values of the same classifier (``eval.json`` records its sha256) and
 the same number of samples (the estimate is biased upwards by a finite sample). Its floor, the
 FD-FMNIST of as many real training images, is what a perfect generator would get.
+
+Beside each number the table says what it means: which way is better, the floor (for a cgan's
+class accuracy: chance and the classifier's accuracy on the real test images) and the range
+that one epoch of the same model reached at the defaults, where that was measured.
 """
 
 import argparse
@@ -35,6 +39,29 @@ from utils import UserError, load_checkpoint, select_device, write_json
 
 EVAL_FILE = "eval.json"
 MIN_SAMPLES = 10  # fewer leave classes of a cgan without samples
+
+# What one epoch at the defaults gave, one value per seed, measured with the committed
+# classifier (its sha256 below) and --n 10000: src/results/bench_gan.json (seeds 777, 1, 2;
+# `python bench.py gan`) and, for the cgan, seeds 3, 4, 5 of the README's table. Other
+# classifiers or sample sizes give other values, so the table shows these only for the same.
+REFERENCE_CLASSIFIER = "77934d6380032d8e62108abeef3446be6d31096d9f4348412501c242f829ddb8"
+REFERENCE_N = 10_000
+ONE_EPOCH = {  # (model, loss_type, precision) -> {measure: values}
+    ("gan", "nonsaturating", "float32"): {"fd_fmnist": [136.4, 170.7, 176.5]},
+    ("gan", "nonsaturating", "bfloat16"): {"fd_fmnist": [151.6, 145.4, 150.0]},
+    ("gan", "minimax", "float32"): {"fd_fmnist": [142.1, 137.9, 152.8]},
+    ("gan", "minimax", "bfloat16"): {"fd_fmnist": [156.6, 109.4, 136.6]},
+    ("gan", "wasserstein_gp", "float32"): {"fd_fmnist": [106.0, 131.8, 115.8]},
+    ("gan", "wasserstein_gp", "bfloat16"): {"fd_fmnist": [98.4, 145.2, 118.7]},
+    ("cgan", "nonsaturating", "float32"): {
+        "fd_fmnist": [61.5, 47.5, 50.9, 66.9, 62.7, 49.8],
+        "class_accuracy": [0.850, 0.875, 0.879, 0.860, 0.870, 0.867]},
+    ("cgan", "nonsaturating", "bfloat16"): {
+        "fd_fmnist": [50.3, 55.8, 69.6, 72.3, 72.3, 64.5],
+        "class_accuracy": [0.874, 0.851, 0.877, 0.851, 0.826, 0.837]},
+}
+# The default flow run, `python main.py --model flow` (README: Measuring sample quality).
+DEFAULT_FLOW = {"test_nll": 1.1661, "nll_gap": 0.0349, "nll_gap_same_points": 0.0206}
 
 
 # The Frechet distance --------------------------------------------------------------------------
@@ -96,15 +123,17 @@ def evaluate_gan(run_dir: Path, args: argparse.Namespace) -> dict:
     a cgan the share of samples the classifier assigns to the class they were generated for."""
     device = select_device(args.device)
     model = load_classifier(args.classifier, device)
-    test_images, _ = load_fashion_mnist("test", args.data_dir)
+    test_images, test_labels = load_fashion_mnist("test", args.data_dir)
     train_images, _ = load_fashion_mnist("train", args.data_dir)
-    test_statistics = feature_statistics(classify(model, test_images)[0])
+    test_features, test_predicted = classify(model, test_images)
+    test_statistics = feature_statistics(test_features)
 
     images, labels, checkpoint = generate_samples(run_dir, args.n, args.seed, device)
     features, predicted = classify(model, images)
     floor, n_floor = fd_floor(model, train_images, test_statistics, args.n, args.seed)
     run = checkpoint["args"]
     result = {"run": str(run_dir), "model": run["model"], "loss_type": run["loss_type"],
+              "precision": run.get("precision", "float32"),  # runs before the flag: float32
               "steps": checkpoint["step"], "n": args.n, "seed": args.seed,
               "n_test": len(test_images),
               "fd_fmnist": frechet_distance(*feature_statistics(features), *test_statistics),
@@ -116,6 +145,11 @@ def evaluate_gan(run_dir: Path, args: argparse.Namespace) -> dict:
         result["class_accuracy"] = hits.mean().item()
         result["class_accuracy_per_class"] = {name: hits[labels == c].mean().item()
                                               for c, name in enumerate(CLASS_NAMES)}
+        # The same classifier on the real test images: what a perfect generator would score.
+        real = (test_predicted == test_labels).double()
+        result["real_class_accuracy"] = real.mean().item()
+        result["real_class_accuracy_per_class"] = {name: real[test_labels == c].mean().item()
+                                                   for c, name in enumerate(CLASS_NAMES)}
     return result
 
 
@@ -212,25 +246,58 @@ def evaluate_flow(run_dir: Path, args: argparse.Namespace) -> dict:
 
 # The command line ------------------------------------------------------------------------------
 
+def span(values: list[float], digits: int) -> str:
+    """``values`` of several seeds as ``low to high (N seeds)``, with ``digits`` decimals."""
+    return f"{min(values):.{digits}f} to {max(values):.{digits}f} ({len(values)} seeds)"
+
+
 def table(result: dict) -> str:
-    """The measures of ``result`` (``evaluate_gan``'s or ``evaluate_flow``'s), one a line."""
+    """The measures of ``result`` (``evaluate_gan``'s or ``evaluate_flow``'s), one a line, each
+    with what it means: which way is better, a floor or a ceiling, what training reaches."""
     if result["model"] == "flow":
         title = f"{result['run']}: flow, weights of epoch {result['epoch']}"
-        rows = [("test NLL", result["test_nll"]),
-                ("entropy of the data", result["data_entropy"]),
-                ("gap to the entropy", result["nll_gap"]),
-                ("true density's NLL, same points", result["true_density_test_nll"]),
-                ("gap on the same points", result["nll_gap_same_points"])]
-        return "\n".join([title, *(f"  {name:<34} {value:8.4f} nats" for name, value in rows)])
+        rows = [("test NLL", result["test_nll"],
+                 f"lower is better; the default run: {DEFAULT_FLOW['test_nll']}, the problem "
+                 "set's hint: about 1.2"),
+                ("entropy of the data", result["data_entropy"],
+                 "the lowest NLL a model can expect"),
+                ("gap to the entropy", result["nll_gap"],
+                 f"the default run: {DEFAULT_FLOW['nll_gap']}; the test set alone is uncertain "
+                 "by 0.013"),
+                ("true density's NLL, same points", result["true_density_test_nll"],
+                 "a perfect model's NLL on these test points"),
+                ("gap on the same points", result["nll_gap_same_points"],
+                 f"the default run: {DEFAULT_FLOW['nll_gap_same_points']}")]
+        return "\n".join([title, *(f"  {name:<34} {value:8.4f} nats   {meaning}"
+                                   for name, value, meaning in rows)])
     title = (f"{result['run']}: {result['model']} ({result['loss_type']}), {result['steps']} "
              f"steps; {result['n']} samples (seed {result['seed']}) against {result['n_test']} "
              "test images")
-    floor = f"floor: {result['floor_n_train']} training images"
-    rows = [("FD-FMNIST", result["fd_fmnist"]), (floor, result["fd_fmnist_floor"])]
+    key = (result["model"], result["loss_type"], result["precision"])
+    comparable = (result["n"] == REFERENCE_N
+                  and result["classifier"]["sha256"] == REFERENCE_CLASSIFIER)
+
+    def reached(measure: str, digits: int) -> str:
+        """What one epoch of this model reached, where it was measured as this run was."""
+        if not (comparable and measure in ONE_EPOCH.get(key, {})):
+            return ""
+        return f"; one epoch at the defaults: {span(ONE_EPOCH[key][measure], digits)}"
+
+    rows = [("FD-FMNIST", result["fd_fmnist"],
+             "lower is better" + reached("fd_fmnist", 1)),
+            (f"floor: {result['floor_n_train']} training images", result["fd_fmnist_floor"],
+             "a perfect generator's FD-FMNIST (real images)")]
     if "class_accuracy" in result:
-        rows.append(("class accuracy", result["class_accuracy"]))
-        rows += [(f"  {name}", value) for name, value in result["class_accuracy_per_class"].items()]
-    return "\n".join([title, *(f"  {name:<34} {value:8.3f}" for name, value in rows)])
+        rows.append(("class accuracy", result["class_accuracy"],
+                     f"chance 0.100, real test images {result['real_class_accuracy']:.3f}"
+                     + reached("class_accuracy", 3)))
+        rows += [(f"  {name}", value, f"real {result['real_class_accuracy_per_class'][name]:.3f}")
+                 for name, value in result["class_accuracy_per_class"].items()]
+    lines = [title, *(f"  {name:<34} {value:8.3f}   {meaning}" for name, value, meaning in rows)]
+    if key in ONE_EPOCH and not comparable:
+        lines.append(f"  (what one epoch reaches is known for --n {REFERENCE_N} and the committed "
+                     "classifier only)")
+    return "\n".join(lines)
 
 
 def evaluate(args: argparse.Namespace) -> dict:

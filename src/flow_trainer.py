@@ -1,7 +1,8 @@
 """Trains the MAF of problem 1 on the Moons data: ``python main.py --model flow --out_dir DIR``.
 
-Each epoch prints the average train and validation log-likelihoods; the run ends with the
-test log-likelihood of the epoch that did best on validation. Into DIR go sample plots every
+Each epoch prints the average train and validation log-likelihoods (and a note where a few
+batches pulled the train average far below its median batch); the run ends with the test
+log-likelihood of the epoch that did best on validation. Into DIR go sample plots every
 ten epochs, the learned density, the learning curves, the last and the best checkpoints and
 ``metrics.json``.
 """
@@ -22,6 +23,9 @@ from utils import (DivergedError, load_checkpoint, save_checkpoint, start_run, t
 
 WARMUP_EPOCHS = 2
 CLIP_NORM = 5.0
+# An epoch whose average train log-likelihood lies more than this below its median batch's
+# was pulled down by a few batches (past the first steps its batches differ by tenths of a nat).
+SPIKE_NATS = 1.0
 LAST = "checkpoint_last.pt"
 BEST = "checkpoint_best.pt"
 RUN_ARGS = ("n_flows", "hidden_size", "n_hidden", "n_epochs", "n_samples", "batch_size", "lr",
@@ -44,10 +48,15 @@ def warmup_cosine(warmup_steps: int, total_steps: int):
 
 def train_epoch(model: MAF, optimizer: torch.optim.Optimizer,
                 scheduler: torch.optim.lr_scheduler.LRScheduler, x: Tensor, batch_size: int,
-                generator: torch.Generator) -> float:
-    """One pass over ``x`` in shuffled batches; returns the average train log-likelihood."""
+                generator: torch.Generator) -> tuple[float, Tensor]:
+    """One pass over ``x`` in shuffled batches.
+
+    Returns the average train log-likelihood and each batch's mean log-likelihood, shape
+    ``(n_batches,)`` on the CPU, both taken before the batch's step.
+    """
     order = torch.randperm(len(x), generator=generator).to(x.device)
     total = x.new_zeros(())
+    batch_losses = []
     for batch in x[order].split(batch_size):
         loss = model.loss(batch)
         optimizer.zero_grad(set_to_none=True)
@@ -58,7 +67,16 @@ def train_epoch(model: MAF, optimizer: torch.optim.Optimizer,
         optimizer.step()
         scheduler.step()
         total += loss.detach() * len(batch)
-    return -total.item() / len(x)
+        batch_losses.append(loss.detach())
+    return -total.item() / len(x), -torch.stack(batch_losses).cpu()
+
+
+def pulled_down(epoch: dict) -> bool:
+    """Whether a few batches pulled an epoch's average train log-likelihood (a record of
+    ``metrics["epochs"]``) far below its median batch's."""
+    # A run resumed from an older trainer's checkpoint has epochs without the median.
+    median = epoch.get("train_median_batch_log_likelihood", -math.inf)
+    return epoch["train_log_likelihood"] < median - SPIKE_NATS
 
 
 @torch.no_grad()
@@ -107,8 +125,8 @@ def _train_flow(args: argparse.Namespace) -> dict:
     progress = tqdm(range(first_epoch, args.n_epochs + 1), desc="MAF", unit="epoch",
                     initial=first_epoch - 1, total=args.n_epochs)
     for epoch in progress:
-        train_ll = train_epoch(model, optimizer, scheduler, data["train"], args.batch_size,
-                               shuffle)
+        train_ll, batch_lls = train_epoch(model, optimizer, scheduler, data["train"],
+                                          args.batch_size, shuffle)
         if not math.isfinite(train_ll):
             done = len(metrics["epochs"])
             raise DivergedError(
@@ -120,8 +138,10 @@ def _train_flow(args: argparse.Namespace) -> dict:
             best_val, metrics["best_epoch"] = val_ll, epoch
             save_checkpoint({"model": model.state_dict(), "epoch": epoch, "args": metrics["args"]},
                             out_dir / BEST)
-        metrics["epochs"].append({"epoch": epoch, "train_log_likelihood": train_ll,
-                                  "val_log_likelihood": val_ll})
+        record = {"epoch": epoch, "train_log_likelihood": train_ll,
+                  "train_median_batch_log_likelihood": batch_lls.median().item(),
+                  "val_log_likelihood": val_ll}
+        metrics["epochs"].append(record)
         metrics["wall_seconds"] += time.perf_counter() - started
         started = time.perf_counter()
         save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -132,6 +152,15 @@ def _train_flow(args: argparse.Namespace) -> dict:
         tqdm.write(f"Epoch {epoch}: Average train log-likelihood: {train_ll:.4f} | "
                    f"Average validation log-likelihood: {val_ll:.4f} | "
                    f"best validation epoch: {metrics['best_epoch']}")
+        if pulled_down(record):
+            tqdm.write(
+                f"  note: epoch {epoch}'s train average is far below its median batch "
+                f"({record['train_median_batch_log_likelihood']:.4f}): its worst batch scored "
+                f"{batch_lls.min():.4f}. Early on, a block of the flow can give a point a tiny "
+                "scale exp(alpha) that the next blocks stretch further, and such a point's "
+                "hugely negative log-likelihood swamps the average. Its gradient was clipped, "
+                "as every batch's is, and the validation value shows no harm; "
+                "log_likelihood.png draws such values on the edge of its y-axis.")
         if epoch % 10 == 0 or epoch == args.n_epochs:
             plot_flow_samples(model.sample(device, args.n_samples), data["test"].cpu().numpy(),
                               out_dir / f"samples_epoch{epoch}.png", f"MAF after epoch {epoch}")
@@ -141,9 +170,12 @@ def _train_flow(args: argparse.Namespace) -> dict:
     print(f"Average test log-likelihood: {metrics['test_log_likelihood']:.4f} "
           f"(weights of epoch {metrics['best_epoch']}, the best on validation)")
     plot_flow_density(model.log_prob, out_dir / "density.png", device)
+    spikes = [str(e["epoch"]) for e in metrics["epochs"] if pulled_down(e)]
+    note = (f"train, epoch{'s' * (len(spikes) > 1)} {', '.join(spikes)}: a few points far in a "
+            "tail pull the average down (the run's output says more)") if spikes else None
     plot_curves({"train": [e["train_log_likelihood"] for e in metrics["epochs"]],
                  "validation": [e["val_log_likelihood"] for e in metrics["epochs"]]},
-                "epoch", "average log-likelihood (nats)", out_dir / "log_likelihood.png")
+                "epoch", "average log-likelihood (nats)", out_dir / "log_likelihood.png", note)
     metrics["wall_seconds"] += time.perf_counter() - started
     write_json(metrics, out_dir / "metrics.json")
     return metrics

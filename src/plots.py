@@ -1,5 +1,6 @@
 """Figures the trainers write: flow samples and density, learning curves."""
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -43,11 +44,58 @@ def plot_flow_density(log_prob, path: Path, device: torch.device, limit: float =
     plt.close(fig)
 
 
-def plot_curves(curves: dict[str, list[float]], xlabel: str, ylabel: str, path: Path) -> None:
-    """One line per named curve, against 1, 2, ... on the x axis."""
+# A curve plot's y-axis leaves out the few values at either end (at most a tenth) that stand
+# apart: parted from the next value by a gap wider than this many times the span from that
+# value to the other end's last tenth. One wild epoch then cannot stretch the axis, while an
+# ordinary curve, whose values follow each other without such gaps, keeps matplotlib's limits.
+OUTLIER_GAP = 3.0
+
+
+def robust_range(values: np.ndarray) -> tuple[float, float]:
+    """The smallest and the largest of ``values`` ``(N,)`` that do not stand apart in the
+    sense of ``OUTLIER_GAP``; non-finite values are ignored."""
+    v = np.sort(values[np.isfinite(values)])
+    n, most = len(v), len(v) // 10
+    # The k lowest stand apart if the gap above them is wide; so, mirrored, the highest.
+    lo = max((k for k in range(1, most + 1)
+              if v[k] - v[k - 1] > OUTLIER_GAP * (v[n - 1 - most] - v[k])), default=0)
+    hi = min((k for k in range(n - 1 - most, n - 1)
+              if v[k + 1] - v[k] > OUTLIER_GAP * (v[k] - v[most])), default=n - 1)
+    return float(v[lo]), float(v[hi])
+
+
+def plot_curves(curves: dict[str, list[float]], xlabel: str, ylabel: str, path: Path,
+                note: str | None = None) -> None:
+    """One line per named curve, against 1, 2, ... on the x axis, and ``note`` above it.
+
+    The y-axis spans the values that are not outliers (``robust_range``); an outlier is drawn
+    as a triangle on the axis' edge and named above the plot, so that one wild value leaves
+    the rest of the curves legible.
+    """
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, values in curves.items():
-        ax.plot(range(1, len(values) + 1), values, label=name)
+    values = np.concatenate([np.asarray(curve, dtype=float) for curve in curves.values()])
+    low, high = robust_range(values) if np.isfinite(values).any() else (0.0, 0.0)
+    pad = 0.05 * (high - low)  # matplotlib's own margin
+    limited = high > low and bool(((values < low) | (values > high)).any())
+    outliers = []  # (how far off the axis, label)
+    for name, curve in curves.items():
+        x, y = np.arange(1, len(curve) + 1), np.asarray(curve, dtype=float)
+        (line,) = ax.plot(x, y, label=name)
+        if limited:
+            for off, edge, marker in [(y < low, low - pad, "v"), (y > high, high + pad, "^")]:
+                ax.plot(x[off], np.full(off.sum(), edge), marker, color=line.get_color(),
+                        clip_on=False)
+                outliers += [(abs(v - edge), f"{name} {v:.5g} ({xlabel} {i})")
+                             for i, v in zip(x[off], y[off])]
+    lines = [note] if note else []
+    if limited:
+        ax.set_ylim(low - pad, high + pad)
+        named = ", ".join(label for _, label in sorted(outliers, reverse=True)[:3])
+        more = f" and {len(outliers) - 3} more" if len(outliers) > 3 else ""
+        lines.insert(0, f"off the y-range (triangles on its edge): {named}{more}")
+    if lines:
+        ax.set_title("\n".join(textwrap.fill(line, 90) for line in lines), loc="left",
+                     fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend()

@@ -27,7 +27,7 @@ import gan_trainer
 from data import MOONS_SIZES, moons_raw_splits, moons_splits
 from evaluate import feature_statistics, frechet_distance
 from submission.flow_network import MAF
-from tests.test_fashion_mnist import official_split, write_split
+from tests.test_fashion_mnist import official_split, write_idx, write_split
 from tests.test_flow_trainer import SMALL, run_main
 
 
@@ -248,6 +248,27 @@ class EvaluateRunsTest(unittest.TestCase):
                          {name: float(c < 5) for c, name in enumerate(gan_trainer.CLASS_NAMES)})
         self.assertEqual(result["class_accuracy"], 0.5)
 
+    def test_the_real_images_accuracy_scores_the_test_images_against_their_labels(self):
+        """The same stand-in classifier on test images whose pixels read as their label for
+        classes 5-9 and as 0 for classes 0-4 (labels cycle 0..9): per class 1 for 0 and 5-9, 0 for
+        1-4, 0.6 overall, whatever the generator draws."""
+        labels = np.arange(120) % 10
+        read_as = np.where(labels < 5, 0, labels)
+        pixels = np.round((read_as / 10 + 1) * 127.5).astype(np.uint8)  # / 127.5 - 1 = class/10
+        write_idx(self.data / "t10k-images-idx3-ubyte.gz",
+                  np.broadcast_to(pixels[:, None, None], (120, 28, 28)).copy())
+
+        def read_class(model, images: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
+            features = images.flatten(1)[:, :8].double().numpy()
+            return features, (images[:, 0, 0, 0] * 10).round().long()
+
+        with mock.patch.object(evaluate, "classify", read_class):
+            result = self.evaluate_bank("cgan", torch.zeros(10, 1, 28, 28), "--n", "50")
+        self.assertEqual(result["real_class_accuracy_per_class"],
+                         {name: float(c == 0 or c >= 5)
+                          for c, name in enumerate(gan_trainer.CLASS_NAMES)})
+        self.assertEqual(result["real_class_accuracy"], 0.6)
+
     def test_the_identity_flow_scores_the_standard_normals_nll(self):
         """A closed form: a MAF with every weight 0 is the identity, so its test NLL is that of
         N(0, I) on the standardised test points, log 2pi + mean |x|^2 / 2 (about 2.84), and its
@@ -354,6 +375,76 @@ class EvaluateRunsTest(unittest.TestCase):
         self.assertIn("are missing; make them with `python evaluate.py --train-classifier`",
                       stderr)
         self.assertNotIn("Traceback", stderr)
+
+
+class TableTest(unittest.TestCase):
+    """What ``evaluate.table`` prints beside each number."""
+
+    def gan_result(self, **changes) -> dict:
+        result = {"run": "run", "model": "gan", "loss_type": "nonsaturating",
+                  "precision": "float32", "steps": 937, "n": 10_000, "seed": 0, "n_test": 10_000,
+                  "fd_fmnist": 150.0, "fd_fmnist_floor": 0.323, "floor_n_train": 10_000,
+                  "classifier": {"sha256": evaluate.REFERENCE_CLASSIFIER}}
+        return {**result, **changes}
+
+    def test_the_fd_has_its_direction_its_floor_and_what_one_epoch_reaches(self):
+        rows = evaluate.table(self.gan_result()).splitlines()
+        self.assertIn("150.000   lower is better; one epoch at the defaults: 136.4 to 176.5 "
+                      "(3 seeds)", rows[1])
+        self.assertIn("0.323   a perfect generator's FD-FMNIST (real images)", rows[2])
+        bfloat16 = evaluate.table(self.gan_result(precision="bfloat16", loss_type="minimax"))
+        self.assertIn("one epoch at the defaults: 109.4 to 156.6 (3 seeds)", bfloat16)
+
+    def test_what_one_epoch_reaches_is_shown_only_where_it_was_measured_so(self):
+        """Another --n or another classifier gives other FD-FMNIST values: no range then, and
+        a line saying why."""
+        for changes in [{"n": 1000}, {"classifier": {"sha256": "0" * 64}}]:
+            with self.subTest(changes=changes):
+                text = evaluate.table(self.gan_result(**changes))
+                self.assertNotIn("one epoch at the defaults", text)
+                self.assertIn("lower is better", text)
+                self.assertTrue(text.endswith("(what one epoch reaches is known for --n 10000 "
+                                              "and the committed classifier only)"), text)
+
+    def test_the_class_accuracy_has_chance_the_real_images_and_one_epochs_range(self):
+        names = gan_trainer.CLASS_NAMES
+        result = self.gan_result(
+            model="cgan", class_accuracy=0.85, real_class_accuracy=0.9271,
+            class_accuracy_per_class={name: 0.8 for name in names},
+            real_class_accuracy_per_class={name: 0.75 if name == "Shirt" else 0.95
+                                           for name in names})
+        rows = evaluate.table(result).splitlines()
+        self.assertIn("0.850   chance 0.100, real test images 0.927; one epoch at the defaults: "
+                      "0.850 to 0.879 (6 seeds)", rows[3])
+        self.assertEqual(len(rows), 4 + len(names))
+        self.assertTrue(rows[4 + names.index("Shirt")].endswith("0.800   real 0.750"))
+
+    def test_the_flow_rows_give_the_default_run(self):
+        result = {"run": "maf", "model": "flow", "epoch": 49, "test_nll": 1.2,
+                  "data_entropy": 1.1312, "nll_gap": 0.0688, "true_density_test_nll": 1.1455,
+                  "nll_gap_same_points": 0.0545}
+        rows = evaluate.table(result).splitlines()
+        self.assertIn("1.2000 nats   lower is better; the default run: 1.1661", rows[1])
+        self.assertIn("the lowest NLL a model can expect", rows[2])
+
+    def test_the_references_are_the_measured_ones(self):
+        """The seeds 777, 1, 2 of every model and precision are bench_gan.json's, rounded as the
+        README's table; the classifier they were measured with is the committed one."""
+        bench = json.loads((Path(evaluate.__file__).parent / "results" / "bench_gan.json")
+                           .read_text())
+        for name, runs in bench.items():
+            model, loss_type = name.split("/")
+            for precision in ["float32", "bfloat16"]:
+                reference = evaluate.ONE_EPOCH[(model, loss_type, precision)]
+                for measure, places in [("fd_fmnist", 1), ("class_accuracy", 3)]:
+                    if measure in runs[precision]:
+                        with self.subTest(run=name, precision=precision, measure=measure):
+                            self.assertEqual(reference[measure][:3],
+                                             [round(v, places) for v in runs[precision][measure]])
+        self.assertEqual(len(evaluate.ONE_EPOCH), 2 * len(bench))
+        info = json.loads(classifier.WEIGHTS.with_suffix(".json").read_text())
+        self.assertEqual(evaluate.REFERENCE_CLASSIFIER, info["sha256"])
+        self.assertEqual(evaluate.REFERENCE_CLASSIFIER, classifier.file_sha256(classifier.WEIGHTS))
 
 
 if __name__ == "__main__":

@@ -163,12 +163,43 @@ class FashionMnistTest(unittest.TestCase):
         message = self.failure("train")
         self.assertIn("cannot load the Fashion-MNIST train split", message)
         self.assertIn(f"{self.search[0]}: missing (no such folder)", message)
-        self.assertIn(f"{self.search[1]}: missing train-images-idx3-ubyte.gz, "
-                      "train-labels-idx1-ubyte.gz", message)
-        self.assertIn(f"{self.search[2]}: missing train-images", message)
+        self.assertIn(f"{self.search[1]}: an empty folder", message)
+        self.assertIn(f"{self.search[2]}: a partial folder", message)
         self.assertIn(f"download into {self.search[0]}: failed (<urlopen error [Errno -2] Name "
                       "or service not known>)", message)
         self.download.assert_called_once()
+
+    def test_an_empty_or_partial_folder_is_named_as_such(self):
+        """What a failed download leaves in the project's folder, the first place searched: an
+        empty folder, then one with a single file. The message says which, lists the files
+        there and the ones missing, names every other place tried, and puts filling that
+        folder first among the fixes. A folder of unrelated files is not called partial."""
+        project = self.search[0]
+        project.mkdir()
+        empty = self.failure("train")
+        (project / "train-images-idx3-ubyte.gz").touch()
+        partial = self.failure("train")
+        cases = {"empty": (empty, "an empty folder (what a failed download leaves), without "
+                                  "train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"),
+                 "partial": (partial, "a partial folder (what an interrupted download leaves): "
+                                      "it has train-images-idx3-ubyte.gz but not "
+                                      "train-labels-idx1-ubyte.gz")}
+        for case, (message, text) in cases.items():
+            with self.subTest(folder=case):
+                self.assertIn(f"tried {project}: {text}; ", message)
+                for folder in self.search[1:]:
+                    self.assertIn(f"{folder}: missing (no such folder)", message)
+                self.assertIn(f"download into {project}: failed", message)
+                self.assertIn(f"To fix: put the missing files into {project}, pass --data_dir",
+                              message)
+                self.assertNotIn("missing train-", message)
+
+        others = self.tmp / "others"
+        others.mkdir()
+        for name in ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]:
+            (others / name).touch()
+        self.assertIn(f"--data_dir {others}: a folder of other files (a.txt, b.txt, c.txt, d.txt "
+                      "and 1 more), without train-images", self.failure(data_dir=others))
 
     def test_a_named_folder_must_work(self):
         # Even with a good copy in the search folders, a broken named folder is an error.
@@ -179,8 +210,9 @@ class FashionMnistTest(unittest.TestCase):
         write_split(self.tmp / "env")
         (self.tmp / "env" / "train-labels-idx1-ubyte.gz").unlink()
         os.environ["FASHION_MNIST_DIR"] = str(self.tmp / "env")
-        self.assertIn(f"FASHION_MNIST_DIR {self.tmp / 'env'}: missing train-labels-idx1-ubyte.gz",
-                      self.failure())
+        self.assertIn(f"FASHION_MNIST_DIR {self.tmp / 'env'}: a partial folder (what an "
+                      "interrupted download leaves): it has train-images-idx3-ubyte.gz but not "
+                      "train-labels-idx1-ubyte.gz", self.failure())
         self.download.assert_not_called()
 
     def test_corrupt_files_are_named_with_the_failed_check(self):

@@ -63,6 +63,27 @@ class WarmupCosineTest(unittest.TestCase):
         self.assertAlmostEqual(factor(20), 0.0)
 
 
+class TrainEpochTest(unittest.TestCase):
+    def test_the_average_weighs_each_batch_by_its_size(self):
+        """250 points in batches of 100 make batches of 100, 100 and 50; the average is their
+        mean log-likelihoods weighted 2 : 2 : 1, each taken before its batch's step (the first
+        is the untouched model's)."""
+        torch.manual_seed(0)
+        model = MAF(2, 8, 1, 2)
+        x = moons_splits(777)["train"][:250]
+        order = torch.randperm(250, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            first = model.log_probs(x[order[:100]]).item()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+        average, batch_lls = flow_trainer.train_epoch(model, optimizer, scheduler, x, 100,
+                                                      torch.Generator().manual_seed(3))
+        self.assertEqual(batch_lls.shape, (3,))
+        self.assertAlmostEqual(batch_lls[0].item(), first, places=5)
+        self.assertAlmostEqual(average, (batch_lls @ torch.tensor([2.0, 2, 1])).item() / 5,
+                               places=5)
+
+
 class FlowTrainerTest(unittest.TestCase):
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp())
@@ -183,13 +204,51 @@ class FlowTrainerTest(unittest.TestCase):
                 status, stderr = run_main("--out_dir", str(out), "--resume")
                 self.assertEqual(status, 0, stderr)
 
+    def test_an_epoch_pulled_down_by_one_batch_is_explained(self):
+        """Epoch 2 made to look like the default run's: one of its batches at -500,000 pulls
+        its average far below the median batch. The run says so under that epoch's line,
+        records the median batch, and the learning-curve plot gets a note naming epoch 2;
+        epoch 1, unchanged, gets none."""
+        real_train_epoch = flow_trainer.train_epoch
+
+        def one_wild_batch_in_epoch_two(*args):
+            average, batch_lls = real_train_epoch(*args)
+            if len(epochs_seen) == 1:
+                batch_lls = batch_lls.clone()
+                batch_lls[0] = -500_000.0
+                average = batch_lls.mean().item()
+            epochs_seen.append(average)
+            return average, batch_lls
+
+        epochs_seen, plots_seen = [], []
+        stdout = io.StringIO()
+        with mock.patch.object(flow_trainer, "train_epoch", one_wild_batch_in_epoch_two), \
+                mock.patch.object(flow_trainer, "plot_curves",
+                                  side_effect=lambda *args: plots_seen.append(args)), \
+                contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(main.main([*SMALL, "--out_dir", str(self.out)]), 0)
+        lines = stdout.getvalue().splitlines()
+        notes = [i for i, line in enumerate(lines) if "note:" in line]
+        self.assertEqual(len(notes), 1, lines)
+        self.assertTrue(lines[notes[0] - 1].startswith("Epoch 2:"), lines)
+        self.assertIn("epoch 2's train average is far below its median batch", lines[notes[0]])
+        self.assertIn("-500000.0000", lines[notes[0]])
+        metrics = json.loads((self.out / "metrics.json").read_text())
+        second = metrics["epochs"][1]
+        self.assertLess(second["train_log_likelihood"], -1000)
+        self.assertGreater(second["train_median_batch_log_likelihood"], -10)
+        (curves, *_, note), = plots_seen
+        self.assertEqual(curves["train"][1], second["train_log_likelihood"])
+        self.assertTrue(note.startswith("train, epoch 2: a few points far in a tail"), note)
+
     def test_divergence_stops_and_keeps_the_last_good_checkpoint(self):
         real_train_epoch = flow_trainer.train_epoch
         calls = []
 
         def nan_in_epoch_two(*args):
             calls.append(1)
-            return real_train_epoch(*args) if len(calls) == 1 else float("nan")
+            return (real_train_epoch(*args) if len(calls) == 1
+                    else (float("nan"), torch.tensor([float("nan")])))
 
         with mock.patch.object(flow_trainer, "train_epoch", nan_in_epoch_two):
             status, stderr = run_main(*SMALL, "--out_dir", str(self.out))
