@@ -2,6 +2,7 @@
 requirements.txt, and what the Makefile (ours and the students') runs with USE_PYTHON and
 TORCH_INDEX."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -98,6 +99,16 @@ class CheckEnvTest(unittest.TestCase):
         self.assertEqual(check_env.requirements("\n".join(conda)), REQUIREMENTS)
 
 
+# What would change what make runs: the Makefile's variables, set by CI (PYTHON, VENV) or by a
+# make that runs these tests (MAKEFLAGS passes its command line's variables on).
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHON", "VENV", "USE_PYTHON",
+                  "TORCH_INDEX", "PARTIAL", "ARGS")
+
+
+def clean_environment() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in MAKE_VARIABLES}
+
+
 class MakefileTest(unittest.TestCase):
     """What ``make -n`` would run (nothing of it runs), in a folder with our Makefile or the
     students' one and the files of the set-up."""
@@ -114,7 +125,8 @@ class MakefileTest(unittest.TestCase):
         makefile = (ROOT / "Makefile").read_text()
         (self.tmp / "Makefile").write_text(students_makefile(makefile) if students else makefile)
         return subprocess.run(["make", "--no-print-directory", *(["-n"] if dry_run else []),
-                               *args], cwd=self.tmp, capture_output=True, text=True, timeout=60)
+                               *args], cwd=self.tmp, capture_output=True, text=True, timeout=60,
+                              env=clean_environment())
 
     def test_use_python_runs_the_check_and_then_that_python_with_no_venv(self):
         for students in (False, True):
