@@ -34,6 +34,7 @@ import sys
 import unittest
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -840,20 +841,40 @@ def input_gradient_norms(d: nn.Module, x: Tensor) -> Tensor:
     return input_gradients(d, x).flatten(1).norm(dim=1)
 
 
+class Scored(NamedTuple):
+    """What the losses on (g, d) are computed from, in float64: the second draw alpha, copies
+    of the networks, the real and fake images, and D's logits of both."""
+
+    alpha: Tensor
+    g64: nn.Module
+    d64: nn.Module
+    real: Tensor
+    fake: Tensor
+    h_real: Tensor
+    h_fake: Tensor
+
+
+def scored(g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None) -> Scored:
+    """The Scored of a loss's draws (z, then alpha) on (g, d): float64 copies of the networks
+    see the float32 draws."""
+    z, alpha = seeded_draws(len(x_real), g.dim_z)
+    g64, d64 = copy.deepcopy(g).double(), copy.deepcopy(d).double()
+    labels = () if y_real is None else (y_real,)
+    real = x_real.double()
+    fake = g64(z.double(), *labels).detach()
+    return Scored(alpha, g64, d64, real, fake, d64(real, *labels).detach(),
+                  d64(fake, *labels).detach())
+
+
 def reference_losses(
     g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
 ) -> dict[str, Tensor]:
     """Every loss that applies to (g, d) from its equation, in float64, for the same draws.
 
     Conditional (``y_real`` given): equations 17-18 and the conditional equation 11; otherwise
-    equations 10, 11, 24 and 25. Float64 copies of the networks see the float32 draws.
+    equations 10, 11, 24 and 25, from ``scored``.
     """
-    z, alpha = seeded_draws(len(x_real), g.dim_z)
-    g64, d64 = copy.deepcopy(g).double(), copy.deepcopy(d).double()
-    labels = () if y_real is None else (y_real,)
-    real = x_real.double()
-    fake = g64(z.double(), *labels).detach()
-    h_real, h_fake = d64(real, *labels).detach(), d64(fake, *labels).detach()
+    alpha, _, d64, real, fake, h_real, h_fake = scored(g, d, x_real, y_real)
     prefix = "" if y_real is None else "conditional_"
     losses = {  # with -log(1 - sigma(h)) = -log sigma(-h)
         f"{prefix}loss_nonsaturating_d": neg_log_sigmoid(h_real).mean()
@@ -874,12 +895,7 @@ def loss_mistakes(
     """The values of common wrong versions of the loss ``name`` on (g, d), by description,
     computed as reference_losses computes the right ones."""
     batch = len(x_real)
-    z, alpha = seeded_draws(batch, g.dim_z)
-    g64, d64 = copy.deepcopy(g).double(), copy.deepcopy(d).double()
-    labels = () if y_real is None else (y_real,)
-    real = x_real.double()
-    fake = g64(z.double(), *labels).detach()
-    h_real, h_fake = d64(real, *labels).detach(), d64(fake, *labels).detach()
+    alpha, g64, d64, real, fake, h_real, h_fake = scored(g, d, x_real, y_real)
     prefix = "" if y_real is None else "conditional_"
     mistakes = {
         f"{prefix}loss_nonsaturating_d": {

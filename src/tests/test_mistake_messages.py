@@ -7,6 +7,7 @@ several mistakes, in functions whose tests do not overlap, so that no test sees 
 import unittest
 
 from tests.submissions import files, grade, reference, replace_block
+from tests.test_wrong_implementations import WRONG
 
 FORWARD_LOOP = """
 x = torch.zeros_like(z)
@@ -135,15 +136,10 @@ return -F.logsigmoid(d(x_real)).mean() - F.logsigmoid(1 - d(g(z))).mean()
         norm="grad.norm(2, dim=-1)"), {"5e-0-basic": "this is what the norm over the last axis"}),
     "critic: the gradient of the batch mean": ("gan", "loss_wasserstein_gp_d", critic(
         reduce="mean"), {"5e-0-basic": "this is what the gradient of the batch mean"}),
-    "critic: penalty without create_graph": ("gan", "loss_wasserstein_gp_d", """
-alpha = torch.rand(batch_size, 1, 1, 1, device=device)
-x_fake = g(z)
-x_hat = (alpha * x_fake + (1 - alpha) * x_real).detach().requires_grad_(True)
-(grad,) = torch.autograd.grad(d(x_hat).sum(), x_hat)
-norm = grad.reshape(batch_size, -1).norm(2, dim=1)
-return d(x_fake).mean() - d(x_real).mean() + 10 * ((norm - 1) ** 2).mean()
-""", {"5e-0-basic": "this is what a penalty whose gradient never reaches the critic",
-      "5e-2-hidden": "this is what a penalty whose gradient never reaches the critic"}),
+    "critic: penalty without create_graph": (
+        "gan", "loss_wasserstein_gp_d", WRONG["critic: penalty without create_graph"][1], {
+            "5e-0-basic": "this is what a penalty whose gradient never reaches the critic",
+            "5e-2-hidden": "this is what a penalty whose gradient never reaches the critic"}),
 }
 
 
