@@ -13,20 +13,50 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# A START/END block, with our markers (### START CODE HERE ###), the course's (# START CODE
-# HERE) or the problem set's spelling (### START_CODE_HERE ###)
-BLOCK = re.compile(r"^([ \t]*)#+ *START[ _]CODE[ _]HERE *#*[ \t]*\n"
-                   r".*?^[ \t]*#+ *END[ _]CODE[ _]HERE *#*[ \t]*$", re.S | re.M)
+# A marker line of a START/END block: ours (### START CODE HERE ###), the course's (# START
+# CODE HERE) or the problem set's spelling (### START_CODE_HERE ###)
+MARKER = re.compile(r"[ \t]*#+ *(START|END)[ _]CODE[ _]HERE *#*[ \t]*")
 FILES = ("__init__.py", "flow_network.py", "gan.py")
 # Where more than this share of the given lines differ, the hand-in was written on another
 # starter: it is reported once as such, not line by line.
 ANOTHER_STARTER = 0.3
+# A file this long (the starter's are under 10,000 characters) is not compared line by line
+# (difflib's time grows with both files' lengths): it is reported once, as too long.
+MAX_CHARS = 200_000
+
+
+def blocks(lines: list[str]) -> list[tuple[int, int]]:
+    """The START/END blocks of these lines: (index of the START line, of the END line), read
+    in one pass. A START with no END before the next START opens no block: the lines after
+    it are given code."""
+    found, start = [], None
+    for index, line in enumerate(lines):
+        if marker := MARKER.fullmatch(line):
+            if marker[1] == "START":
+                start = index
+            elif marker[1] == "END" and start is not None:
+                found.append((start, index))
+                start = None
+    return found
+
+
+def replaced_blocks(source: str, bodies: list[list[str]] | None = None) -> str:
+    """``source`` with each block's body replaced: by the next of ``bodies`` (lines, markers
+    included), or emptied (our two markers at the block's indentation) where None."""
+    lines = source.split("\n")
+    out, position = [], 0
+    for number, (start, end) in enumerate(blocks(lines)):
+        indent = lines[start][:len(lines[start]) - len(lines[start].lstrip())]
+        out += lines[position:start]
+        out += bodies[number] if bodies is not None else [f"{indent}### START CODE HERE ###",
+                                                          f"{indent}### END CODE HERE ###"]
+        position = end + 1
+    return "\n".join(out + lines[position:])
 
 
 def emptied(source: str) -> str:
     """``source`` with every block's body taken out (the markers kept)."""
-    return BLOCK.sub(lambda match: f"{match[1]}### START CODE HERE ###\n"
-                                   f"{match[1]}### END CODE HERE ###", source)
+    return replaced_blocks(source)
 
 
 def starter_texts(folder: Path) -> dict[str, str]:
@@ -47,19 +77,16 @@ def write_starter_texts(source: Path, out: Path) -> None:
 def given_lines(source: str) -> list[tuple[int, str]]:
     """The lines of ``source`` outside its blocks that count (line number, text without the
     indentation's trailing spaces); each block is one line ``<block>``."""
-    lines = []
-    position = 0
-    for match in [*BLOCK.finditer(source), None]:
-        end = match.start() if match else len(source)
-        first = source.count("\n", 0, position) + 1
-        for number, line in enumerate(source[position:end].split("\n"), start=first):
-            stripped = line.strip()
-            if stripped and not stripped.startswith("#"):
-                lines.append((number, line.rstrip()))
-        if match:
-            lines.append((source.count("\n", 0, match.start()) + 1, "<block>"))
-            position = match.end()
-    return lines
+    lines = source.split("\n")
+    inside = {index: start for start, end in blocks(lines) for index in range(start, end + 1)}
+    found = []
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if inside.get(index) == index:
+            found.append((index + 1, "<block>"))
+        elif index not in inside and stripped and not stripped.startswith("#"):
+            found.append((index + 1, line.rstrip()))
+    return found
 
 
 @dataclass
@@ -69,6 +96,7 @@ class Changes:
     name: str
     lines: list[str]  # "line N: `text`" (changed, added), "removed: `text`"
     share: float  # the share of the starter's given lines that differ
+    too_long: bool = False  # over MAX_CHARS: not compared
 
     @property
     def another_starter(self) -> bool:
@@ -78,6 +106,8 @@ class Changes:
 def changes(name: str, source: str, starter: str) -> Changes | None:
     """What differs between the given code of ``source`` (the hand-in's file ``name``) and
     the starter's, or None if nothing does."""
+    if len(source) > MAX_CHARS:
+        return Changes(name, [f"{len(source):,} characters"], 1.0, too_long=True)
     theirs, ours = given_lines(source), [text for _, text in given_lines(starter)]
     matcher = difflib.SequenceMatcher(None, ours, [text for _, text in theirs],
                                       autojunk=False)
@@ -116,12 +146,11 @@ def transplanted(files: dict[str, bytes], starter: dict[str, str]) -> dict[str, 
     for name, text in starter.items():
         if name not in files:
             continue
-        theirs = list(BLOCK.finditer(files[name].decode("utf-8", errors="replace")))
-        ours = list(BLOCK.finditer(text))
-        if len(theirs) != len(ours):
+        lines = files[name].decode("utf-8", errors="replace").split("\n")
+        theirs = [lines[start:end + 1] for start, end in blocks(lines)]
+        if len(theirs) != len(blocks(text.split("\n"))):
             return None
-        blocks = iter(theirs)
-        result[name] = BLOCK.sub(lambda _: next(blocks)[0], text).encode()
+        result[name] = replaced_blocks(text, theirs).encode()
     return result
 
 
@@ -130,7 +159,10 @@ def summary(found: list[Changes]) -> list[str]:
     lines = []
     for change in found:
         where = f"submission/{change.name}"
-        if change.another_starter:
+        if change.too_long:
+            lines.append(f"{where} is too long to compare with the starter ({change.lines[0]}); "
+                         "your functions are judged with your own given code")
+        elif change.another_starter:
             lines.append(f"{where} was written on another starter: {change.share:.0%} of the "
                          "given code (outside the START/END blocks) differs from this one's; "
                          "your functions are judged with your own given code")

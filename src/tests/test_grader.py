@@ -12,6 +12,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import given_code
 import graderUtil
 from tests.submissions import (GRADER_FILES, SRC, files, grade, reference, unreachable_python,
                                write)
@@ -145,6 +146,32 @@ class GraderTest(unittest.TestCase):
                                    ("1a-2-hidden", 0.0, not_run)])
         self.assertTrue(results["output"].startswith("Grading stopped during test 1a-1-hidden"))
         json.dumps(results)  # plain JSON
+
+
+class GivenCodeTest(unittest.TestCase):
+    """given_code.py reads an upload's text, nothing run; what it reports of odd ones."""
+
+    def setUp(self):
+        self.starter = given_code.starter_texts(SRC)["flow_network.py"]
+
+    def test_a_start_without_an_end_is_no_block(self):
+        source = reference("flow_network.py").replace("### END CODE HERE ###", "", 1)
+        change = given_code.changes("flow_network.py", source, self.starter)
+        self.assertFalse(change.another_starter)
+        self.assertTrue(any("`x = torch.zeros_like(z)`" in line for line in change.lines))
+
+    def test_a_file_too_long_to_compare_is_said_so_once(self):
+        # comments alone would change nothing, but the judge does not read on that far
+        source = reference("flow_network.py") + "#" * given_code.MAX_CHARS
+        found = given_code.all_changes({"flow_network.py": source.encode()},
+                                       {"flow_network.py": self.starter})
+        self.assertEqual(given_code.summary(found), [
+            f"submission/flow_network.py is too long to compare with the starter "
+            f"({len(source):,} characters); your functions are judged with your own given code"])
+
+    def test_the_blocks_of_a_hand_in_go_into_the_starter_unchanged(self):
+        ours = {name: (SRC / "submission" / name).read_bytes() for name in given_code.FILES}
+        self.assertEqual(given_code.transplanted(ours, given_code.starter_texts(SRC)), ours)
 
 
 if __name__ == "__main__":
