@@ -254,20 +254,18 @@ class Sandbox:
     files to grade and as whom, then asked one question per ``ask``.
 
     Args:
-        package: the package folder to grade; its files are read here and sent, so that the
-            sandbox never reads the judge's folders.
-        files: the files to send in place of the folder's (path in the package: bytes).
+        package: the package folder to grade (named in messages).
+        files: its files (path in the package: bytes; package_files), read by the judge and
+            sent, so that the sandbox never reads the judge's folders; None: no such folder.
         modules: the graded modules.
         user: the user the submission runs as (None: the grader's own).
     """
 
-    def __init__(self, package: Path, modules: Iterable[str],
-                 user: confine.SandboxUser | None, files: dict[str, bytes] | None = None
-                 ) -> None:
+    def __init__(self, package: Path, files: dict[str, bytes] | None, modules: Iterable[str],
+                 user: confine.SandboxUser | None) -> None:
         self.user = user
         self.hello = {
-            "files": _package_files(package) if files is None else files, "package": PACKAGE,
-            "modules": list(modules),
+            "files": files, "package": PACKAGE, "modules": list(modules),
             "origin": str(package),
             "user": None if user is None else {"uid": user.uid, "gid": user.gid},
         }
@@ -359,7 +357,7 @@ class Sandbox:
             confine.end_processes(self.user, os.getpid())
 
 
-def _package_files(package: Path) -> dict[str, bytes] | None:
+def package_files(package: Path) -> dict[str, bytes] | None:
     """The files of the package folder (path in it: contents), None if there is no folder.
     Caches, hidden files and files past 16 MiB in all are left out."""
     if not package.is_dir():
@@ -673,14 +671,15 @@ def gradescope_results(
 # Given code changed outside the blocks
 
 
-def given_code_report(package: Path, tests: list[GradedTest], folder: Path,
-                      modules: Iterable[str], user: confine.SandboxUser | None
+def given_code_report(package: Path, files: dict[str, bytes] | None, tests: list[GradedTest],
+                      folder: Path, modules: Iterable[str], user: confine.SandboxUser | None
                       ) -> tuple[list[str], dict[str, Verdict] | None]:
-    """The lines that name what the hand-in in ``package`` changed in the starter's given
-    code (given_code.py; the grader's folder ``folder`` holds its text), and, where that can
-    be told, the verdicts of ``tests`` with the starter's given code around the hand-in's
-    blocks (run here, quietly), by test id: grade compares the hand-in's own with them."""
-    files = _package_files(package) or {}
+    """The lines that name what the hand-in in ``package`` (its ``files``) changed in the
+    starter's given code (given_code.py; the grader's folder ``folder`` holds its text), and,
+    where that can be told, the verdicts of ``tests`` with the starter's given code around the
+    hand-in's blocks (run here, quietly), by test id: grade compares the hand-in's own with
+    them."""
+    files = files or {}
     starter = given_code.starter_texts(folder)
     found = given_code.all_changes(files, starter)
     if not found or any(change.another_starter for change in found):
@@ -690,7 +689,7 @@ def given_code_report(package: Path, tests: list[GradedTest], folder: Path,
         return [*given_code.summary(found), "whether the score depends on these changes is "
                 "not known: the START/END blocks do not match the starter's"], None
     with contextlib.redirect_stdout(io.StringIO()):
-        ours = grade(tests, folder, Sandbox(package, modules, user, files=moved))
+        ours = grade(tests, folder, Sandbox(package, moved, modules, user))
     return given_code.summary(found), {verdict.test.test_id: verdict for verdict in ours}
 
 
@@ -782,10 +781,12 @@ def main(
         if ISOLATED:
             confine.protect_self()
         user = confine.choose_user(args.sandbox_user)
-        preface, starters = given_code_report(package, chosen, points_file.parent,
+        files = package_files(package)  # read once: compared, and sent to the sandbox
+        preface, starters = given_code_report(package, files, chosen, points_file.parent,
                                               graded_modules, user)
-        verdicts = grade(chosen, points_file.parent, Sandbox(package, graded_modules, user),
-                         args.gradescope, preface, starters)
+        verdicts = grade(chosen, points_file.parent,
+                         Sandbox(package, files, graded_modules, user), args.gradescope,
+                         preface, starters)
     except confine.SetupError as problem:
         if args.gradescope is not None:  # no score at all rather than a score of 0
             args.gradescope.unlink(missing_ok=True)

@@ -6,6 +6,8 @@ a one-line message, and how a network under test is described to the sandbox.
 have the sandbox make the same calls (``sandbox_calls``) on inputs they send.
 """
 
+from collections.abc import Callable, Mapping
+
 import torch
 from torch import Tensor, nn
 
@@ -63,35 +65,47 @@ def check_pair(
     return values, log_det
 
 
+# What known wrong implementations give on a test's inputs (description: value), or a function
+# that computes them: called only where a value fails, so that passing tests pay nothing.
+Mistakes = Mapping[str, Tensor] | Callable[[], Mapping[str, Tensor]] | None
+
+
+class Mismatch(AssertionError):
+    """A failed assert_close; ``mistake``: the known mistake it names, or None."""
+
+    def __init__(self, message: str, mistake: str | None = None) -> None:
+        super().__init__(message)
+        self.mistake = mistake
+
+
 def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float,
-                 mistakes: dict[str, Tensor] | None = None) -> None:
-    """Passes where ``|actual - expected| <= tol * (1 + |expected|)`` everywhere.
+                 mistakes: Mistakes = None) -> None:
+    """Passes where ``|actual - expected| <= tol * (1 + |expected|)`` everywhere; raises
+    Mismatch otherwise.
 
     A failure shows a few entries against the expected ones and names the likely mistake:
-    one of ``mistakes`` (what a known wrong implementation gives on the same inputs: its
-    description, its value) that ``actual`` equals, else a constant ratio (see ``ratio_hint``).
+    one of ``mistakes`` that ``actual`` equals, else a constant ratio (see ``ratio_hint``).
     """
     actual, expected = torch.as_tensor(actual).detach(), torch.as_tensor(expected).detach()
     if actual.shape != expected.shape:
-        raise AssertionError(
+        raise Mismatch(
             f"{what} should have shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
         )
     if not torch.isfinite(actual).all():
-        raise AssertionError(f"{what} contains NaN or inf: {entries(actual)}")
+        raise Mismatch(f"{what} contains NaN or inf: {entries(actual)}")
     if is_close(actual, expected, tol):
         return
     error = (actual.double() - expected.double()).abs().max().item()
     message = (f"{what} is wrong: got {entries(actual)}, expected {entries(expected)} "
                f"(off by up to {error:.3g}; tolerance {tol:g})")
-    known = matching_mistake(actual, mistakes, tol)
+    known = matching_mistake(actual, mistakes() if callable(mistakes) else mistakes or {}, tol)
     hint = f"this is what {known} gives" if known else ratio_hint(actual, expected, tol)
-    raise AssertionError(f"{message}: {hint}" if hint else message)
+    raise Mismatch(f"{message}: {hint}" if hint else message, known)
 
 
-def matching_mistake(actual: Tensor, mistakes: dict[str, Tensor] | None, tol: float
-                     ) -> str | None:
+def matching_mistake(actual: Tensor, mistakes: Mapping[str, Tensor], tol: float) -> str | None:
     """The description of the first of ``mistakes`` whose value ``actual`` equals, or None."""
-    for description, value in (mistakes or {}).items():
+    for description, value in mistakes.items():
         if tuple(value.shape) == tuple(actual.shape) and is_close(actual, value, tol):
             return description
     return None
@@ -133,12 +147,15 @@ def ratio_hint(actual: Tensor, expected: Tensor, tol: float) -> str:
 
 def assert_pair_close(
     actual: tuple[Tensor, Tensor], expected: tuple[Tensor, Tensor], names: str, tol: float,
-    mistakes: dict[str, tuple[Tensor, Tensor]] | None = None
+    mistakes: Mapping[str, tuple[Tensor, Tensor]] | Callable[[], Mapping] | None = None
 ) -> None:
     """assert_close for both parts of an (output, log_det) pair; ``names`` like "x, log_det";
-    ``mistakes``: known wrong pairs, by description."""
+    ``mistakes``: known wrong pairs, by description (or a function that computes them)."""
     for part, (value, reference, name) in enumerate(zip(actual, expected, names.split(", "))):
-        known = {description: pair[part] for description, pair in (mistakes or {}).items()}
+        def known(part: int = part) -> dict[str, Tensor]:
+            pairs = mistakes() if callable(mistakes) else mistakes or {}
+            return {description: pair[part] for description, pair in pairs.items()}
+
         assert_close(value, reference, name, tol, known)
 
 
@@ -292,7 +309,7 @@ def assert_labels(name: str, calls: object, fakes: Tensor, x_real: Tensor, y_rea
         assert_scored(calls, x_real, "the real image", y_real)
 
 
-def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: dict[str, Tensor] | None,
+def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: Mistakes,
                 z: Tensor, x_real: Tensor, y_real: Tensor | None, fakes: Tensor | None) -> None:
     """Checks the loss in ``answer`` (sandbox_calls.loss_call with ``record=True``) against
     ``expected``. Where it differs and matches none of ``mistakes``, what G and D were given
@@ -302,8 +319,8 @@ def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: dict[str, T
     loss = check_loss(answer["loss"], name)
     try:
         assert_close(loss, expected, name, FLOAT32_TOL, mistakes)
-    except AssertionError:
-        if matching_mistake(loss, mistakes, FLOAT32_TOL) is None:
+    except Mismatch as error:
+        if error.mistake is None:
             assert_generator_inputs(answer["g_calls"], z, y_real)
             if y_real is not None:
                 assert_labels(name, answer["d_calls"], fakes, x_real, y_real)

@@ -194,9 +194,7 @@ def loss_case(name: str, setup: tuple, logits: float | None = None,
     import grader
 
     g, d, x_real, y_real = setup
-    z, _ = grader.seeded_draws(len(x_real), g.dim_z)
-    with torch.no_grad():
-        fakes = None if y_real is None else g(z, y_real)
+    z, fakes = grader.noise_and_fakes(setup)
     where = "" if logits is None else f" at logits near {logits:+g}"
     return {
         "what": f"{name}(...){where}", "loss": name,
