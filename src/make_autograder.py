@@ -35,6 +35,7 @@ BUNDLE = {
     "run_autograder": "gradescope/run_autograder",
     "grader.py": "grader.py",
     "graderUtil.py": "graderUtil.py",
+    "safe_text.py": "safe_text.py",
     "grader_common.py": "grader_common.py",
     "sandbox.py": "sandbox.py",
     "sandbox_calls.py": "sandbox_calls.py",

@@ -58,6 +58,7 @@ COPIED = [
     "src/fmnist_classifier.pt",
     "src/fmnist_classifier.json",
     "src/graderUtil.py",
+    "src/safe_text.py",
     "src/grader_common.py",
     "src/sandbox.py",
     "src/sandbox_calls.py",

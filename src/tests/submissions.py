@@ -61,7 +61,7 @@ def write(folder: Path, upload: dict[str, str | bytes]) -> None:
 # a submission that writes into the grader's folder damages a copy.
 GRADER_FILES = ("grader.py", "graderUtil.py", "grader_common.py", "points.json", "network.py",
                 "utils.py", "written_checks.py", "sandbox.py", "sandbox_calls.py", "confine.py",
-                "given_code.py")
+                "given_code.py", "safe_text.py")
 
 
 def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto"
