@@ -189,15 +189,26 @@ class Answers:
 Part = tuple[list[tuple[str, dict]], Callable[[Answers], None]]
 
 
-def ask_and_judge(parts: list[Part]) -> None:
-    """Asks the calls of all ``parts`` at once, then has each part judge its answers in turn.
-    Every test asks once, having computed beforehand all that it compares with: which
-    questions a test asks, and the judge's work for them, depend on no verdict."""
-    got = Answers(ask([each for calls, _ in parts for each in calls]))
-    start = 0
-    for calls, judge in parts:
-        judge(got.part(start))
-        start += len(calls)
+def ask_and_judge(*asks: list[Part]) -> None:
+    """Has the sandbox answer the calls of each list of parts in one ask, every ask in turn
+    whatever the answers, then has each part judge its answers in turn; a failure of an ask
+    itself (a time-out) is raised where its first part is judged. Every test has computed
+    beforehand all that it compares with: which questions it asks, and the judge's work for
+    them, depend on no verdict. A slow call goes in a later ask, so that a failure of the
+    quick ones is reported even where the slow one runs out of time."""
+    answered: list[tuple[Answers | None, graderUtil.GraderFailure | None]] = []
+    for parts in asks:
+        try:
+            answered.append((Answers(ask([each for calls, _ in parts for each in calls])), None))
+        except graderUtil.GraderFailure as failure:
+            answered.append((None, failure))
+    for parts, (got, failure) in zip(asks, answered):
+        if failure is not None:
+            raise failure
+        start = 0
+        for calls, judge in parts:
+            judge(got.part(start))
+            start += len(calls)
 
 
 def batch_sizes(record: object) -> list[int] | None:
@@ -208,6 +219,12 @@ def batch_sizes(record: object) -> list[int] | None:
     return None
 
 
+def shown(sizes: list[int]) -> str:
+    """The distinct batch sizes of a record, a few at most, for a note."""
+    distinct = sorted(set(sizes))
+    return f"{distinct[:5]}"[:-1] + (", ...]" if len(distinct) > 5 else "]")
+
+
 def note_net_batches(what: str, sizes: list[int] | None, batch: int, one_pass: bool) -> None:
     """Notes (no points at stake: only the sandbox records them) where self.net did not see
     the whole batch, or (``one_pass``) ran more than once."""
@@ -215,7 +232,7 @@ def note_net_batches(what: str, sizes: list[int] | None, batch: int, one_pass: b
         return
     if not sizes or set(sizes) != {batch}:
         graderUtil.note(f"not graded: in {what} on {batch} row(s), self.net saw batches of "
-                        f"{sorted(set(sizes))}; called on the whole batch at once, it is fast")
+                        f"{shown(sizes)}; called on the whole batch at once, it is fast")
     elif one_pass and len(sizes) != 1:
         graderUtil.note(f"not graded: {what} called self.net {len(sizes)} times; x is known, so "
                         "one pass on the whole batch gives mu and alpha of every dimension "
@@ -435,11 +452,19 @@ def first_output(answer: object, shape: tuple[int, ...], dtype: torch.dtype) -> 
     return shaped(value, shape, dtype)
 
 
-class FlowTestCase(unittest.TestCase):
-    """Seeds torch, so that every run is the same."""
+class SeededTestCase(unittest.TestCase):
+    """Seeds torch, so that every run is the same, and computes on one thread: on tensors
+    this small, a second thread costs far more in synchronisation than it saves, many times
+    more when other processes load the cores."""
 
     def setUp(self) -> None:
+        self.addCleanup(torch.set_num_threads, torch.get_num_threads())
+        torch.set_num_threads(1)
         torch.manual_seed(0)
+
+
+class FlowTestCase(SeededTestCase):
+    """The checks that the tests of the flow share."""
 
     def each_made(self, method: str, derive: Callable[[Net, Tensor, Tensor], object],
                   check: Callable[[Net, Tensor, tuple, Tensor | None, object], None]) -> None:
@@ -499,11 +524,13 @@ class FlowTestCase(unittest.TestCase):
         ask_and_judge([(calls, judge)])
 
     @staticmethod
-    def edge_cases(method: str, expected_pair: Callable, one_pass: bool) -> Part:
+    def edge_cases(method: str, expected_pair: Callable, one_pass: bool) -> tuple[Part, Part]:
         """MADE.<method> on batches of 1 and 10,000 rows and on float64 input, against
-        ``expected_pair(net, input)``, the right (output, log_det). Notes, not graded (records
-        of the sandbox): whether every call of self.net saw the whole batch (and, with
-        ``one_pass``, whether there was one call), and whether the input was left unchanged."""
+        ``expected_pair(net, input)``, the right (output, log_det): the quick cases, and the
+        batch of 10,000 rows (for an ask of its own, after theirs: a loop over the rows fails
+        on the quick ones, before it takes 10,000 passes). Notes, not graded (records of the
+        sandbox): whether every call of self.net saw the whole batch (and, with ``one_pass``,
+        whether there was one call), and whether the input was left unchanged."""
         state, net = made_weights(3, 1)
         state64 = {key: value.double() for key, value in state.items()}
         net64 = Net([tuple(part.double() for part in layer) for layer in net.layers])
@@ -512,19 +539,25 @@ class FlowTestCase(unittest.TestCase):
         inputs = [torch.randn(batch, 3, dtype=dtype) for batch, dtype, _, _ in cases]
         references = [(expected_pair(reference_net, x), made_mistakes(method, reference_net, x))
                       for (_, _, reference_net, _), x in zip(cases, inputs)]
-        calls = [call(made_call, args=made_args(3, 1), state=case_state, method=method,
-                      inputs=[x], dtype=str(dtype).removeprefix("torch."))
-                 for (_, dtype, _, case_state), x in zip(cases, inputs)]
 
-        def judge(got: Answers) -> None:
-            for index, ((batch, dtype, _, _), x) in enumerate(zip(cases, inputs)):
-                try:
-                    FlowTestCase.check_edge_case(method, one_pass, x, got[index][0],
-                                                 *references[index])
-                except AssertionError as error:  # labelled as a subTest's failure would be
-                    raise AssertionError(f"[batch={batch}, dtype={dtype}] {error}") from None
+        def part(indices: tuple[int, ...]) -> Part:
+            calls = [call(made_call, args=made_args(3, 1), state=cases[index][3], method=method,
+                          inputs=[inputs[index]],
+                          dtype=str(cases[index][1]).removeprefix("torch."))
+                     for index in indices]
 
-        return calls, judge
+            def judge(got: Answers) -> None:
+                for position, index in enumerate(indices):
+                    batch, dtype, _, _ = cases[index]
+                    try:
+                        FlowTestCase.check_edge_case(method, one_pass, inputs[index],
+                                                     got[position][0], *references[index])
+                    except AssertionError as error:  # labelled as a subTest's failure would be
+                        raise AssertionError(f"[batch={batch}, dtype={dtype}] {error}") from None
+
+            return calls, judge
+
+        return part((0, 1)), part((2,))
 
     @staticmethod
     def check_edge_case(method: str, one_pass: bool, x: Tensor, answer: dict,
@@ -692,10 +725,9 @@ class MADEForwardTest(FlowTestCase):
         "and z was left unchanged)",
     )
     def test_forward_edge_cases(self) -> None:
-        ask_and_judge([
-            self.edge_cases("forward", reference_forward, one_pass=False),
-            self.one_dimension("forward", lambda z, mu, alpha: (mu + z * torch.exp(alpha),
-                                                                alpha.expand(len(z))))])
+        quick, large = self.edge_cases("forward", reference_forward, one_pass=False)
+        ask_and_judge([quick, self.one_dimension("forward", lambda z, mu, alpha: (
+            mu + z * torch.exp(alpha), alpha.expand(len(z))))], [large])
 
 
 class MADEInverseTest(FlowTestCase):
@@ -749,12 +781,11 @@ class MADEInverseTest(FlowTestCase):
         def judge(got: Answers) -> None:
             assert_gradients(got[0], expected)
 
-        ask_and_judge([
-            self.edge_cases("inverse", reference_inverse, one_pass=True),
-            self.one_dimension("inverse", lambda x, mu, alpha: ((x - mu) * torch.exp(-alpha),
-                                                                -alpha.expand(len(x)))),
+        quick, large = self.edge_cases("inverse", reference_inverse, one_pass=True)
+        ask_and_judge([quick, self.one_dimension("inverse", lambda x, mu, alpha: (
+            (x - mu) * torch.exp(-alpha), -alpha.expand(len(x)))),
             ([call(made_gradients, args=made_args(3, 1), state=state, method="inverse", x=x)],
-             judge)])
+             judge)], [large])
 
 
 class MAFTest(FlowTestCase):
@@ -1281,8 +1312,8 @@ def note_critic_batches(calls: object, batch: int) -> None:
     sizes = sorted({len(args[0]) for args in calls if isinstance(args, list) and args
                     and isinstance(args[0], Tensor) and args[0].dim()})
     if sizes and sizes[0] < batch:
-        graderUtil.note(f"not graded: the critic saw batches of {sizes}; on whole batches of "
-                        f"{batch} (no loop over samples) it is fast")
+        graderUtil.note(f"not graded: the critic saw batches of {shown(sizes)}; on whole "
+                        f"batches of {batch} (no loop over samples) it is fast")
 
 
 def trained_network(name: str) -> dict[str, str]:
@@ -1295,17 +1326,10 @@ def trained_network(name: str) -> dict[str, str]:
 # GAN losses: tests
 
 
-class GANTestCase(unittest.TestCase):
-    """Seeds torch, so that every run is the same. The networks and images are made here;
-    the sandbox gets copies of their weights, and the references are computed from the
+class GANTestCase(SeededTestCase):
+    """The checks that the tests of the GAN losses share. The networks and images are made
+    here; the sandbox gets copies of their weights, and the references are computed from the
     originals."""
-
-    def setUp(self) -> None:
-        # One thread: on batches this small, a second thread costs far more in
-        # synchronisation than it saves, many times more when other processes load the cores.
-        self.addCleanup(torch.set_num_threads, torch.get_num_threads())
-        torch.set_num_threads(1)
-        torch.manual_seed(0)
 
     def values(self, names: tuple[str, ...], setup: Setup) -> Part:
         """Every loss in ``names`` on ``setup`` against its equation; on the stand-ins, also
