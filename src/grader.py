@@ -105,12 +105,12 @@ def create_masks(self):
 def code_of(function: ast.FunctionDef) -> str:
     """The code of ``function`` without its layout, comments, blank lines and docstring: its
     syntax tree, as text."""
-    body = function.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        body = body[1:]
-    return ast.dump(ast.FunctionDef(function.name, function.args, body, function.decorator_list,
-                                    function.returns, function.type_comment))
+    function = copy.copy(function)
+    first = function.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+            and isinstance(first.value.value, str):
+        function.body = function.body[1:]
+    return ast.dump(function)
 
 
 COURSE_CODE = code_of(ast.parse(COURSE_CREATE_MASKS).body[0])

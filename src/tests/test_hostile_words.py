@@ -9,8 +9,13 @@ report could hide: D = 1 wrong, G trained through a detached sample, a penalty w
 create_graph, extra passes of self.net, extra calls of G.
 """
 
+import ast
 import unittest
+from unittest import mock
 
+import given_code
+import grader
+from tests.course_starter import course_flow_network
 from tests.submissions import files, grade, reference, replace_block
 
 # The sandbox's helpers, reached from the submission's module as any code there can reach them
@@ -231,6 +236,35 @@ MADE_INVERSE = """
 mu, alpha = self.net(x).chunk(2, dim=1)
 return (x - mu) * torch.exp(-alpha), -alpha.sum(dim=1)
 """
+
+
+class LeaveOutTest(unittest.TestCase):
+    """Which uploads may leave D = 1 out: the judge reads create_masks, and nothing else."""
+
+    def test_only_the_course_starters_create_masks_comments_and_layout_aside(self):
+        course = course_flow_network()
+        annotated = course.replace("        D = self.input_size\n", (
+            '        """Masks of the degrees."""\n\n        D = self.input_size  # dimension\n'))
+        cases = {
+            "the course's starter": (course, 53),
+            "with a docstring, a comment and a blank line": (annotated, 55),
+            "with the remainder guarded": (course.replace("k % (D - 1)", "k % max(D - 1, 1)"),
+                                           None),
+            "this repository's starter": (reference("flow_network.py"), None),
+            "too long to read": (course + "#" * given_code.MAX_CHARS, None),
+            "not Python": (course + "\ndef (", None),
+        }
+        for case, (source, line) in cases.items():
+            with self.subTest(case=case):
+                self.assertEqual(grader.course_masks_line(source.encode()), line)
+
+    def test_the_upload_is_parsed_once(self):
+        source = course_flow_network().encode()
+        grader.course_masks_line.cache_clear()
+        with mock.patch.object(grader.ast, "parse", wraps=ast.parse) as parse:
+            for _ in range(20):  # as many reports as a grading run may make
+                grader.course_masks_line(source)
+        self.assertEqual(parse.call_count, 1)
 
 
 if __name__ == "__main__":
