@@ -6,7 +6,7 @@ a one-line message, and how a network under test is described to the sandbox.
 have the sandbox make the same calls (``sandbox_calls``) on inputs they send.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
@@ -65,9 +65,9 @@ def check_pair(
     return values, log_det
 
 
-# What known wrong implementations give on a test's inputs (description: value), or a function
-# that computes them: called only where a value fails, so that passing tests pay nothing.
-Mistakes = Mapping[str, Tensor] | Callable[[], Mapping[str, Tensor]] | None
+# What known wrong implementations give on a test's inputs (description: value), computed
+# whatever the verdict: the judge's work must not tell a later child how a test went.
+Mistakes = Mapping[str, Tensor] | None
 
 
 class Mismatch(AssertionError):
@@ -98,7 +98,7 @@ def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float,
     error = (actual.double() - expected.double()).abs().max().item()
     message = (f"{what} is wrong: got {entries(actual)}, expected {entries(expected)} "
                f"(off by up to {error:.3g}; tolerance {tol:g})")
-    known = matching_mistake(actual, mistakes() if callable(mistakes) else mistakes or {}, tol)
+    known = matching_mistake(actual, mistakes or {}, tol)
     hint = f"this is what {known} gives" if known else ratio_hint(actual, expected, tol)
     raise Mismatch(f"{message}: {hint}" if hint else message, known)
 
@@ -147,15 +147,12 @@ def ratio_hint(actual: Tensor, expected: Tensor, tol: float) -> str:
 
 def assert_pair_close(
     actual: tuple[Tensor, Tensor], expected: tuple[Tensor, Tensor], names: str, tol: float,
-    mistakes: Mapping[str, tuple[Tensor, Tensor]] | Callable[[], Mapping] | None = None
+    mistakes: Mapping[str, tuple[Tensor, Tensor]] | None = None
 ) -> None:
     """assert_close for both parts of an (output, log_det) pair; ``names`` like "x, log_det";
-    ``mistakes``: known wrong pairs, by description (or a function that computes them)."""
+    ``mistakes``: known wrong pairs, by description."""
     for part, (value, reference, name) in enumerate(zip(actual, expected, names.split(", "))):
-        def known(part: int = part) -> dict[str, Tensor]:
-            pairs = mistakes() if callable(mistakes) else mistakes or {}
-            return {description: pair[part] for description, pair in pairs.items()}
-
+        known = {description: pair[part] for description, pair in (mistakes or {}).items()}
         assert_close(value, reference, name, tol, known)
 
 
@@ -202,14 +199,42 @@ def check_gradients(sent: object) -> dict[str, Tensor | None]:
     return sent["grads"]
 
 
+GRADIENT_TOL = 1e-4  # a float32 gradient against the judge's float64 one
+# Why a gradient is missing
+NOT_TRAINED = ("the loss does not train it (is its input detached, e.g. g(z).detach(), or made "
+               "under no_grad?)")
+# How a critic loss whose penalty sends D no gradient is named
+NO_PENALTY_GRADIENT = ("a penalty whose gradient never reaches the critic (it needs "
+                       "torch.autograd.grad(..., create_graph=True), on x_hat not detached "
+                       "from d)")
+
+
+def assert_gradients(sent: object, expected: Mapping[str, Tensor],
+                     mistakes: Mapping[str, Mapping[str, Tensor]] | None = None) -> None:
+    """Checks the gradients sent back (sandbox_calls.gradients) against ``expected``, those
+    the judge computed for the same loss, draws and weights (parameter name: gradient): to
+    forge them is the work of computing them. ``mistakes``: the gradients of known wrong
+    versions, by description. Gradients of other parameters are not judged."""
+    grads = check_gradients(sent)
+    for name, reference in expected.items():
+        grad = grads.get(name)
+        if grad is None:
+            if not reference.any():
+                continue
+            raise AssertionError(f"no gradient reaches parameter {name}: {NOT_TRAINED}")
+        grad = check_tensor(grad, f"the gradient of {name}", tuple(reference.shape),
+                            torch.float32)
+        known = {description: wrong[name] for description, wrong in (mistakes or {}).items()}
+        assert_close(grad, reference, f"the gradient of {name}", GRADIENT_TOL, known)
+
+
 def assert_gradients_reach(sent: object) -> None:
     """Checks that the loss behind ``sent`` back-propagated finite, not all zero gradients to
     every parameter."""
     for name, grad in check_gradients(sent).items():
         if grad is None or not torch.isfinite(grad).all() or not grad.any():
             raise AssertionError(
-                f"no finite, non-zero gradient reaches parameter {name}: the loss does not "
-                "train it (is its input detached, e.g. g(z).detach(), or made under no_grad?)")
+                f"no finite, non-zero gradient reaches parameter {name}: {NOT_TRAINED}")
 
 
 def assert_finite_gradients(sent: object) -> None:
@@ -229,10 +254,8 @@ def check_critic_gradient(answer: dict, loss: Tensor, grad: Tensor,
     if sent is None:
         raise AssertionError("no gradient reaches the critic's weight w")
     sent = check_tensor(sent, "the gradient in w", (1, len(grad)), torch.float32)
-    assert_close(sent[0], grad, "the gradient in w", FLOAT32_TOL, {
-        "a penalty whose gradient never reaches the critic (it needs "
-        "torch.autograd.grad(..., create_graph=True), on x_hat not detached from d)":
-            grad_without_penalty})
+    assert_close(sent[0], grad, "the gradient in w", FLOAT32_TOL,
+                 {NO_PENALTY_GRADIENT: grad_without_penalty})
 
 
 # ----------------------------------------------------------------------------------------

@@ -6,8 +6,10 @@ under test from the student's classes, loads the judge's weights into them
 (``load_state_dict``), makes the graded calls and returns what the judge needs: the outputs,
 and records that only the sandbox can make (the batch sizes ``self.net`` saw, what G and D
 were given, gradients). No recipe computes an expected value: the judge computes those from
-what it sent. Both graders ask for these recipes (the students' copy too), and the judge
-builds its own copies of the stand-in networks from the classes here.
+what it sent, and the records decide nothing: the gradients are compared with the judge's
+own, the rest are notes or hints (anything in this process can be forged by the code under
+test). Both graders ask for these recipes (the students' copy too), and the judge builds its
+own copies of the stand-in networks from the classes here.
 """
 
 import contextlib
@@ -63,8 +65,8 @@ def load(model: nn.Module, state: dict[str, Tensor], what: str) -> nn.Module:
 
 class GivenCodeCannot(Failure):
     """The given code of the student's module cannot build what a case needs (the course's
-    own starter cannot build a MADE with D = 1): the judge decides whether the case may be
-    left out.
+    own starter cannot build a MADE with D = 1): a reason for the judge to quote where the
+    case fails. It never leaves a case out: the judge decides that from the uploaded text.
 
     Args:
         what: the object asked for, ``MADE(1, 16, 0)``.

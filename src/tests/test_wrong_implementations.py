@@ -2,11 +2,12 @@
 wrong implementations, two at a time (one in flow_network.py, one in gan.py), fail exactly the
 tests that the grader of commit 9d17883 failed them on (found by running it on each), and
 more where a test's verdict now rests on a value the judge computes instead of on records of
-the sandbox alone: 2b-3 for the two wrong losses (records of G's calls and of the gradients
-can only fail a loss; the loss's value is checked against equations 10 and 11), and 1a-1 for
-the two wrong forwards (the masks and layer types are records; MADE.forward's x is checked
-against x_i = mu_i + z_i exp(alpha_i)); and 5e-0 for the penalty without create_graph, since
-the basic test also checks a linear critic's gradient (caught before the hand-in)."""
+the sandbox alone: 2b-3 for the two wrong losses (records of G's calls decide nothing; the
+loss's value is checked against equations 10 and 11), and 1a-1 for the two wrong forwards (the
+masks and layer types are records; MADE.forward's x is checked against x_i = mu_i + z_i
+exp(alpha_i)); 5e-0 for the penalty without create_graph, since the basic test also checks a
+linear critic's gradient (caught before the hand-in); and 5e-3 for it too, since the gradients
+a loss sends are compared with those of its equation."""
 
 import unittest
 
@@ -74,7 +75,7 @@ FAILS = {
     "G loss: minimax": ["2b-0-basic", "2b-1-hidden", "2b-2-hidden", "2b-3-hidden"],
     "conditional D: fakes scored with label 0": ["4b-0-basic", "4b-1-hidden", "4b-2-hidden",
                                                  "4b-3-hidden"],
-    "critic: penalty without create_graph": ["5e-0-basic", "5e-2-hidden"],
+    "critic: penalty without create_graph": ["5e-0-basic", "5e-2-hidden", "5e-3-hidden"],
     "critic: alpha drawn before z": ["5e-0-basic", "5e-1-hidden", "5e-2-hidden", "5e-3-hidden"],
 }
 
