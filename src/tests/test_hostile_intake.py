@@ -197,6 +197,11 @@ class HostileIntakeTest(unittest.TestCase):
         """The results of the upload ``name``: every test with a verdict, none scoring more
         than without the attack, and nothing of the upload left under the root."""
         results = self.results[name]
+        shown = self.outputs(results)
+        self.assertNotIn(MARKER.strip("# "), shown, "a file outside the upload reached them")
+        # a message may join lines: look for each line within
+        leaked = [line for line in judges_own_lines() if len(line) >= 30 and line in shown]
+        self.assertEqual(leaked, [], "lines of grader.py reached the results")
         baseline = self.results[UPLOADS[name][1] or name]
         scores = {test["number"]: test["score"] for test in results["tests"]}
         plain = {test["number"]: test["score"] for test in baseline["tests"]}
@@ -204,12 +209,7 @@ class HostileIntakeTest(unittest.TestCase):
         self.assertEqual({test: score for test, score in scores.items() if score > plain[test]},
                          {}, "points gained by the attack")
         self.assertEqual(scores, plain, "the attack changed the verdicts")
-        self.assertNotIn("grading stopped", self.outputs(results), "a test got no verdict")
-        self.assertNotIn(MARKER.strip("# "), self.outputs(results),
-                         "a file outside the upload reached the results")
-        shown = self.outputs(results)  # a message may join lines: look for each one within
-        leaked = [line for line in judges_own_lines() if len(line) >= 30 and line in shown]
-        self.assertEqual(leaked, [], "lines of grader.py reached the results")
+        self.assertNotIn("grading stopped", shown, "a test got no verdict")
         self.assert_nothing_left(self.roots[name])
         return results
 
