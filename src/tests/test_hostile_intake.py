@@ -172,6 +172,8 @@ def grade_in_place(bundle: Path, work: Path, build: Build) -> tuple[dict, Path]:
 @unittest.skipUnless(sys.platform.startswith("linux") and os.geteuid() == 0,
                      "Gradescope runs the bundle as root")
 class HostileIntakeTest(unittest.TestCase):
+    """Each upload of UPLOADS, graded once through the bundle, against its baseline."""
+
     @classmethod
     def setUpClass(cls):
         """Builds the bundle and grades every upload of UPLOADS once."""
