@@ -177,8 +177,9 @@ class AutograderBundleTest(unittest.TestCase):
     def test_results_are_published_for_gradescope_alone(self):
         results = self.tmp / "upload 0" / "root" / "results"
         self.assertEqual(stat.S_IMODE(results.stat().st_mode), 0o755)
-        for folder in ("source", "grading", "submission"):  # root's alone
+        for folder in ("source", "submission"):  # root's alone
             self.assertEqual(stat.S_IMODE((results.parent / folder).stat().st_mode), 0o700)
+        self.assertFalse((results.parent / "grading").exists(), "the upload's copy is left")
 
     @unittest.skipUnless(sys.platform.startswith("linux") and os.geteuid() == 0,
                          "only root runs the submission as another user")
