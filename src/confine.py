@@ -373,21 +373,25 @@ def readable_paths() -> list[Path]:
     return [Path(path).resolve() for path in found]
 
 
-def _outside(root: Path, hidden: Path, seen: set[Path]) -> list[Path]:
-    """``root`` if ``hidden`` is not inside it; else the entries of the folders from ``root``
-    down to ``hidden`` that lead elsewhere (resolved, and split again where they lead back)."""
-    if root in seen or root.is_relative_to(hidden):
+def folders_without(root: Path, hidden: Path, seen: set[Path] | None = None) -> list[Path]:
+    """The folders to allow for ``root`` (resolved) without ``hidden``: ``root`` itself where
+    ``hidden`` is not inside it (a Python installation inside the grader's folder is allowed,
+    the folder itself never); else the entries of the folders from ``root`` down to ``hidden``
+    that lead elsewhere (resolved; those that lead into ``hidden`` left out)."""
+    seen = set() if seen is None else seen
+    if root == hidden or root in seen:
         return []
     if not hidden.is_relative_to(root):
         return [root]
     seen.add(root)
-    found = []
     try:
-        entries = list(root.iterdir())
+        entries = [entry.resolve() for entry in root.iterdir()]
     except OSError:
         return []
+    found = []
     for entry in entries:
-        found += _outside(entry.resolve(), hidden, seen)
+        if not entry.is_relative_to(hidden):
+            found += folders_without(entry, hidden, seen)
     return found
 
 
@@ -426,7 +430,8 @@ def restrict_files(folder: Path | None) -> bool:
                         ctypes.c_size_t(ctypes.sizeof(attributes)), ctypes.c_uint32(0))
     try:
         seen: set[Path] = set()
-        rules = [(path, _READ) for root in readable_paths() for path in _outside(root, hidden, seen)]
+        rules = [(path, _READ) for root in readable_paths()
+                 for path in folders_without(root, hidden, seen)]
         rules += [(path, ("read_file",)) for path in sandbox_modules(hidden)]
         rules += [(Path(path), rights) for path, rights in SYSTEM_FILES.items()]
         if folder is not None:

@@ -155,6 +155,23 @@ class LandlockLayerTest(unittest.TestCase):
         self.assertEqual(in_child(signal_parent), {"kill": "PermissionError"})
 
 
+class ReadableFoldersTest(unittest.TestCase):
+    def test_a_folder_that_holds_the_graders_is_split_around_it(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            top = Path(tmp).resolve()
+            for folder in ("python/grader/venv", "python/grader/secret", "python/lib", "other"):
+                (top / folder).mkdir(parents=True)
+            (top / "python" / "README").write_text("x")
+            (top / "into").symlink_to(top / "python" / "grader" / "secret")  # leads into it
+            (top / "back").symlink_to(top)  # leads back up
+            hidden = top / "python" / "grader"
+            self.assertEqual(sorted(confine.folders_without(top, hidden)),
+                             [top / "other", top / "python" / "README", top / "python" / "lib"])
+            self.assertEqual(confine.folders_without(hidden, hidden), [])
+            # A Python installation inside the grader's folder is readable, the folder not.
+            self.assertEqual(confine.folders_without(hidden / "venv", hidden), [hidden / "venv"])
+
+
 # Attacks in MADE.forward, which then returns the identity (wrong). CHECKOUT and MARK are
 # filled in: the grader's checkout this test runs from (world-readable, as a clone is), and a
 # file name no one else uses.
