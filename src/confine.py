@@ -362,8 +362,8 @@ def hidden_folder() -> Path:
 
 def readable_paths() -> list[Path]:
     """The folders the child may read and execute from: the Python installation (prefixes,
-    every folder of the import path, the folders of torch and numpy), the system's libraries;
-    none of them the grader's folder."""
+    every folder of the import path, the folders of torch and numpy), the system's libraries.
+    ``restrict_files`` leaves the grader's folder out of them (``folders_without``)."""
     found = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              *(entry for entry in sys.path if entry), *SYSTEM_FOLDERS]
     for name in ("torch", "numpy"):
@@ -398,7 +398,7 @@ def folders_without(root: Path, hidden: Path, seen: set[Path] | None = None) -> 
 def sandbox_modules(hidden: Path) -> list[Path]:
     """The files in ``hidden`` of the modules this process has already imported (the
     sandbox's own: sandbox.py, its recipes, the given network): a child may read them for its
-    tracebacks; nothing else of the grader's folder. None where this user cannot list it."""
+    tracebacks; nothing else of the grader's folder. none where this user cannot list it."""
     files = []
     try:
         entries = list(os.scandir(hidden))
@@ -422,8 +422,7 @@ def restrict_files(folder: Path | None) -> bool:
     if abi == 0:
         return False
     hidden = hidden_folder()
-    everything = tuple(_FS_RIGHTS)
-    attributes = _RulesetAttr(_bits(abi, everything),
+    attributes = _RulesetAttr(_bits(abi, _FS_RIGHTS),
                               _NET_CONNECT_AND_BIND_TCP if abi >= 4 else 0,
                               _SCOPE_ABSTRACT_UNIX_SOCKET_AND_SIGNAL if abi >= 6 else 0)
     ruleset = _landlock(_LANDLOCK_CREATE_RULESET, ctypes.byref(attributes),
