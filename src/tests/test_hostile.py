@@ -16,6 +16,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import confine
 import make_autograder
 from tests.submissions import SRC, blanked, files, grade, reference, replace_block, write
 
@@ -27,6 +28,9 @@ ROOT = os.geteuid() == 0
 # The modes of the local grader: as root the submission runs as a user of its own ("auto");
 # "none" runs it as the grader's own user, as on a laptop.
 MODES = ("auto", "none") if ROOT else ("none",)
+# Where the kernel has Landlock, the child of every mode reads and writes only what
+# confine.restrict_files allows: not the grader's folder, nor the Python installation.
+LANDLOCK = confine.landlock_abi() > 0
 
 # Code run when flow_network.py is imported.
 AT_IMPORT = {
@@ -55,14 +59,20 @@ for name in ("__main__", "grader", "graderUtil", "grader_common", "sandbox", "sa
 }
 
 # Finds the judge from the sandbox's child: the child's parent is the sandbox, whose parent
-# is the judge; the judge's command line names the results file.
+# is the judge; the judge's command line names the results file. Where Landlock closes other
+# processes' /proc, it guesses: the sandbox's process group (the judge's, where the judge leads
+# one, as in the bundle) and the results beside the grader.
 FIND_JUDGE = """
-import os
+import os, sys
 from pathlib import Path
 sandbox_pid = os.getppid()
-judge_pid = int(Path(f"/proc/{sandbox_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-judge_args = Path(f"/proc/{judge_pid}/cmdline").read_bytes().decode().split("\\0")
-results = Path(judge_args[judge_args.index("--gradescope") + 1])
+try:
+    judge_pid = int(Path(f"/proc/{sandbox_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    judge_args = Path(f"/proc/{judge_pid}/cmdline").read_bytes().decode().split("\\0")
+    results = Path(judge_args[judge_args.index("--gradescope") + 1])
+except PermissionError:
+    judge_pid = os.getpgid(sandbox_pid)
+    results = Path(sys.modules["sandbox"].__file__).parent / "results.json"
 """
 
 # MADE.forward's body.
@@ -111,10 +121,13 @@ REASONS = {  # the first line of 1a-0-basic's reason, for the attacks that chang
     "unbounded memory": "[D=2] ran out of memory (the limit is 4 GiB of address space beyond "
                         "the sandbox's own)",
 }
-# As another user the writes are refused and the identity is judged; as the grader's own
-# user they succeed, and the test during which they happen fails.
+# As another user, or under Landlock, the writes are refused and the identity is judged; as
+# the grader's own user without Landlock they succeed, and the test during which they happen
+# fails.
 WRITES = {"auto": r"^\[D=2\] x is wrong: got .* \(off by up to",
           "none": r"^the submission changed the grader's files \(points\.json, results\.json\)$"}
+if LANDLOCK:
+    WRITES["none"] = WRITES["auto"]
 
 # The attacks on the judge itself, in MADE.forward (then the identity) or at the import of
 # gan.py (whose losses are blank): name -> (module, code).
@@ -433,7 +446,8 @@ class AttacksOnTheJudgeTest(unittest.TestCase):
         for where, output in self.check("read the grader's files and the results, "
                                         "send them out").items():
             self.assertIn("SOCKET-REFUSED", output, where)
-            if where != "none":  # as another user: every one of the five reads is refused
+            if where != "none" or LANDLOCK:  # as another user or under Landlock: every one
+                # of the five reads is refused
                 self.assertEqual(output.count("UNREADABLE"), 5, where)
 
     def test_the_judges_memory_and_as_another_user_the_python_installation_are_closed(self):
@@ -443,8 +457,9 @@ class AttacksOnTheJudgeTest(unittest.TestCase):
                     and not mark.endswith("install")]
             self.assertEqual(proc, [mark for mark in proc if mark.startswith("REFUSED")], where)
             self.assertEqual(len(proc), 8, where)
-            # Without the change of user the environment is the user's own, and writable.
-            install = "OPENED-install" if where == "none" else "REFUSED-install"
+            # Without the change of user the environment is the user's own, and writable
+            # where no Landlock layer closes it.
+            install = "OPENED-install" if where == "none" and not LANDLOCK else "REFUSED-install"
             self.assertIn(install, output, where)
 
     def test_weights_and_records_of_the_sandbox_cannot_make_a_wrong_function_fit(self):
