@@ -450,6 +450,9 @@ def _ended(status: int) -> str:
 # characters and integers under 2**15. Each cap is many times that, and bounds the judge's
 # memory and time whatever the child sends.
 MAX_RECORDS = 2000  # records of the answer's zip: one per tensor, and 6 more
+# Bytes of its pickle (the reference's largest: 14.6 kB): torch.load's unpickler, in Python,
+# takes up to a microsecond of the judge's time a byte.
+MAX_PICKLE = 2**19
 MAX_ELEMENTS = 2**21  # tensor values in one answer (the judge may hold several float64 copies)
 MAX_DIMS = 8  # dimensions of one tensor (images have 4)
 # Values in one answer: a record of self.net's batch sizes holds one int per call, 30,000
@@ -482,7 +485,8 @@ class Allowance:
 def _check_records(answer: bytes) -> None:
     """Refuses an answer that is not a zip as torch.save writes it, read from its directory
     before torch.load reads a record: at most MAX_RECORDS records, each stored as it is (a
-    compressed one would be inflated by torch.load to any size), none overlapping another."""
+    compressed one would be inflated by torch.load to any size), none overlapping another,
+    the pickle (``data.pkl``, a name torch finds whatever its case) within MAX_PICKLE."""
     if not answer.startswith(b"PK\x03\x04"):
         raise Refused("it is not the zip that torch.save writes")
     # Each record of the directory begins with CENTRAL_RECORD: counted in the raw bytes, the
@@ -496,6 +500,9 @@ def _check_records(answer: bytes) -> None:
         raise Refused("its zip holds compressed records")
     if sum(record.file_size for record in records) > len(answer):
         raise Refused("its zip's records overlap")
+    if any(record.filename.lower().endswith("data.pkl") and record.file_size > MAX_PICKLE
+           for record in records):
+        raise Refused(f"its pickle is larger than {MAX_PICKLE >> 10} KiB")
 
 
 def _checked_tensor(value: torch.Tensor, left: Allowance) -> torch.Tensor:

@@ -156,14 +156,15 @@ _calls.gradients, _sandbox.plain = expanded_gradients, as_they_are
 """
 
 # The largest answer the caps let through: tensors of 2**21 - 2**12 float32 values in all,
-# strings of 2**20 - 2**12 characters in all, 90,000 values, nested 16 levels.
+# strings of 2**20 - 2**12 characters in all, 90,000 values, nested 16 levels, a pickle of
+# 0.3 MiB.
 LARGEST = """
 nested = [1]
 for _ in range(13):  # the int at the 16th level
     nested = [nested]
 send(saved({'items': [[torch.zeros(2**19 - 2**10) for _ in range(4)],
                       ['x' * 2**16] * 15 + ['x' * (2**16 - 2**12)],
-                      list(range(90_000)), nested], 'error': None}))
+                      [7] * 90_000, nested], 'error': None}))
 """
 
 
@@ -387,6 +388,7 @@ class AnswerCapsTest(unittest.TestCase):
             "a string of more than 65,536 characters": answer(["x" * 65_537]),
             "its strings hold more than": answer([["x" * 60_000] * 18]),
             "an integer past 64 bits": answer([2**63]),
+            "its pickle is larger than 512 KiB": answer([[1] * 300_000]),
             "a malformed Foreign": answer([malformed]),
             "not a dense real CPU tensor": answer([torch.zeros(2, dtype=torch.complex64)]),
             "not the zip that torch.save writes": b"\x80\x02N.",
