@@ -19,7 +19,7 @@ writes Gradescope's results JSON, rewritten after every test.
 
 import argparse
 import contextlib
-import datetime
+import functools
 import importlib
 import io
 import json
@@ -33,8 +33,9 @@ import sys
 import time
 import traceback
 import unittest
+import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
@@ -43,6 +44,7 @@ import torch
 
 import confine
 import given_code
+import safe_text
 import sandbox
 import sandbox_calls
 from utils import write_json
@@ -167,7 +169,20 @@ class _Result(unittest.TestResult):
             self.record(err[1], f"[{params}] " if params else "")
 
 
-_running: tuple[float, float] = (math.inf, math.inf)  # (deadline, time limit) of the test
+@dataclass
+class Clock:
+    """A test's time: its limit, and the seconds its children have run so far (as the sandbox
+    measured them). The judge's own work between asks is not on it."""
+
+    limit: float
+    child: float = 0.0
+
+    @property
+    def left(self) -> float:
+        return self.limit - self.child
+
+
+_running = Clock(math.inf)  # the running test's clock
 _notes: list[str] = []  # the running test's notes
 
 
@@ -178,19 +193,21 @@ def note(line: str) -> None:
         _notes.append(line)
 
 
-def run_test(test: GradedTest) -> tuple[_Result, tuple[str, ...], datetime.timedelta]:
-    """Runs one test; the submission's calls in it (``ask``) share its time limit. Returns
-    its result, its notes and its time."""
+def run_test(test: GradedTest) -> tuple[_Result, tuple[str, ...], float, float]:
+    """Runs one test; the submission's calls in it (``ask``) share its time limit, which
+    counts the time they run alone. Returns its result, its notes, the seconds the calls ran
+    and the seconds the judge worked (the rest of the test's time, which fails nothing: the
+    checks of every answer's size bound it)."""
     global _running
     result = _Result()
     _notes.clear()
     start = time.perf_counter()
-    _running = (time.monotonic() + test.timeout, test.timeout)
+    _running = clock = Clock(test.timeout)
     try:
         test.case(test.method).run(result)
     finally:
-        _running = (math.inf, math.inf)
-    return result, tuple(_notes), datetime.timedelta(seconds=time.perf_counter() - start)
+        _running = Clock(math.inf)
+    return result, tuple(_notes), clock.child, time.perf_counter() - start - clock.child
 
 
 # ----------------------------------------------------------------------------------------
@@ -198,7 +215,6 @@ def run_test(test: GradedTest) -> tuple[_Result, tuple[str, ...], datetime.timed
 
 GRACE = 10  # seconds the sandbox may take beyond a test's limit to end and clean up a child
 OUTPUT_LIMIT = 3000  # characters of a test's report (its visible output on Gradescope)
-MAX_ITEMS = 100_000  # values in one answer
 CRASHES = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
 
 
@@ -238,15 +254,18 @@ def call(recipe: Callable, **arguments: object) -> tuple[str, dict]:
 
 
 def ask(calls: list[tuple[str, dict]]) -> Collected:
-    """Has the sandbox make ``calls`` (from ``call``) on the submission, within the running
-    test's time limit; returns their results as plain data, checked to be only that."""
-    deadline, limit = _running
-    seconds = deadline - time.monotonic()
-    if seconds <= 0:
-        raise GraderFailure(f"timed out after {limit:g} seconds")
+    """Has the sandbox make ``calls`` (from ``call``) on the submission, within what is left
+    of the running test's time limit (the time its earlier calls ran); returns their results
+    as plain data, checked to be only that."""
+    clock = _running
+    if clock.left <= 0:
+        raise GraderFailure(f"timed out after {clock.limit:g} seconds")
     if _sandbox is None:
         raise RuntimeError("no sandbox is running: ask() is for tests run by grade()")
-    return _sandbox.ask(calls, seconds, limit)
+    try:
+        return _sandbox.ask(calls, clock.left, clock.limit)
+    finally:
+        clock.child += _sandbox.ran
 
 
 class Sandbox:
@@ -271,6 +290,7 @@ class Sandbox:
         }
         self.process: subprocess.Popen | None = None
         self.ready = False
+        self.ran = 0.0  # the seconds the child of the last ask ran
 
     def start(self) -> None:
         """Starts the sandbox (or takes the one the grader script started first) and sends it
@@ -293,6 +313,9 @@ class Sandbox:
             self.ready = True
 
     def ask(self, calls: list[tuple[str, dict]], seconds: float, limit: float) -> Collected:
+        """The results of ``calls``, made by a child that may run ``seconds``; sets ``ran`` to
+        the seconds it ran (all of them where it did not answer)."""
+        self.ran = seconds
         if not self.ready:  # started again after a time-out: not on the test's time
             raise GraderFailure(f"timed out after {limit:g} seconds")
         try:
@@ -307,6 +330,7 @@ class Sandbox:
             self.start()
             raise GraderFailure(f"timed out after {limit:g} seconds")
         header = json.loads(header)
+        self.ran = min(max(float(header["ran"]), 0.0), seconds)
         if header["why"] == "timeout":
             raise GraderFailure(f"timed out after {limit:g} seconds")
         if header["why"] == "too much":
@@ -357,22 +381,47 @@ class Sandbox:
             confine.end_processes(self.user, os.getpid())
 
 
-def package_files(package: Path) -> dict[str, bytes] | None:
-    """The files of the package folder (path in it: contents), None if there is no folder.
-    Caches, hidden files and files past 16 MiB in all are left out."""
+MAX_FILE = 2**20  # bytes of one file of the package (run_autograder's intake takes no more)
+MAX_PACKAGE = 16 * 2**20  # bytes of the package's files in all
+MAX_ENTRIES = 1000  # files and folders of the package looked at (the reference has 3 files)
+
+
+def package_files(package: Path) -> tuple[dict[str, bytes] | None, list[str]]:
+    """The files of the package folder (path in it: contents; None if there is no folder),
+    each read once, and a line for each one left out: a link or anything else that is not a
+    plain file, a file over MAX_FILE bytes, and what lies past MAX_PACKAGE bytes or
+    MAX_ENTRIES files and folders. Caches and hidden files are skipped. Folders are walked
+    without recursion and links never followed, so that no tree or link of the upload can
+    make the judge read more, or read another file, as root."""
     if not package.is_dir():
-        return None
-    files, size = {}, 0
-    for path in sorted(package.rglob("*")):
-        relative = path.relative_to(package)
-        if not path.is_file() or any(part.startswith(".") or part == "__pycache__"
-                                     for part in relative.parts):
-            continue
-        size += path.stat().st_size
-        if size > 16 * 2**20:
-            break
-        files[relative.as_posix()] = path.read_bytes()
-    return files
+        return None, []
+    files: dict[str, bytes] = {}
+    left_out: list[str] = []
+    size, seen, folders = 0, 0, [package]
+    while folders:
+        for entry in sorted(os.scandir(folders.pop()), key=lambda entry: entry.name):
+            if entry.name.startswith(".") or entry.name == "__pycache__":
+                continue
+            seen += 1
+            if seen > MAX_ENTRIES:
+                return files, [*left_out, f"the package holds more than {MAX_ENTRIES} files "
+                               "and folders: those past them are left out"]
+            relative = Path(entry.path).relative_to(package).as_posix()
+            name = f"{PACKAGE}/{safe_text.one_line(relative)}"
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(Path(entry.path))
+            elif not entry.is_file(follow_symlinks=False):
+                left_out.append(f"{name} is left out: it is a link or not a plain file")
+            elif (length := entry.stat(follow_symlinks=False).st_size) > MAX_FILE:
+                left_out.append(f"{name} is left out: it is larger than {MAX_FILE >> 20} MiB")
+            elif size + length > MAX_PACKAGE:
+                left_out.append(f"{name} is left out: the package's files pass "
+                                f"{MAX_PACKAGE >> 20} MiB in all")
+            else:
+                with open(entry.path, "rb") as file:
+                    files[relative] = file.read(MAX_FILE)
+                size += len(files[relative])
+    return files, left_out
 
 
 _sandbox: Sandbox | None = None  # the sandbox of the grading run, for ask()
@@ -394,38 +443,157 @@ def _ended(status: int) -> str:
     return f"the submission ended its process (exit status {code}) before the test finished"
 
 
-def _checked(value: object, budget: list[int], depth: int = 0) -> object:
-    """``value`` from an answer, if it is plain data: a dense CPU tensor (returned as a plain,
-    detached Tensor), a number, string, None, Foreign, or a list, tuple or dict (string keys)
-    of those; ValueError otherwise, or past MAX_ITEMS values or 32 levels."""
-    budget[0] -= 1
-    if budget[0] < 0 or depth > 32:
-        raise ValueError("too many values")
-    if isinstance(value, torch.Tensor):
-        if (value.layout != torch.strided or value.device.type != "cpu" or value.is_quantized
-                or value.is_complex() or value.dtype not in ANSWER_DTYPES):
-            raise ValueError("not a dense real CPU tensor")
-        return value.as_subclass(torch.Tensor).detach()
-    if value is None or type(value) in (bool, int, float, str, sandbox.Foreign):
-        return value
-    if type(value) in (list, tuple):
-        return type(value)(_checked(item, budget, depth + 1) for item in value)
-    if isinstance(value, dict) and all(type(key) is str for key in value):
-        return {key: _checked(item, budget, depth + 1) for key, item in value.items()}
-    raise ValueError(f"a {type(value).__name__}")
-
-
+# What one answer may hold, checked before the judge computes anything with it. The largest
+# answer of the reference upload (all 35 tests; each answer's zip and values counted) is
+# 0.39 MiB on the wire (sandbox.MAX_ANSWER) in 179 zip records, with 173 tensors of 100,112
+# values (60,000 in the largest), 573 values in all, nested 5 levels, holding strings of 20
+# characters and integers under 2**15. Each cap is many times that, and bounds the judge's
+# memory and time whatever the child sends.
+MAX_RECORDS = 2000  # records of the answer's zip: one per tensor, and 6 more
+# Bytes of its pickle (the reference's largest: 14.6 kB): torch.load's unpickler, in Python,
+# takes up to a microsecond of the judge's time a byte.
+MAX_PICKLE = 2**19
+MAX_ELEMENTS = 2**21  # tensor values in one answer (the judge may hold several float64 copies)
+MAX_DIMS = 8  # dimensions of one tensor (images have 4)
+# Values in one answer: a record of self.net's batch sizes holds one int per call, 30,000
+# for a MADE that loops over the rows of a 10,000-row batch, a mistake the judge must read to
+# name.
+MAX_ITEMS = 100_000
+MAX_DEPTH = 16  # levels of lists, tuples and dicts
+MAX_STRING = 2**16  # characters of one string (a report of an error shows OUTPUT_LIMIT)
+MAX_CHARS = 2**20  # characters of all strings, each counted wherever the answer holds it
+MAX_INT = 2**63  # an integer is an int64 (a batch size, a count, a seed)
 ANSWER_DTYPES = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.bool,
                  torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
+CENTRAL_RECORD = b"PK\x01\x02"  # how each record of a zip's directory begins
+
+
+class Refused(ValueError):
+    """An answer past what the judge reads (its message says what)."""
+
+
+@dataclass
+class Allowance:
+    """What is left of one answer's caps while its values are checked."""
+
+    items: int = MAX_ITEMS
+    elements: int = MAX_ELEMENTS
+    chars: int = MAX_CHARS
+    storages: set[int] = field(default_factory=set)  # addresses of the tensors' storage
+
+
+def _check_records(answer: bytes) -> None:
+    """Refuses an answer that is not a zip as torch.save writes it, read from its directory
+    before torch.load reads a record: at most MAX_RECORDS records, each stored as it is (a
+    compressed one would be inflated by torch.load to any size), none overlapping another,
+    the pickle (``data.pkl``, a name torch finds whatever its case) within MAX_PICKLE."""
+    if not answer.startswith(b"PK\x03\x04"):
+        raise Refused("it is not the zip that torch.save writes")
+    # Each record of the directory begins with CENTRAL_RECORD: counted in the raw bytes, the
+    # records are bounded before zipfile builds an object for each.
+    if answer.count(CENTRAL_RECORD) > MAX_RECORDS:
+        raise Refused(f"its zip holds more than {MAX_RECORDS} records")
+    with zipfile.ZipFile(io.BytesIO(answer)) as archive:
+        records = archive.infolist()
+    if any(record.compress_type != zipfile.ZIP_STORED or record.compress_size != record.file_size
+           for record in records):
+        raise Refused("its zip holds compressed records")
+    if sum(record.file_size for record in records) > len(answer):
+        raise Refused("its zip's records overlap")
+    if any(record.filename.lower().endswith("data.pkl") and record.file_size > MAX_PICKLE
+           for record in records):
+        raise Refused(f"its pickle is larger than {MAX_PICKLE >> 10} KiB")
+
+
+def _checked_tensor(value: torch.Tensor, left: Allowance) -> torch.Tensor:
+    """``value`` as a plain, detached Tensor, if it is a dense real CPU tensor of at most
+    MAX_DIMS dimensions whose values are its own storage, each stored once (no expanded,
+    stride-0 or overlapping view, no offset, no storage shared with another tensor), within
+    what is left of MAX_ELEMENTS; Refused otherwise."""
+    if (value.layout != torch.strided or value.device.type != "cpu" or value.is_quantized
+            or value.is_complex() or value.dtype not in ANSWER_DTYPES):
+        raise Refused("it holds a tensor that is not a dense real CPU tensor")
+    if value.dim() > MAX_DIMS:
+        raise Refused(f"it holds a tensor of more than {MAX_DIMS} dimensions")
+    count = value.numel()
+    left.elements -= count
+    if left.elements < 0:
+        raise Refused(f"its tensors hold more than {MAX_ELEMENTS:,} values")
+    storage = value.untyped_storage()
+    if (value.storage_offset() != 0 or storage.nbytes() != count * value.element_size()
+            or not _each_value_once(value.shape, value.stride())):
+        raise Refused("it holds a tensor whose values are not its own storage (a view)")
+    if count:
+        if storage.data_ptr() in left.storages:
+            raise Refused("it holds tensors that share their storage")
+        left.storages.add(storage.data_ptr())
+    return value.as_subclass(torch.Tensor).detach()
+
+
+def _each_value_once(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """Whether a tensor of ``shape`` and ``strides`` reaches each of its values once, with no
+    gap: its strides, smallest first, are those of a contiguous tensor of its dimensions in
+    some order (a transposed result is one)."""
+    expected = 1
+    for stride, size in sorted((stride, size) for size, stride in zip(shape, strides) if size != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _checked(value: object, left: Allowance, depth: int = 0) -> object:
+    """``value`` from an answer, if it is plain data within what is left of the caps: a
+    tensor (_checked_tensor), a number, string, None, Foreign, or a list, tuple or dict
+    (string keys) of those; Refused otherwise."""
+    left.items -= 1
+    if left.items < 0:
+        raise Refused(f"it holds more than {MAX_ITEMS:,} values")
+    if depth > MAX_DEPTH:
+        raise Refused(f"it nests values more than {MAX_DEPTH} levels deep")
+    if isinstance(value, torch.Tensor):
+        return _checked_tensor(value, left)
+    if value is None or type(value) in (bool, float):
+        return value
+    if type(value) is int:
+        if not -MAX_INT <= value < MAX_INT:
+            raise Refused("it holds an integer past 64 bits")
+        return value
+    if type(value) is str:
+        return _checked_string(value, left)
+    if type(value) is sandbox.Foreign:  # its fields come from the pickle, like any value
+        if set(vars(value)) != {"type_name"} or type(value.type_name) is not str:
+            raise Refused("it holds a malformed Foreign")
+        _checked_string(value.type_name, left)
+        return value
+    if type(value) in (list, tuple):
+        return type(value)(_checked(item, left, depth + 1) for item in value)
+    if isinstance(value, dict) and all(type(key) is str for key in value):
+        return {_checked_string(key, left): _checked(item, left, depth + 1)
+                for key, item in value.items()}
+    raise Refused(f"it holds a {type(value).__name__}")
+
+
+def _checked_string(text: str, left: Allowance) -> str:
+    """``text``, within MAX_STRING and what is left of MAX_CHARS; Refused otherwise."""
+    left.chars -= len(text)
+    if len(text) > MAX_STRING:
+        raise Refused(f"it holds a string of more than {MAX_STRING:,} characters")
+    if left.chars < 0:
+        raise Refused(f"its strings hold more than {MAX_CHARS:,} characters")
+    return text
 
 
 def _load_answer(answer: bytes) -> tuple[list | None, list[str] | None]:
-    """The items and error report in a child's answer, read with weights_only=True and
-    checked to be plain data."""
+    """The items and error report in a child's answer: its size checked (_check_records),
+    read with weights_only=True, and checked to be plain data within the caps."""
     unreadable = None, ["the submission's process sent back an answer that cannot be read"]
     try:
-        loaded = torch.load(io.BytesIO(answer), weights_only=True)
-        loaded = _checked(loaded, [MAX_ITEMS])
+        _check_records(answer)
+        loaded = _checked(torch.load(io.BytesIO(answer), weights_only=True), Allowance())
+    except Refused as refused:
+        return None, [f"the submission's process sent back an answer the grader does not "
+                      f"read: {refused}"]
     except Exception:
         return unreadable
     if not (isinstance(loaded, dict) and sorted(loaded) == ["error", "items"]
@@ -454,40 +622,43 @@ def _collected(items: list | None, report: list[str] | None, printed: str) -> Co
 
 
 def failure_report(result: _Result) -> list[str]:
-    """The lines printed for a failed test: where (its subTest) and why, at most OUTPUT_LIMIT
-    characters. A report of the sandbox (GraderFailure) is shown as it came, an assertion of
-    the judge by its message; any other error of the judge in one line (its traceback goes to
-    stderr only): no line of the judge's code reaches a report."""
+    """The lines that say why a test failed: where (its subTest) and why. A report of the
+    sandbox (GraderFailure) is shown as it came, an assertion of the judge by its message;
+    any other error of the judge in one line (its traceback goes to stderr only): no line of
+    the judge's code reaches a report. Verdict.output makes them safe to show."""
     error = result.error
     if isinstance(error, GraderFailure):
         lines = str(error).splitlines() or [""]
     elif isinstance(error, AssertionError):
         lines = str(error).splitlines() or ["AssertionError"]
     else:
-        traceback.print_exception(error, file=sys.stderr)
+        print(safe_text.printable("".join(traceback.format_exception(error)), 20 * OUTPUT_LIMIT),
+              file=sys.stderr)
         first = "".join(str(error).splitlines()[:1])
         lines = [f"the grader could not judge what the submission gave "
                  f"({type(error).__name__}: {first})"]
-    text = "\n".join([result.where + lines[0], *lines[1:]])
-    if len(text) > OUTPUT_LIMIT:
-        text = text[:OUTPUT_LIMIT] + f"\n... ({len(text) - OUTPUT_LIMIT} more characters)"
-    return text.splitlines()
+    return [result.where + lines[0], *lines[1:]]
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """How one test went: the lines that say why it failed (none if it passed), its time,
-    and its notes (cases left out, and why)."""
+    """How one test went: the lines that say why it failed (none if it passed), the seconds
+    its calls ran and the judge worked, and its notes (cases left out, and why)."""
 
     test: GradedTest
     report: list[str]
-    took: datetime.timedelta
+    took: float = 0.0
+    judge: float = 0.0
     notes: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def output(self) -> list[str]:
-        """What the test shows: why it failed, then its notes."""
-        return [*self.report, *self.notes]
+        """What the test shows, as every print and write of it does: why it failed, in at
+        most OUTPUT_LIMIT characters, then its notes, one line each; all of it safe text (the
+        report and notes quote what the submission sent, which may hold any character)."""
+        report = safe_text.printable("\n".join(self.report), OUTPUT_LIMIT).split("\n")
+        return [*(report if self.report else []),
+                *(safe_text.one_line(note, OUTPUT_LIMIT) for note in self.notes)]
 
     @property
     def passed(self) -> bool:
@@ -513,6 +684,11 @@ def fingerprint(folder: Path, results: Path | None) -> dict[str, tuple[int, int,
             for path in files for stat in [path.stat()]}
 
 
+# A test's report is printed indented: every line at the margin is the judge's own (START,
+# END, the summary), whatever a report quotes.
+INDENT = "  "
+
+
 def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
           gradescope: Path | None = None, preface: list[str] = (),
           starters: dict[str, Verdict] | None = None) -> list[Verdict]:
@@ -530,6 +706,7 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
     """
     global _sandbox
     start = time.perf_counter()
+    preface = [safe_text.one_line(line, OUTPUT_LIMIT) for line in preface]  # quotes the upload
     verdicts: list[Verdict] = []
     here = [test for test in tests if test.runs_here]
     elsewhere = [test for test in tests if not test.runs_here]
@@ -554,25 +731,25 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
             sandbox.wait_until_ready()  # not on any test's time
             print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
             before = fingerprint(folder, gradescope)
-            result, test_notes, took = run_test(test)
+            result, test_notes, took, judge = run_test(test)
             if starters and test.test_id in starters and (
                     starters[test.test_id].passed != (result.error is None)):
                 score = _points(starters[test.test_id].score)
                 test_notes += (f"with the starter's given code around your blocks this test "
                                f"scores {score} points",)
             verdict = Verdict(test, [] if result.error is None else failure_report(result), took,
-                              test_notes)
+                              judge, test_notes)
             after = fingerprint(folder, gradescope)
             if changed := sorted(path for path in before.keys() | after.keys()
                                  if before.get(path) != after.get(path)):
                 names = ", ".join(Path(path).name for path in changed)
                 verdict = Verdict(test, [f"the submission changed the grader's files ({names})"],
-                                  took)
-            if verdict.output:
-                print("\n".join(verdict.output))
+                                  took, judge)
+            for line in verdict.output:
+                print(f"{INDENT}{line}")
             print(
-                f"{SEPARATOR} END {test.test_id} [took {took} (max allowed {test.timeout:g} "
-                f"seconds), {_points(verdict.score)}/{_points(test.points)} points]",
+                f"{SEPARATOR} END {test.test_id} [took {took:.2f} s of {test.timeout:g} s; "
+                f"judge {judge:.2f} s, {_points(verdict.score)}/{_points(test.points)} points]",
                 flush=True,
             )
             verdicts.append(verdict)
@@ -755,6 +932,10 @@ def main(
         "on a laptop), or a user name, UID or UID:GID (as root)",
     )
     args = parser.parse_args()
+    # Whatever a report holds, printing it cannot fail (the reports are safe text already).
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
     points = json.loads(points_file.read_text())
     if args.gradescope is not None:
@@ -781,12 +962,12 @@ def main(
         if ISOLATED:
             confine.protect_self()
         user = confine.choose_user(args.sandbox_user)
-        files = package_files(package)  # read once: compared, and sent to the sandbox
+        files, left_out = package_files(package)  # read once: compared, and sent to the sandbox
         preface, starters = given_code_report(package, files, chosen, points_file.parent,
                                               graded_modules, user)
         verdicts = grade(chosen, points_file.parent,
                          Sandbox(package, files, graded_modules, user), args.gradescope,
-                         preface, starters)
+                         [*left_out, *preface], starters)
     except confine.SetupError as problem:
         if args.gradescope is not None:  # no score at all rather than a score of 0
             args.gradescope.unlink(missing_ok=True)

@@ -28,17 +28,22 @@ def _escape(char: str) -> str:
 
 def printable(text: object, limit: int = LIMIT, keep: str = "\n") -> str:
     """``text`` (a str, or bytes read as UTF-8 with errors replaced; anything else by its
-    ``str``) with every unsafe character but those of ``keep`` escaped, and at most
-    ``limit`` of its characters kept (a note says how many more there were)."""
+    ``str``) with every unsafe character but those of ``keep`` escaped, cut to at most
+    ``limit`` characters as shown (escapes included; a note then says how many characters
+    of ``text`` were left out)."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="replace")
     elif not isinstance(text, str):
         text = str(text)
-    shown = "".join(char if char in keep or unicodedata.category(char) not in UNSAFE
-                    else _escape(char) for char in text[:limit])
-    if len(text) > limit:
-        shown += f" ... ({len(text) - limit} more characters)"
-    return shown
+    pieces, size = [], 0
+    for index, char in enumerate(text[:limit + 1]):
+        piece = (char if char in keep or unicodedata.category(char) not in UNSAFE
+                 else _escape(char))
+        if size + len(piece) > limit:
+            return "".join(pieces) + f" ... ({len(text) - index} more characters)"
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces)
 
 
 def one_line(text: object, limit: int = 200) -> str:

@@ -17,8 +17,9 @@ to the judge through its stdin and stdout, in messages of an 8-byte length and a
    student's files are copied to, makes the calls and writes back what they returned, as
    plain data (``torch.save``). Once the child has answered, ended or run out of time, the
    sandbox ends every process the test started and sends the judge a header (JSON: how the
-   child ended, what it printed) and then the child's answer, unread: the judge reads it as
-   the untrusted data it is.
+   child ended, how many seconds it ran, what it printed) and then the child's answer,
+   unread: the judge reads it as the untrusted data it is. The seconds are the child's, from
+   its fork to its answer or its end: the test's time limit counts them alone.
 
 Where fork is not safe beside PyTorch (macOS) or missing (Windows), the calls run in the
 sandbox process itself, under SIGALRM where there is one; the judge restarts the sandbox after
@@ -53,7 +54,9 @@ import confine
 
 HERE = Path(__file__).resolve().parent
 FORKS = sys.platform.startswith("linux")  # one child per test; elsewhere the calls run here
-MAX_ANSWER = 64 * 2**20  # bytes a child may send back
+# Bytes a child may send back: 40 times the largest answer of the reference (0.39 MiB);
+# graderUtil checks what an answer holds before it reads a value.
+MAX_ANSWER = 16 * 2**20
 PRINTED_SHOWN = 4096  # bytes of what a child printed that reach the judge
 TRACEBACK_FRAMES = 3  # frames shown for an error in the submission (two lines each)
 LENGTH = struct.Struct(">Q")
@@ -432,10 +435,11 @@ def _read_answer(read_end: int, pid: int, deadline: float) -> tuple[str, bytes, 
 def _answer_in_child(request: dict, hello: dict, user: confine.SandboxUser | None,
                      base: Path) -> tuple[dict, bytes]:
     """The header and answer of one question, from a child (Linux)."""
-    deadline = time.monotonic() + request["seconds"]
     folder = _test_folder(base, hello, user)
     read_end, write_end = os.pipe()
     with tempfile.TemporaryFile(dir=base) as printed:
+        started = time.monotonic()
+        deadline = started + request["seconds"]
         pid = os.fork()
         if pid == 0:
             try:
@@ -446,6 +450,7 @@ def _answer_in_child(request: dict, hello: dict, user: confine.SandboxUser | Non
         os.close(write_end)
         try:
             why, answer, status = _read_answer(read_end, pid, deadline)
+            ran = time.monotonic() - started
         finally:
             os.close(read_end)
             if status is None:
@@ -456,7 +461,7 @@ def _answer_in_child(request: dict, hello: dict, user: confine.SandboxUser | Non
             shutil.rmtree(folder, ignore_errors=True)
         printed.seek(0)
         shown = printed.read(PRINTED_SHOWN).decode(errors="replace")
-    return {"why": why, "status": status, "printed": shown}, answer
+    return {"why": why, "status": status, "ran": ran, "printed": shown}, answer
 
 
 @contextlib.contextmanager
@@ -484,7 +489,7 @@ def _answer_here(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
     fork is not safe)."""
     folder = _test_folder(base, hello, None)
     printed = io.StringIO()
-    why = "answered"
+    why, started = "answered", time.monotonic()
     try:
         with contextlib.redirect_stdout(printed), _time_limit(request["seconds"]):
             items, report = run_calls(request["calls"], _package(hello, folder), folder)
@@ -492,7 +497,8 @@ def _answer_here(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
         why, items, report = "timeout", None, None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    header = {"why": why, "status": None, "printed": printed.getvalue()[:PRINTED_SHOWN]}
+    header = {"why": why, "status": None, "ran": time.monotonic() - started,
+              "printed": printed.getvalue()[:PRINTED_SHOWN]}
     return header, (_answer_of(items, report) if why == "answered" else b"")
 
 
