@@ -28,8 +28,10 @@ import os
 import re
 import select
 import signal
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import unittest
@@ -272,6 +274,7 @@ class Sandbox:
             "folders": [] if users is None else confine.writable_folders(),
         }
         self.process: subprocess.Popen | None = None
+        self.base: Path | None = None
         self.ready = False
 
     def _next_user(self) -> dict | None:
@@ -286,7 +289,11 @@ class Sandbox:
         the hello; its answer is read by ``wait_until_ready``."""
         self.process = confine.take_early_sandbox() or confine.start_sandbox()
         self.ready = False
-        hello = {**self.hello, "user": self._next_user()}  # the probe's
+        # Where the tests' folders go: root's where the grader is root, so that no child can
+        # list it, and reached by each child to its own folder.
+        self.base = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
+        self.base.chmod(0o711)
+        hello = {**self.hello, "user": self._next_user(), "base": str(self.base)}  # a probe's
         sandbox.write_message(self.process.stdin, sandbox.saved(hello))
 
     def wait_until_ready(self) -> None:
@@ -353,8 +360,8 @@ class Sandbox:
     def close(self) -> None:
         """Ends the sandbox and everything it left (it ends its children and removes their
         files itself, unless it was killed): every process of the run's uids and every
-        descendant of the judge, every file of those uids in the folders every user can
-        write."""
+        descendant of the judge, the tests' folders, every file of those uids in the folders
+        every user can write."""
         if self.process is None:
             return
         with contextlib.suppress(OSError):
@@ -368,6 +375,9 @@ class Sandbox:
         self.process = None
         if ISOLATED:
             confine.end_processes(None if self.users is None else self.users.uids, os.getpid())
+            confine.remove_path(self.base)
+        else:
+            shutil.rmtree(self.base, ignore_errors=True)
         if self.users is not None:
             confine.remove_files_of(self.users.uids, self.hello["folders"])
 

@@ -7,8 +7,8 @@ imports the standard library, torch and numpy, ``network.py`` and the call recip
 to the judge through its stdin and stdout, in messages of an 8-byte length and a payload:
 
 1. **hello** (from the judge, ``torch.save``): the student's files, the package's name, the
-   graded modules, a user for a probe and the folders every user can write
-   (``confine.writable_folders``). With a user (as root), the sandbox first confines a probe
+   graded modules, a user for a probe, the folders every user can write
+   (``confine.writable_folders``) and the folder where the tests' folders go. With a user (as root), the sandbox first confines a probe
    child as it will confine each test's and checks that an unprivileged user can read the
    Python installation, then answers ``{"ready": true}`` or ``{"problem": "<one line>"}``
    (JSON).
@@ -594,8 +594,7 @@ def serve() -> None:
     write_message(outbox, json.dumps({"ready": not problem, "problem": problem}).encode())
     if problem:
         return
-    base = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
-    base.chmod(0o711)  # the sandbox user reaches its test's folder, but lists nothing here
+    base = Path(hello["base"])  # the judge's, which removes it too if this process dies
     try:
         while (message := read_message(inbox, 2**31)) is not None:
             request = torch.load(io.BytesIO(message), weights_only=True)

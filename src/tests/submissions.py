@@ -37,6 +37,13 @@ def blanked(source: str) -> str:
     return BLOCK.sub(lambda match: block(match[1], "pass"), source)
 
 
+def body_of(source: str, function: str) -> str:
+    """The code in the START/END block of ``function`` in ``source``, unindented."""
+    match = BLOCK.search(source, source.index(f"def {function}("))
+    lines = match[0].splitlines()[1:-1]
+    return "\n".join(line[len(match[1]):] for line in lines)
+
+
 def replace_block(source: str, function: str, body: str) -> str:
     """``source`` with the START/END block of ``function`` holding ``body``."""
     match = BLOCK.search(source, source.index(f"def {function}("))
