@@ -75,10 +75,11 @@ GRADER_FILES = ("grader.py", "graderUtil.py", "grader_common.py", "points.json",
                 "given_code.py", "safe_text.py")
 
 
-def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto"
-          ) -> tuple[int, str, dict]:
+def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto",
+          errors: list[str] | None = None) -> tuple[int, str, dict]:
     """Runs a copy of the grader on the submission ``upload`` (from ``files``): its exit
-    status, what it printed, and its Gradescope results.
+    status, what it printed, and its Gradescope results; what it printed to stderr is
+    appended to ``errors``.
 
     ``sandbox_user``: "auto" (as root: each test's submission code runs as a uid of its own)
     or "none", as on a laptop: the grader runs as an ordinary user, the submission as that
@@ -103,6 +104,8 @@ def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto"
         else:
             done = subprocess.run([*command, "--sandbox-user", sandbox_user], cwd=folder,
                                   capture_output=True, text=True, timeout=300)
+        if errors is not None:
+            errors.append(done.stderr)
         if not results.is_file():
             raise AssertionError(f"the grader wrote no results (status {done.returncode}):\n"
                                  f"{done.stderr[-2000:]}")
