@@ -88,7 +88,7 @@ def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto",
     top = Path(tempfile.mkdtemp())
     top.chmod(0o711)  # the laptop user reaches the folder below, its own
     folder = top / "grader"
-    folder.mkdir()
+    folder.mkdir(mode=0o700)  # root's alone where the grader runs as root, else the laptop user's
     laptop = sandbox_user == "none" and os.geteuid() == 0
     try:
         for name in GRADER_FILES:
