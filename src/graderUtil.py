@@ -28,8 +28,10 @@ import os
 import re
 import select
 import signal
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import unittest
@@ -270,34 +272,49 @@ def ask(calls: list[tuple[str, dict]]) -> Collected:
 
 class Sandbox:
     """The sandbox process (sandbox.py) as the judge sees it: started fresh, told once which
-    files to grade and as whom, then asked one question per ``ask``.
+    files to grade, then asked one question per ``ask``, each run as a uid of its own.
 
     Args:
         package: the package folder to grade (named in messages).
         files: its files (path in the package: bytes; package_files), read by the judge and
             sent, so that the sandbox never reads the judge's folders; None: no such folder.
         modules: the graded modules.
-        user: the user the submission runs as (None: the grader's own).
+        users: the uids the submission runs as, one per question (as root; None: the grader's
+            own user), shared by every sandbox of the grading run so that no two questions
+            share a uid.
     """
 
     def __init__(self, package: Path, files: dict[str, bytes] | None, modules: Iterable[str],
-                 user: confine.SandboxUser | None) -> None:
-        self.user = user
+                 users: confine.UserPool | None) -> None:
+        self.users = users
         self.hello = {
             "files": files, "package": PACKAGE, "modules": list(modules),
-            "origin": str(package),
-            "user": None if user is None else {"uid": user.uid, "gid": user.gid},
+            "origin": str(package), "user": None,
+            "folders": [] if users is None else confine.writable_folders(),
         }
         self.process: subprocess.Popen | None = None
+        self.base: Path | None = None
         self.ready = False
         self.ran = 0.0  # the seconds the child of the last ask ran
+
+    def _next_user(self) -> dict | None:
+        """The uid of the next question (or probe), as the sandbox reads it."""
+        if self.users is None:
+            return None
+        user = self.users.take()
+        return {"uid": user.uid, "gid": user.gid}
 
     def start(self) -> None:
         """Starts the sandbox (or takes the one the grader script started first) and sends it
         the hello; its answer is read by ``wait_until_ready``."""
         self.process = confine.take_early_sandbox() or confine.start_sandbox()
         self.ready = False
-        sandbox.write_message(self.process.stdin, sandbox.saved(self.hello))
+        # Where the tests' folders go: root's where the grader is root, so that no child can
+        # list it, and reached by each child to its own folder.
+        self.base = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
+        self.base.chmod(0o711)
+        hello = {**self.hello, "user": self._next_user(), "base": str(self.base)}  # a probe's
+        sandbox.write_message(self.process.stdin, sandbox.saved(hello))
 
     def wait_until_ready(self) -> None:
         """Waits for the sandbox's answer to the hello (its imports take a second or two);
@@ -319,8 +336,8 @@ class Sandbox:
         if not self.ready:  # started again after a time-out: not on the test's time
             raise GraderFailure(f"timed out after {limit:g} seconds")
         try:
-            sandbox.write_message(self.process.stdin,
-                                  sandbox.saved({"calls": calls, "seconds": seconds}))
+            sandbox.write_message(self.process.stdin, sandbox.saved(
+                {"calls": calls, "seconds": seconds, "user": self._next_user()}))
             deadline = time.monotonic() + seconds + GRACE
             header, answer = self._receive(deadline), self._receive(deadline)
         except (OSError, ValueError):
@@ -365,7 +382,10 @@ class Sandbox:
         return b"".join(chunks)
 
     def close(self) -> None:
-        """Ends the sandbox and everything it left (it ends its children itself)."""
+        """Ends the sandbox and everything it left (it ends its children and removes their
+        files itself, unless it was killed): every process of the run's uids and every
+        descendant of the judge, the tests' folders, every file of those uids in the folders
+        every user can write."""
         if self.process is None:
             return
         with contextlib.suppress(OSError):
@@ -378,7 +398,12 @@ class Sandbox:
         self.process.stdout.close()
         self.process = None
         if ISOLATED:
-            confine.end_processes(self.user, os.getpid())
+            confine.end_processes(None if self.users is None else self.users.uids, os.getpid())
+            confine.remove_path(self.base)
+        else:
+            shutil.rmtree(self.base, ignore_errors=True)
+        if self.users is not None:
+            confine.remove_files_of(self.users.uids, self.hello["folders"])
 
 
 MAX_FILE = 2**20  # bytes of one file of the package (run_autograder's intake takes no more)
@@ -849,7 +874,7 @@ def gradescope_results(
 
 
 def given_code_report(package: Path, files: dict[str, bytes] | None, tests: list[GradedTest],
-                      folder: Path, modules: Iterable[str], user: confine.SandboxUser | None
+                      folder: Path, modules: Iterable[str], users: confine.UserPool | None
                       ) -> tuple[list[str], dict[str, Verdict] | None]:
     """The lines that name what the hand-in in ``package`` (its ``files``) changed in the
     starter's given code (given_code.py; the grader's folder ``folder`` holds its text), and,
@@ -866,7 +891,7 @@ def given_code_report(package: Path, files: dict[str, bytes] | None, tests: list
         return [*given_code.summary(found), "whether the score depends on these changes is "
                 "not known: the START/END blocks do not match the starter's"], None
     with contextlib.redirect_stdout(io.StringIO()):
-        ours = grade(tests, folder, Sandbox(package, moved, modules, user))
+        ours = grade(tests, folder, Sandbox(package, moved, modules, users))
     return given_code.summary(found), {verdict.test.test_id: verdict for verdict in ours}
 
 
@@ -927,9 +952,10 @@ def main(
         "--sandbox-user",
         default="auto",
         metavar="USER",
-        help="who the submission runs as: 'auto' (the default: as root on Linux, a uid unused "
-        "on this machine; otherwise the grader's own user), 'none' (the grader's own user, as "
-        "on a laptop), or a user name, UID or UID:GID (as root)",
+        help="who the submission runs as: 'auto' (the default: as root on Linux, a uid of its "
+        "own for each test's process, from a range that no user, group or process on this "
+        "machine uses; otherwise the grader's own user, as on a laptop), 'none' (the grader's "
+        "own user; refused as root), or a range of unused uids FIRST-LAST (as root)",
     )
     args = parser.parse_args()
     # Whatever a report holds, printing it cannot fail (the reports are safe text already).
@@ -961,12 +987,12 @@ def main(
     try:
         if ISOLATED:
             confine.protect_self()
-        user = confine.choose_user(args.sandbox_user)
+        users = confine.choose_users(args.sandbox_user)
         files, left_out = package_files(package)  # read once: compared, and sent to the sandbox
         preface, starters = given_code_report(package, files, chosen, points_file.parent,
-                                              graded_modules, user)
+                                              graded_modules, users)
         verdicts = grade(chosen, points_file.parent,
-                         Sandbox(package, files, graded_modules, user), args.gradescope,
+                         Sandbox(package, files, graded_modules, users), args.gradescope,
                          [*left_out, *preface], starters)
     except confine.SetupError as problem:
         if args.gradescope is not None:  # no score at all rather than a score of 0

@@ -7,19 +7,25 @@ imports the standard library, torch and numpy, ``network.py`` and the call recip
 to the judge through its stdin and stdout, in messages of an 8-byte length and a payload:
 
 1. **hello** (from the judge, ``torch.save``): the student's files, the package's name, the
-   graded modules and the user to run them as. With a user, the sandbox first confines a probe
-   child as it will confine each test's and checks that the user can read the Python
-   installation, then answers ``{"ready": true}`` or ``{"problem": "<one line>"}`` (JSON).
-2. **one question per test** (``torch.save``): the calls to make (recipe names and the plain
-   inputs the judge chose) and the seconds left. On Linux the sandbox forks a child, which
-   confines itself (``confine.enter``; it stays as the sandbox started, root where the grader
-   is root, until then), imports the package from a fresh folder of its own that the
-   student's files are copied to, makes the calls and writes back what they returned, as
-   plain data (``torch.save``). Once the child has answered, ended or run out of time, the
-   sandbox ends every process the test started and sends the judge a header (JSON: how the
-   child ended, how many seconds it ran, what it printed) and then the child's answer,
-   unread: the judge reads it as the untrusted data it is. The seconds are the child's, from
-   its fork to its answer or its end: the test's time limit counts them alone.
+   graded modules, a user for a probe, the folders every user can write
+   (``confine.writable_folders``) and the folder where the tests' folders go. With a user (as
+   root), the sandbox first confines a probe child as it will confine each test's and checks
+   that an unprivileged user can read the Python installation, then answers
+   ``{"ready": true}`` or ``{"problem": "<one line>"}`` (JSON).
+2. **one question per test** (``torch.save``; a test may ask several): the calls to make
+   (recipe names and the plain inputs the judge chose), the seconds left, and, as root, the
+   uid to run them as, fresh for this question. On Linux the sandbox reaps what ended, then
+   forks a child, which confines itself (``confine.enter``; it stays as the sandbox started,
+   root where the grader is root, until then), imports the package from a fresh folder of its
+   own that the student's files are copied to, makes the calls and writes back what they
+   returned, as plain data (``torch.save``). Once the child has answered, ended or run out of
+   time, the sandbox ends and reaps every process the question started (every process of its
+   uid, every descendant of the sandbox), removes the child's folder and every file of its uid
+   in the folders every user can write, and only then sends the judge a header (JSON: how the
+   child ended, how many seconds it ran, what it printed) and the child's answer, unread: the
+   judge reads it as the untrusted data it is. Nothing of one question's child is left for the
+   next. The seconds are the child's, from its fork to its answer or its end: the test's time
+   limit counts them alone.
 
 Where fork is not safe beside PyTorch (macOS) or missing (Windows), the calls run in the
 sandbox process itself, under SIGALRM where there is one; the judge restarts the sandbox after
@@ -432,9 +438,23 @@ def _read_answer(read_end: int, pid: int, deadline: float) -> tuple[str, bytes, 
             status = wait_status  # read once more: what it wrote before it ended
 
 
-def _answer_in_child(request: dict, hello: dict, user: confine.SandboxUser | None,
-                     base: Path) -> tuple[dict, bytes]:
-    """The header and answer of one question, from a child (Linux)."""
+def _user(description: dict | None) -> confine.SandboxUser | None:
+    return confine.SandboxUser(**description) if description else None
+
+
+def _clean_up(user: confine.SandboxUser | None, folders: list[str]) -> None:
+    """Ends and reaps every process of ``user`` and every descendant of this process, then
+    removes every file of ``user`` in ``folders``: nothing of a child outlives its question."""
+    confine.end_processes(None if user is None else range(user.uid, user.uid + 1), os.getpid())
+    if user is not None:
+        confine.remove_files_of(range(user.uid, user.uid + 1), folders)
+
+
+def _answer_in_child(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
+    """The header and answer of one question, from a child (Linux) that runs as the uid the
+    question names (None: this process's own)."""
+    user = _user(request["user"])
+    confine.reap()  # what ended since the last question: no zombie counts against a limit
     folder = _test_folder(base, hello, user)
     read_end, write_end = os.pipe()
     with tempfile.TemporaryFile(dir=base) as printed:
@@ -457,8 +477,8 @@ def _answer_in_child(request: dict, hello: dict, user: confine.SandboxUser | Non
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 status = os.waitpid(pid, 0)[1]
-            confine.end_processes(user, os.getpid())
-            shutil.rmtree(folder, ignore_errors=True)
+            _clean_up(user, hello["folders"])
+            confine.remove_path(folder)
         printed.seek(0)
         shown = printed.read(PRINTED_SHOWN).decode(errors="replace")
     return {"why": why, "status": status, "ran": ran, "printed": shown}, answer
@@ -496,7 +516,7 @@ def _answer_here(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
     except Failure:
         why, items, report = "timeout", None, None
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)  # off Linux: a tree of the grader's own user
     header = {"why": why, "status": None, "ran": time.monotonic() - started,
               "printed": printed.getvalue()[:PRINTED_SHOWN]}
     return header, (_answer_of(items, report) if why == "answered" else b"")
@@ -533,8 +553,9 @@ def _setup_problem(user: confine.SandboxUser) -> str:
                             f"the sandbox user, {user.name}, cannot read {path}, part of the "
                             f"Python installation in {sys.prefix}: build the environment from "
                             "a Python every user can read, in a folder every user can reach "
-                            "(for example `make venv PYTHON=/usr/bin/python3`), or grade with "
-                            "--sandbox-user none (the submission then runs as the grader's user)")
+                            "(for example `make venv PYTHON=/usr/bin/python3`), or run the "
+                            "grader as an ordinary user, not root (the submission then runs "
+                            "as that user)")
                         break
             except confine.SetupError as error:
                 problem = str(error)
@@ -572,28 +593,32 @@ def serve() -> None:
         os._exit(0)
     with torch.serialization.safe_globals([bytes]):  # an empty file is pickled as bytes()
         hello = torch.load(io.BytesIO(message), weights_only=True)
-    user = confine.SandboxUser(**hello["user"]) if hello["user"] else None
-    problem = _setup_problem(user) if user is not None and FORKS else ""
+    user = _user(hello["user"])
+    problem = ""
+    if user is not None and FORKS:
+        problem = _setup_problem(user)
+        _clean_up(user, hello["folders"])
     if FORKS and (note := confine.landlock_note()):  # once a run, on the grader's stderr
         print(note, file=sys.stderr, flush=True)
     write_message(outbox, json.dumps({"ready": not problem, "problem": problem}).encode())
     if problem:
         return
-    base = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
-    base.chmod(0o711)  # the sandbox user reaches its test's folder, but lists nothing here
+    base = Path(hello["base"])  # the judge's, which removes it too if this process dies
     try:
         while (message := read_message(inbox, 2**31)) is not None:
             request = torch.load(io.BytesIO(message), weights_only=True)
             if FORKS:
-                header, answer = _answer_in_child(request, hello, user, base)
+                header, answer = _answer_in_child(request, hello, base)
             else:
                 header, answer = _answer_here(request, hello, base)
             write_message(outbox, json.dumps(header).encode())
             write_message(outbox, answer)
     finally:
         if FORKS:
-            confine.end_processes(user, os.getpid())
-        shutil.rmtree(base, ignore_errors=True)
+            confine.end_processes(None, os.getpid())
+            confine.remove_path(base)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
         outbox.flush()
         os._exit(0)  # nothing is left to tear down that the judge waits for
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image (Ubuntu, online).
 # It installs what the grader imports (torch, numpy) into a virtual environment at
-# /autograder/venv, which run_autograder uses, and creates the user the submission runs as.
+# /autograder/venv, which run_autograder uses, readable by every user: the submission runs as
+# uids of its own, fresh for each test, that no account names (none is created here).
 set -euo pipefail
 
 apt-get update -qq
@@ -13,7 +14,4 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
 /autograder/venv/bin/pip install --quiet numpy
 /autograder/venv/bin/python -c 'import numpy, torch; print("torch", torch.__version__)'
-# The submission runs as this user, which may read the environment and nothing of the judge's.
-id -u grader-sandbox >/dev/null 2>&1 || \
-  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin grader-sandbox
 chmod -R a+rX /autograder/venv

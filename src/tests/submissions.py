@@ -1,15 +1,19 @@
 """Variants of src/submission/ for the tests of the grader: the reference with the code of
 chosen START/END blocks replaced, or lines added at the end of a module."""
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import confine
 import given_code
 
 SRC = Path(__file__).resolve().parent.parent
@@ -31,6 +35,13 @@ def block(indent: str, body: str) -> str:
 def blanked(source: str) -> str:
     """``source`` with the body of every START/END block replaced by ``pass``."""
     return BLOCK.sub(lambda match: block(match[1], "pass"), source)
+
+
+def body_of(source: str, function: str) -> str:
+    """The code in the START/END block of ``function`` in ``source``, unindented."""
+    match = BLOCK.search(source, source.index(f"def {function}("))
+    lines = match[0].splitlines()[1:-1]
+    return "\n".join(line[len(match[1]):] for line in lines)
 
 
 def replace_block(source: str, function: str, body: str) -> str:
@@ -64,25 +75,69 @@ GRADER_FILES = ("grader.py", "graderUtil.py", "grader_common.py", "points.json",
                 "given_code.py", "safe_text.py")
 
 
-def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto"
-          ) -> tuple[int, str, dict]:
-    """Runs a copy of the grader on the submission ``upload`` (from ``files``) with
-    ``--sandbox-user sandbox_user`` ("none": as on a laptop, without the change of user that
-    root makes): its exit status, what it printed, and its Gradescope results."""
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto",
+          errors: list[str] | None = None) -> tuple[int, str, dict]:
+    """Runs a copy of the grader on the submission ``upload`` (from ``files``): its exit
+    status, what it printed, and its Gradescope results; what it printed to stderr is
+    appended to ``errors``.
+
+    ``sandbox_user``: "auto" (as root: each test's submission code runs as a uid of its own)
+    or "none", as on a laptop: the grader runs as an ordinary user, the submission as that
+    user too. As root that user is a fresh uid that owns the grader's copy (``as_laptop``).
+    """
+    top = Path(tempfile.mkdtemp())
+    top.chmod(0o711)  # the laptop user reaches the folder below, its own
+    folder = top / "grader"
+    folder.mkdir(mode=0o700)  # root's alone where the grader runs as root, else the laptop user's
+    laptop = sandbox_user == "none" and os.geteuid() == 0
+    try:
         for name in GRADER_FILES:
             shutil.copy(SRC / name, folder / name)
         given_code.write_starter_texts(SRC, folder / "given_code.json")  # as the bundle has it
         write(folder, upload)
         results = folder / "results.json"
-        done = subprocess.run([sys.executable, "grader.py", "--gradescope", str(results),
-                               "--sandbox-user", sandbox_user, *test_ids], cwd=folder,
-                              capture_output=True, text=True, timeout=300)
+        command = [sys.executable, "grader.py", "--gradescope", str(results), *test_ids]
+        if laptop:
+            with as_laptop(folder) as prefix:
+                done = subprocess.run([*prefix, *command], cwd=folder, capture_output=True,
+                                      text=True, timeout=300, env={**os.environ, "HOME": str(folder)})
+        else:
+            done = subprocess.run([*command, "--sandbox-user", sandbox_user], cwd=folder,
+                                  capture_output=True, text=True, timeout=300)
+        if errors is not None:
+            errors.append(done.stderr)
         if not results.is_file():
             raise AssertionError(f"the grader wrote no results (status {done.returncode}):\n"
                                  f"{done.stderr[-2000:]}")
         return done.returncode, done.stdout, json.loads(results.read_text())
+    finally:
+        confine.remove_path(top)
+
+
+class LeftBehind(AssertionError):
+    """A process of the laptop user outlived the grader that ran as that user."""
+
+
+@contextlib.contextmanager
+def as_laptop(folder: Path) -> Iterator[list[str]]:
+    """For root: a command prefix that runs a program as an ordinary user, a fresh uid with
+    no groups, which then owns ``folder`` and all in it (as a laptop's user owns its
+    checkout). Afterwards no process of that uid may be left (LeftBehind: they are ended
+    first), and every file it owns wherever every user can write is removed: a grader that
+    runs as the user cannot tell the user's files from the submission's, and removes only the
+    submission's folders."""
+    uids = confine.unused_uids(1)
+    for path in [folder, *folder.rglob("*")]:
+        os.chown(path, uids.start, uids.start, follow_symlinks=False)
+    try:
+        yield ["setpriv", f"--reuid={uids.start}", f"--regid={uids.start}", "--clear-groups"]
+        left = {pid for pid, _, uid, state in confine.processes()
+                if uid == uids.start and state not in "ZX"}
+        if left:
+            raise LeftBehind(f"processes of the laptop user outlived the grader: {sorted(left)}")
+    finally:
+        confine.end_processes(uids, os.getpid())
+        confine.remove_files_of(uids, confine.writable_folders())
 
 
 def unreachable_python(folder: Path) -> Path:

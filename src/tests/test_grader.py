@@ -91,7 +91,7 @@ class GraderTest(unittest.TestCase):
             self.assertEqual(done.returncode, graderUtil.SETUP_PROBLEM, done.stderr)
             self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
             self.assertRegex(done.stderr, r"^grader set-up problem: the sandbox user, uid \d+, "
-                             r"cannot read .*--sandbox-user none")
+                             r"cannot read .*run the grader as an ordinary user")
             self.assertNotIn("passed", done.stdout)
             self.assertFalse(results.exists(), "no results: 0 points would blame the student")
 

@@ -12,6 +12,8 @@ and as on a laptop (``--sandbox-user none``), and the attacks on the judge's fil
 Gradescope bundle as root too.
 """
 
+import ctypes
+import errno
 import fcntl
 import json
 import os
@@ -60,6 +62,17 @@ def in_child(probe, *arguments) -> dict:
     return found
 
 
+def enter_as_child(folder: str) -> None:
+    """Confines this forked process as a test's child is confined: as root, under a fresh
+    unprivileged uid that owns ``folder`` (no child runs as root); else as this user."""
+    user = None
+    if os.geteuid() == 0:
+        uid = confine.unused_uids(1).start
+        user = confine.SandboxUser(uid, uid)
+        os.chown(folder, uid, uid)
+    confine.enter(user, 10, Path(folder))
+
+
 def _outcome(action) -> str:
     """"done" if ``action()`` succeeds, else the name of the error it raises."""
     try:
@@ -72,7 +85,7 @@ def _outcome(action) -> str:
 def signalling_commands(folder: str) -> dict:
     """Confined as a test's child, tries to name the parent the owner of a pipe and of a socket
     and to choose their signal; and the commands of fcntl and ioctl that Python uses."""
-    confine.enter(None, 10, Path(folder))
+    enter_as_child(folder)
     parent = os.getppid()
     read_end, write_end = os.pipe()
     one, other = socket.socketpair()
@@ -90,10 +103,27 @@ def signalling_commands(folder: str) -> dict:
         }
 
 
+def ipc_objects(folder: str) -> dict:
+    """Confined as a test's child, tries to make the System V IPC objects and the POSIX message
+    queue that would outlive it (and so carry a verdict to the next test's child)."""
+    enter_as_child(folder)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+    made = {"shmget": lambda: libc.shmget(0x2323, 4096, 0o1666),
+            "semget": lambda: libc.semget(0x2323, 1, 0o1666),
+            "msgget": lambda: libc.msgget(0x2323, 0o1666),
+            "mq_open": lambda: libc.mq_open(b"/verdicts", os.O_CREAT | os.O_RDWR, 0o666, None)}
+    found = {}
+    for name, make in made.items():
+        ctypes.set_errno(0)
+        found[name] = "done" if make() != -1 else errno.errorcode[ctypes.get_errno()]
+    return found
+
+
 def reach(folder: str, mark: str) -> dict:
     """Confined as a test's child, tries to read the judge's files and other processes' /proc
     and to write outside ``folder`` (files named ``mark``); and what the child needs."""
-    confine.enter(None, 10, Path(folder))
+    enter_as_child(folder)
     import torch
 
     judge, python = confine.hidden_folder(), Path(sys.prefix)
@@ -130,6 +160,11 @@ class SeccompFilterTest(unittest.TestCase):
         allowed = ("F_SETFL", "F_GETFL", "FIOASYNC")
         self.assertEqual({name: found.get(name) for name in allowed},
                          dict.fromkeys(allowed, "done"), found)
+
+    def test_no_ipc_object_outlives_the_child(self):
+        with tempfile.TemporaryDirectory() as folder:
+            found = in_child(ipc_objects, folder)
+        self.assertEqual(found, dict.fromkeys(("shmget", "semget", "msgget", "mq_open"), "EPERM"))
 
 
 @unittest.skipUnless(LANDLOCK, "this kernel has no Landlock (the README says what holds then)")
