@@ -396,21 +396,25 @@ def folders_without(root: Path, hidden: Path, seen: set[Path] | None = None) -> 
     return found
 
 
+# The modules of the grader's folder that the sandbox itself runs: a child may read their source
+# for its tracebacks (they ship in the students' release too); nothing else of that folder.
+SANDBOX_MODULES = ("sandbox.py", "sandbox_calls.py", "confine.py", "network.py")
+
+
 def sandbox_modules(hidden: Path) -> list[Path]:
-    """The files in ``hidden`` of the modules this process has already imported (the
-    sandbox's own: sandbox.py, its recipes, the given network): a child may read them for its
-    tracebacks; nothing else of the grader's folder. none where this user cannot list it."""
+    """The files of SANDBOX_MODULES in ``hidden`` (the grader's folder) that are plain files
+    there, not links, and that this user can reach (none where the folder is closed to it):
+    named, never inferred from what this process has imported, so that no module of the
+    judge's that a process happens to hold becomes readable."""
     files = []
-    try:
-        entries = list(os.scandir(hidden))
-    except OSError:
-        return []
-    for entry in entries:
-        name, suffix = os.path.splitext(entry.name)
-        path = getattr(sys.modules.get(name), "__file__", None) if suffix == ".py" else None
-        if isinstance(path, str) and os.path.isabs(path) and os.path.samefile(path, entry.path):
-            files.append(Path(entry.path))
-    return sorted(files)
+    for name in SANDBOX_MODULES:
+        try:
+            plain = stat.S_ISREG(os.lstat(hidden / name).st_mode)
+        except OSError:
+            continue
+        if plain:
+            files.append(hidden / name)
+    return files
 
 
 def restrict_files(folder: Path | None) -> bool:
