@@ -116,6 +116,24 @@ def zip_with_symlink_entry(upload: Path, outside: Path) -> None:
         packed.writestr(link, "../../../source/grader.py")
 
 
+def zip_with_other_packing(upload: Path, outside: Path) -> None:
+    """submission.zip: the reference's __init__.py and gan.py, and flow_network.py packed with
+    bzip2 (which zipfile inflates a whole block at a time) behind a header that says 10 bytes."""
+    upload.mkdir(parents=True)
+    with zipfile.ZipFile(upload / "submission.zip", "w") as packed:
+        for name in ("__init__.py", "gan.py"):
+            packed.writestr(f"submission/{name}", reference(name))
+        packed.writestr("submission/flow_network.py", reference("flow_network.py"),
+                        compress_type=zipfile.ZIP_BZIP2)
+        packed.getinfo("submission/flow_network.py").file_size = 10
+
+
+def link_loop_beside(upload: Path, outside: Path) -> None:
+    """The reference without flow_network.py, beside a link that leads to itself."""
+    without_flow(upload)
+    os.symlink("loop", upload / "loop")
+
+
 def tricky_folder(upload: Path, outside: Path) -> None:
     """The reference's three files in a folder named TRICK_NAME."""
     write(upload, {f"{TRICK_NAME}/{Path(path).name}": text for path, text in files().items()})
@@ -142,6 +160,8 @@ UPLOADS: dict[str, tuple[Build, str | None]] = {
     "flow_network.py past 1 MiB": (oversized, "without flow_network.py"),
     "zip bomb": (zip_bomb, "without flow_network.py"),
     "zip with a symlink entry": (zip_with_symlink_entry, "without flow_network.py"),
+    "zip with a bzip2 entry": (zip_with_other_packing, "without flow_network.py"),
+    "a link loop beside the files": (link_loop_beside, "without flow_network.py"),
     "folder name with a newline and escapes": (tricky_folder, "reference"),
     "zip folder name with a newline and escapes": (tricky_zip_folder, "reference"),
 }
@@ -265,6 +285,14 @@ class HostileIntakeTest(unittest.TestCase):
         results = self.check("zip with a symlink entry")
         self.assert_refused(results, "submission/flow_network.py of submission.zip",
                             "a symbolic link")
+
+    def test_an_entry_packed_otherwise_is_refused(self):
+        results = self.check("zip with a bzip2 entry")
+        self.assert_refused(results, "submission/flow_network.py of submission.zip",
+                            "packed with a method other than deflate")
+
+    def test_a_loop_of_links_is_graded_past(self):
+        self.check("a link loop beside the files")
 
     def test_names_are_written_escaped(self):
         for name in ("folder name with a newline and escapes",
