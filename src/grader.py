@@ -85,8 +85,8 @@ BASIC_LOGITS = (-100.0, 100.0)  # where the basic tests also check the losses: l
 # Checks of what the sandbox sent back
 
 
-# The course's own starter gives MADE.create_masks as below (tests/course_starter.py holds the
-# whole file): its hidden degrees k % (D - 1) leave no MADE with D = 1 to build.
+# The course's own starter gives MADE.create_masks as below (tests/course_starter.py builds its
+# whole file around this text): its hidden degrees k % (D - 1) leave no MADE with D = 1 to build.
 COURSE_CREATE_MASKS = """\
 def create_masks(self):
     D = self.input_size
@@ -131,9 +131,36 @@ def course_masks_line(source: bytes | None) -> int | None:
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "MADE"]
     methods = [node for node in (classes[-1].body if classes else [])
                if isinstance(node, ast.FunctionDef) and node.name == "create_masks"]
-    if not methods or code_of(methods[-1]) != COURSE_CODE:
+    if len(classes) != 1 or len(methods) != 1 or methods[0].decorator_list \
+            or code_of(methods[0]) != COURSE_CODE or _rebinds_masks(tree, methods[0]):
         return None
-    return min(node.lineno for node in ast.walk(methods[-1]) if _is_remainder_by_minus_one(node))
+    return min(node.lineno for node in ast.walk(methods[0]) if _is_remainder_by_minus_one(node))
+
+
+def _rebinds_masks(tree: ast.Module, method: ast.FunctionDef) -> bool:
+    """Whether anything in ``tree`` but ``method`` could stand in for MADE.create_masks: another
+    binding of the name MADE or create_masks (an assignment, an import, a def), or the name
+    create_masks anywhere but in a call ``self.create_masks()`` (an attribute set from outside,
+    a string given to setattr). Such a file may build D = 1 after all, so its D = 1 cases are
+    graded, not left out."""
+    for node in ast.walk(tree):
+        if node is method:
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                and node.name == "create_masks":
+            return True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) \
+                and node.id in ("MADE", "create_masks"):
+            return True
+        if isinstance(node, ast.alias) and (node.asname or node.name) in ("MADE", "create_masks"):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "create_masks" and not (
+                isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name)
+                and node.value.id == "self"):
+            return True
+        if isinstance(node, ast.Constant) and node.value == "create_masks":
+            return True
+    return False
 
 
 def _is_remainder_by_minus_one(node: ast.AST) -> bool:

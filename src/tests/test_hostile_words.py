@@ -253,6 +253,15 @@ class LeaveOutTest(unittest.TestCase):
             "this repository's starter": (reference("flow_network.py"), None),
             "too long to read": (course + "#" * given_code.MAX_CHARS, None),
             "not Python": (course + "\ndef (", None),
+            # The starter's text, and something else that could build D = 1 after all.
+            "create_masks replaced after the class": (
+                course + "\nMADE.create_masks = lambda self: []\n", None),
+            "create_masks replaced through setattr": (
+                course + "\nsetattr(MADE, 'create_masks', None)\n", None),
+            "MADE bound again": (course + "\nMADE = PermuteLayer\n", None),
+            "create_masks decorated": (course.replace(
+                "    def create_masks(self):", "    @staticmethod\n    def create_masks(self):"),
+                None),
         }
         for case, (source, line) in cases.items():
             with self.subTest(case=case):
