@@ -13,6 +13,9 @@ in turn, a standard normal ``base_dist``, ``sample`` and ``loss`` given. Its ``g
 the line ``z = torch.randn(batch_size, g.dim_z, device=device)`` before each block, as ours.
 """
 
+import textwrap
+
+from grader import COURSE_CREATE_MASKS
 from tests.submissions import files, reference
 
 FLOW_NETWORK = '''\
@@ -62,17 +65,7 @@ class MADE(nn.Module):
                                   masks[-1].repeat(2, 1))]
         self.net = nn.Sequential(*self.net)
 
-    def create_masks(self):
-        D = self.input_size
-        masks = []
-        input_degrees = torch.arange(D)
-        degrees = [input_degrees]
-        for _ in range(self.n_hidden + 1):
-            degrees += [torch.tensor([k % (D - 1) for k in range(self.hidden_size)])]
-        degrees += [input_degrees % D - 1]
-        for d0, d1 in zip(degrees[:-1], degrees[1:]):
-            masks += [(d1.unsqueeze(-1) >= d0.unsqueeze(0)).float()]
-        return masks
+CREATE_MASKS
 
     def forward(self, z):
         # START CODE HERE
@@ -141,8 +134,10 @@ return (self.base_dist.log_prob(z).sum(dim=1) + log_det_sum).mean()""",
 
 
 def course_flow_network(bodies: dict[str, str] = BODIES) -> str:
-    """The course starter's flow_network.py with these bodies in its blocks."""
-    source = FLOW_NETWORK
+    """The course starter's flow_network.py with these bodies in its blocks. Its
+    ``create_masks`` is the text the judge holds as the course's (grader.COURSE_CREATE_MASKS),
+    the one source of it."""
+    source = FLOW_NETWORK.replace("CREATE_MASKS\n", textwrap.indent(COURSE_CREATE_MASKS, "    "))
     for marker, body in bodies.items():
         source = source.replace(f"{marker}\n", "".join(f"        {line}\n"
                                                       for line in body.splitlines()))
