@@ -439,15 +439,18 @@ def _read_answer(read_end: int, pid: int, deadline: float) -> tuple[str, bytes, 
 
 
 def _user(description: dict | None) -> confine.SandboxUser | None:
+    """The user a hello or question names (``{"uid": ..., "gid": ...}``; None: this
+    process's own)."""
     return confine.SandboxUser(**description) if description else None
 
 
 def _clean_up(user: confine.SandboxUser | None, folders: list[str]) -> None:
     """Ends and reaps every process of ``user`` and every descendant of this process, then
     removes every file of ``user`` in ``folders``: nothing of a child outlives its question."""
-    confine.end_processes(None if user is None else range(user.uid, user.uid + 1), os.getpid())
-    if user is not None:
-        confine.remove_files_of(range(user.uid, user.uid + 1), folders)
+    uids = None if user is None else range(user.uid, user.uid + 1)
+    confine.end_processes(uids, os.getpid())
+    if uids is not None:
+        confine.remove_files_of(uids, folders)
 
 
 def _answer_in_child(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
