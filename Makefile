@@ -13,7 +13,7 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PY := $(abspath $(VENV))/bin/python
 # USE_PYTHON=/path/to/python: that Python and its packages instead of .venv (a conda
-# environment's, say); src/check_env.py checks first that it has those of src/requirements.txt.
+# environment's, say); src/course/check_env.py checks first that it has those of src/requirements.txt.
 USE_PYTHON ?=
 # TORCH_INDEX=URL: the package index that torch and torchvision come from, such as PyTorch's
 # CPU-only build, https://download.pytorch.org/whl/cpu. Unset: PyPI, whose Linux wheel of torch
@@ -32,7 +32,7 @@ else
 # A path made absolute, since the commands run in src/; a bare name is looked up in PATH.
 PY := $(if $(findstring /,$(USE_PYTHON)),$(abspath $(USE_PYTHON)),$(USE_PYTHON))
 venv:
-	@$(PY) src/check_env.py
+	@cd src && $(PY) -m course.check_env
 endif
 
 # What make venv says before it installs. The sizes were measured in fresh venvs on Linux
@@ -96,7 +96,7 @@ pdf:
 # autograder needs and passes the basic tests alone, its given code unchanged; with PARTIAL=1,
 # the work as it is (it must still import). A zip there that earned more is kept.
 submission: venv
-	cd src && $(PY) make_submission.py $(if $(PARTIAL),--partial)
+	cd src && $(PY) -m course.make_submission $(if $(PARTIAL),--partial)
 
 # ========================================================================================
 # Course staff only: `make release` leaves this part out of the students' copy.
@@ -108,11 +108,11 @@ submission: venv
 # autograder.zip, written once it has given src/submission full points as Gradescope would
 # run it.
 autograder: venv
-	cd src && $(PY) make_autograder.py
+	cd src && $(PY) -m course.make_autograder
 
 # release/ and release.zip: the repository without its answers, with the students' grader.
 release: venv
-	cd src && $(PY) make_release.py
+	cd src && $(PY) -m course.make_release
 
 bench: venv
-	cd src && $(PY) bench.py gan $(ARGS)
+	cd src && $(PY) -m training.bench gan $(ARGS)

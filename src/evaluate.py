@@ -27,22 +27,23 @@ import numpy as np
 import torch
 from torch import Tensor
 
-import flow_trainer
-import gan_trainer
-from classifier import (WEIGHTS, FashionClassifier, classify, file_sha256,
+from training import flow_trainer
+from training import gan_trainer
+from training.classifier import (WEIGHTS, FashionClassifier, classify, file_sha256,
                         load_classifier, save_classifier, train_classifier)
-from data import MOONS_NOISE, load_fashion_mnist, moons_raw_splits, moons_splits
-from gan_trainer import CLASS_NAMES, load_generator, sample_images
+from training.data import MOONS_NOISE, load_fashion_mnist, moons_raw_splits, moons_splits
+from training.gan_trainer import CLASS_NAMES, load_generator, sample_images
 from main import OneLineErrorParser, positive_int
 from submission.flow_network import MAF
-from utils import UserError, load_checkpoint, select_device, write_json
+from common.files import write_json
+from training.utils import UserError, load_checkpoint, select_device
 
 EVAL_FILE = "eval.json"
 MIN_SAMPLES = 10  # fewer leave classes of a cgan without samples
 
 # What one epoch at the defaults gave, one value per seed, measured with the committed
 # classifier (its sha256 below) and --n 10000: src/results/bench_gan.json (seeds 777, 1, 2;
-# `python bench.py gan`) and, for the cgan, seeds 3, 4, 5 of the README's table. Other
+# `python -m training.bench gan`) and, for the cgan, seeds 3, 4, 5 of the README's table. Other
 # classifiers or sample sizes give other values, so the table shows these only for the same.
 REFERENCE_CLASSIFIER = "77934d6380032d8e62108abeef3446be6d31096d9f4348412501c242f829ddb8"
 REFERENCE_N = 10_000

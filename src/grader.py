@@ -30,7 +30,7 @@ then asks once: the questions and the judge's work do not depend on any verdict.
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
-    import confine
+    from sandbox import confine
 
     confine.start_sandbox_early()
 
@@ -48,17 +48,18 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 
-import given_code
-import grader_common
+from judge import given_code
+from judge import common
 import graderUtil
+from course import manifest
 import network
-from grader_common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, NONSATURATING,
+from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, NONSATURATING,
                            NO_PENALTY_GRADIENT, OVERFLOW, SEED, WGAN_GP, Mismatch, assert_close,
                            assert_finite_gradients, assert_gradients, assert_pair_close,
                            assert_scored, check_critic_gradient, check_finite_loss, check_loss,
                            check_pair, check_tensor, network_spec, trained_layer)
 from graderUtil import ask, call, graded
-from sandbox_calls import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
+from sandbox.calls import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
                            LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
                            TinyDiscriminator, autograd_jacobians, loss_call, made_call,
                            made_gradients, made_jacobians, made_layers, maf_call, maf_layers,
@@ -1313,12 +1314,12 @@ def loss_case(name: str, setup: Setup, train: dict[str, str] | None = None) -> L
 
 def assert_loss(answer: dict, case: LossCase) -> None:
     """The loss of ``answer`` (loss_call) against its equation; where it differs and matches
-    no known mistake, the records of G's and D's calls may say why (grader_common.assert_loss;
+    no known mistake, the records of G's and D's calls may say why (common.assert_loss;
     for the critic loss, the interpolates it scored): a record explains a failure, never
     decides one."""
     _, _, x_real, y_real = case.setup
     try:
-        grader_common.assert_loss(answer, case.name, case.expected, case.mistakes, case.z, x_real,
+        common.assert_loss(answer, case.name, case.expected, case.mistakes, case.z, x_real,
                                   y_real, case.fakes)
     except Mismatch as error:
         if error.mistake is None and case.x_hat is not None:
@@ -1600,7 +1601,7 @@ class WassersteinGPLossTest(GANTestCase):
 
 
 if __name__ == "__main__":
-    points_file = Path(__file__).resolve().parent / "points.json"
+    points_file = Path(__file__).resolve().parent / manifest.POINTS
     # written_checks: the numerical checks of the written answers (2a-0-basic ... 5d-0-basic,
     # 0 points), run beside the graded tests.
-    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, points_file, checks="written_checks")
+    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, points_file, checks="judge.written_checks")

@@ -44,12 +44,12 @@ from typing import NoReturn
 
 import torch
 
-import confine
-import given_code
-import safe_text
-import sandbox
-import sandbox_calls
-from utils import write_json
+from sandbox import confine
+from judge import given_code
+from common import safe_text
+from sandbox import server
+from sandbox import calls as sandbox_calls
+from common.files import write_json
 
 DEFAULT_TIMEOUT = 5  # seconds
 TEST_ID = re.compile(r"(\d+)([a-z])-(\d+)-(basic|hidden)")
@@ -222,7 +222,7 @@ CRASHES = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.S
 
 def type_name(value: object) -> str:
     """The name of ``value``'s type, also for a value sent back as Foreign."""
-    return value.type_name if isinstance(value, sandbox.Foreign) else type(value).__name__
+    return value.type_name if isinstance(value, server.Foreign) else type(value).__name__
 
 
 class Collected:
@@ -314,7 +314,7 @@ class Sandbox:
         self.base = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
         self.base.chmod(0o711)
         hello = {**self.hello, "user": self._next_user(), "base": str(self.base)}  # a probe's
-        sandbox.write_message(self.process.stdin, sandbox.saved(hello))
+        server.write_message(self.process.stdin, server.saved(hello))
 
     def wait_until_ready(self) -> None:
         """Waits for the sandbox's answer to the hello (its imports take a second or two);
@@ -336,7 +336,7 @@ class Sandbox:
         if not self.ready:  # started again after a time-out: not on the test's time
             raise GraderFailure(f"timed out after {limit:g} seconds")
         try:
-            sandbox.write_message(self.process.stdin, sandbox.saved(
+            server.write_message(self.process.stdin, server.saved(
                 {"calls": calls, "seconds": seconds, "user": self._next_user()}))
             deadline = time.monotonic() + seconds + GRACE
             header, answer = self._receive(deadline), self._receive(deadline)
@@ -352,7 +352,7 @@ class Sandbox:
             raise GraderFailure(f"timed out after {limit:g} seconds")
         if header["why"] == "too much":
             raise GraderFailure(
-                f"the submission's process sent more than {sandbox.MAX_ANSWER >> 20} MiB")
+                f"the submission's process sent more than {server.MAX_ANSWER >> 20} MiB")
         if header["why"] == "ended":
             raise GraderFailure(_ended(header["status"]))
         return _collected(*_load_answer(answer), header["printed"])
@@ -361,11 +361,11 @@ class Sandbox:
         """The sandbox's next message, or None if it did not send it whole before
         ``deadline`` (read from the pipe itself: a buffered stream would hide what is already
         read from select)."""
-        head = self._read(sandbox.LENGTH.size, deadline)
+        head = self._read(server.LENGTH.size, deadline)
         if head is None:
             return None
-        (length,) = sandbox.LENGTH.unpack(head)
-        if length > sandbox.MAX_ANSWER + 2**20:
+        (length,) = server.LENGTH.unpack(head)
+        if length > server.MAX_ANSWER + 2**20:
             raise ValueError(f"a message of {length} bytes")
         return self._read(length, deadline)
 
@@ -470,7 +470,7 @@ def _ended(status: int) -> str:
 
 # What one answer may hold, checked before the judge computes anything with it. The largest
 # answer of the reference upload (all 35 tests; each answer's zip and values counted) is
-# 0.39 MiB on the wire (sandbox.MAX_ANSWER) in 179 zip records, with 173 tensors of 100,112
+# 0.39 MiB on the wire (server.MAX_ANSWER) in 179 zip records, with 173 tensors of 100,112
 # values (60,000 in the largest), 573 values in all, nested 5 levels, holding strings of 20
 # characters and integers under 2**15. Each cap is many times that, and bounds the judge's
 # memory and time whatever the child sends.
@@ -586,7 +586,7 @@ def _checked(value: object, left: Allowance, depth: int = 0) -> object:
         return value
     if type(value) is str:
         return _checked_string(value, left)
-    if type(value) is sandbox.Foreign:  # its fields come from the pickle, like any value
+    if type(value) is server.Foreign:  # its fields come from the pickle, like any value
         if set(vars(value)) != {"type_name"} or type(value.type_name) is not str:
             raise Refused("it holds a malformed Foreign")
         _checked_string(value.type_name, left)
@@ -932,7 +932,8 @@ def main(
     elsewhere (test id: description), listed but not run. A sandbox that cannot start as
     configured ends the grader with one line and the status SETUP_PROBLEM.
     """
-    default = points_file.parent / PACKAGE
+    folder = Path(modules[0].__file__).resolve().parent  # the grader's: src/, or the bundle's
+    default = folder / PACKAGE
     parser = argparse.ArgumentParser(description="Runs the graded tests (all of them by default).")
     parser.add_argument("test_ids", nargs="*", metavar="TEST_ID", help="e.g. 1a-0-basic")
     parser.add_argument(
@@ -989,9 +990,9 @@ def main(
             confine.protect_self()
         users = confine.choose_users(args.sandbox_user)
         files, left_out = package_files(package)  # read once: compared, and sent to the sandbox
-        preface, starters = given_code_report(package, files, chosen, points_file.parent,
+        preface, starters = given_code_report(package, files, chosen, folder,
                                               graded_modules, users)
-        verdicts = grade(chosen, points_file.parent,
+        verdicts = grade(chosen, folder,
                          Sandbox(package, files, graded_modules, users), args.gradescope,
                          [*left_out, *preface], starters)
     except confine.SetupError as problem:

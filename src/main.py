@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from utils import DivergedError, UserError
+from training.utils import DivergedError, UserError
 
 DEFAULT_OUT_DIRS = {"flow": "maf", "gan": "gan_nonsat", "cgan": "gan_nonsat_conditional"}
 # The problem set's settings where the models differ.
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> None:
     """Trains, or samples, as ``args`` say."""
     if args.sample is not None:
-        from gan_trainer import sample_gan  # imports stay here so --help answers at once
+        from training.gan_trainer import sample_gan  # imports stay here so --help answers at once
 
         if args.out.suffix != ".npz":
             raise UserError(f"--out {args.out} must end in .npz")
@@ -127,11 +127,11 @@ def run(args: argparse.Namespace) -> None:
             raise UserError(f"--out {args.out} exists; pass --overwrite or choose another file")
         sample_gan(args.sample, args.n, args.out, args.label, args.device)
     elif args.model == "flow":
-        from flow_trainer import train_flow
+        from training.flow_trainer import train_flow
 
         train_flow(args)
     else:
-        from gan_trainer import train_gan
+        from training.gan_trainer import train_gan
 
         train_gan(args)
 

@@ -13,8 +13,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import confine
-import given_code
+from sandbox import confine
+from course.manifest import GRADER, WRITTEN_CHECKS
+from judge import given_code
 
 SRC = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###", re.S)
@@ -70,9 +71,14 @@ def write(folder: Path, upload: dict[str, str | bytes]) -> None:
 
 # The grader and what it imports, copied beside each submission that ``grade`` runs, so that
 # a submission that writes into the grader's folder damages a copy.
-GRADER_FILES = ("grader.py", "graderUtil.py", "grader_common.py", "points.json", "network.py",
-                "utils.py", "written_checks.py", "sandbox.py", "sandbox_calls.py", "confine.py",
-                "given_code.py", "safe_text.py")
+GRADER_FILES = (*GRADER, WRITTEN_CHECKS)  # a copy of the grader, as tests run it
+
+
+def copy_grader(folder: Path, names: tuple[str, ...] = GRADER_FILES) -> None:
+    """Copies the grader's files ``names`` (paths under src/) into ``folder``, at their paths."""
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SRC / name, folder / name)
 
 
 def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto",
@@ -91,8 +97,7 @@ def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto",
     folder.mkdir(mode=0o700)  # root's alone where the grader runs as root, else the laptop user's
     laptop = sandbox_user == "none" and os.geteuid() == 0
     try:
-        for name in GRADER_FILES:
-            shutil.copy(SRC / name, folder / name)
+        copy_grader(folder)
         given_code.write_starter_texts(SRC, folder / "given_code.json")  # as the bundle has it
         write(folder, upload)
         results = folder / "results.json"

@@ -12,7 +12,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import make_autograder
+from course import make_autograder
 from tests.course_starter import BODIES, course_flow_network, course_hand_in
 from tests.submissions import files, grade, reference, replace_block, write
 
@@ -84,7 +84,7 @@ class CourseStarterTest(unittest.TestCase):
         forged = """
 if self.input_size == 1:
     import sys
-    raise sys.modules["sandbox_calls"].GivenCodeCannot("MADE(1)", "forged")
+    raise sys.modules["sandbox.calls"].GivenCodeCannot("MADE(1)", "forged")
 x = torch.zeros_like(z)
 for _ in range(self.input_size):
     mu, alpha = self.net(x).chunk(2, dim=1)

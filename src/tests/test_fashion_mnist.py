@@ -20,9 +20,9 @@ from urllib.error import URLError
 import numpy as np
 import torch
 
-import data
-from data import FASHION_MNIST_FILES, load_fashion_mnist, shuffled_batches
-from utils import UserError
+from training import data
+from training.data import FASHION_MNIST_FILES, load_fashion_mnist, shuffled_batches
+from training.utils import UserError
 
 # .ci/run sets it: CI has the official files in ../shared, so there a real-data test that
 # skipped would have lost sight of them, and what only those tests can catch would pass unseen.

@@ -14,9 +14,9 @@ from unittest import mock
 
 import torch
 
-import flow_trainer
+from training import flow_trainer
 import main
-from data import MOONS_SIZES, moons_splits
+from training.data import MOONS_SIZES, moons_splits
 from submission.flow_network import MAF
 from tests.test_utils import REAL_SAVE, REAL_WRITE_TEXT, torn_save, torn_write_text
 

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-import gan_trainer
-from data import load_fashion_mnist, shuffled_batches
+from training import gan_trainer
+from training.data import load_fashion_mnist, shuffled_batches
 from submission import gan
 from tests.test_fashion_mnist import write_split
 from tests.test_flow_trainer import SMALL, run_main

@@ -5,19 +5,18 @@ Gradescope's results JSON."""
 import datetime
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
 from pathlib import Path
 
-import given_code
+from judge import given_code
 import graderUtil
-from tests.submissions import (GRADER_FILES, SRC, files, grade, reference, unreachable_python,
+from tests.submissions import (SRC, copy_grader, files, grade, reference, unreachable_python,
                                write)
 
-POINTS = json.loads((SRC / "points.json").read_text())
+POINTS = json.loads((SRC / "judge" / "points.json").read_text())
 
 
 class GraderTest(unittest.TestCase):
@@ -82,8 +81,7 @@ class GraderTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:  # root's alone
             folder = Path(tmp)
             python = unreachable_python(folder)
-            for name in GRADER_FILES:
-                shutil.copy(SRC / name, folder / name)
+            copy_grader(folder)
             write(folder, files())
             results = folder / "results.json"
             done = subprocess.run([str(python), "grader.py", "--gradescope", str(results)],

@@ -13,11 +13,11 @@ import unittest
 import zipfile
 from pathlib import Path
 
-import make_autograder
-import make_submission
+from course import make_autograder
+from course import make_submission
 from tests.submissions import blanked, files, reference, replace_block, unreachable_python, write
 
-POINTS = json.loads((make_autograder.SRC / "points.json").read_text())
+POINTS = json.loads((make_autograder.SRC / "judge" / "points.json").read_text())
 GRADED = sorted(test for test, value in POINTS.items() if value > 0)
 FLOW = [test for test in GRADED if test.startswith("1")]
 GAN = [test for test in GRADED if not test.startswith("1")]

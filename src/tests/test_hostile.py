@@ -16,8 +16,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import confine
-import make_autograder
+from sandbox import confine
+from course import make_autograder, manifest
 from tests.submissions import SRC, blanked, files, grade, reference, replace_block, write
 
 WRONG = "return z.clone(), z.new_zeros(len(z))"  # MADE.forward: the identity, wrong
@@ -49,7 +49,7 @@ torch.Tensor.__le__ = lambda self, other: torch.ones(self.shape, dtype=torch.boo
 """,
     "grader helpers replaced": """
 import sys
-for name in ("__main__", "grader", "graderUtil", "grader_common", "sandbox", "sandbox_calls"):
+for name in ("__main__", "grader", "graderUtil", "judge.common", "sandbox.server", "sandbox.calls"):
     module = sys.modules.get(name)
     for helper in ("assert_close", "assert_pair_close", "check_pair", "check_tensor",
                    "failure_report", "error_report", "grade", "print_summary", "plain"):
@@ -75,7 +75,7 @@ except PermissionError:  # /proc closed (Landlock): the judge leads the sandbox'
     judge_pid = os.getpgid(sandbox_pid)
     if not os.path.exists(f"/proc/{judge_pid}"):
         judge_pid = sandbox_pid
-    results = Path(sys.modules["sandbox"].__file__).parent / "results.json"
+    results = Path(sys.modules["sandbox"].__file__).parents[1] / "results.json"
 """
 
 # MADE.forward's body.
@@ -190,8 +190,8 @@ if judge:
     "read the grader's files and the results, send them out": ("forward", FIND_JUDGE + """
 import socket, sys
 found = []
-grader_folder = Path(sys.modules["sandbox"].__file__).parent
-for path in (grader_folder / "grader.py", grader_folder / "points.json", results,
+grader_folder = Path(sys.modules["sandbox"].__file__).parents[1]
+for path in (grader_folder / "grader.py", grader_folder / "judge" / "points.json", results,
              Path("/autograder/source/grader.py"), Path("/autograder/results/results.json")):
     try:
         found.append(path.read_text()[:600])
@@ -241,7 +241,7 @@ MADE.__init__ = _zeroing_init
 """),
     "blank losses with forged calls and records": ("import gan", """
 import sys
-calls = sys.modules["sandbox_calls"]
+calls = sys.modules["sandbox.calls"]
 
 
 def forged_call_loss(gan, name, g, d, x_real, y_real, seed):
@@ -300,9 +300,11 @@ def judges_own_lines() -> set[str]:
     """The lines of grader.py, the judge, that no file of the students' release holds (its
     references, its hidden tests): none may reach an output."""
     release = set()
-    for name in ("graderUtil.py", "grader_common.py", "sandbox.py", "sandbox_calls.py",
-                 "confine.py", "network.py", "starter/grader.py", "submission/flow_network.py",
-                 "submission/gan.py"):
+    for name in (*manifest.release_copied(), "src/course/starter/grader.py",
+                 "src/submission/flow_network.py", "src/submission/gan.py"):
+        if not name.startswith("src/") or name.endswith((".pt", ".json")):
+            continue
+        name = name[len("src/"):]
         release |= {line.strip() for line in (SRC / name).read_text().splitlines()}
     return {line.strip() for line in (SRC / "grader.py").read_text().splitlines()
             if len(line.strip()) > 25 and line.strip() not in release}
@@ -350,7 +352,7 @@ class HostileSubmissionTest(unittest.TestCase):
                 self.check("processes left behind", mode)
                 self.assertEqual(running("sleep 987.25"), [], "a process it started outlived "
                                  "its test")
-                self.assertEqual(running("sandbox.serve"), [], "a process it forked outlived "
+                self.assertEqual(running(confine.SERVE), [], "a process it forked outlived "
                                  "its test")
 
 
@@ -401,7 +403,7 @@ class AttacksOnTheJudgeTest(unittest.TestCase):
         self.assertNotIn("FORGED", str(attacked))
 
     def assert_nothing_left(self) -> None:
-        for marker in ("sandbox.serve", "987.625"):
+        for marker in (confine.SERVE, "987.625"):
             self.assertEqual(running(marker), [], f"a process ({marker}) outlived grading")
 
     def outputs(self, results: dict) -> str:

@@ -27,8 +27,8 @@ import unittest
 import uuid
 from pathlib import Path
 
-import confine
-import make_autograder
+from sandbox import confine
+from course import make_autograder
 from tests.submissions import SRC, files, grade, reference, replace_block, write
 from tests.test_hostile import MODES, ROOT, TESTS, WRONG, judges_own_lines
 
@@ -130,7 +130,7 @@ def reach(folder: str, mark: str) -> dict:
     return {
         "read grader.py": _outcome(lambda: (judge / "grader.py").read_bytes()),
         "read graderUtil.py": _outcome(lambda: (judge / "graderUtil.py").read_bytes()),
-        "read points.json": _outcome(lambda: (judge / "points.json").read_bytes()),
+        "read points.json": _outcome(lambda: (judge / "judge" / "points.json").read_bytes()),
         "list the grader's folder": _outcome(lambda: os.listdir(judge)),
         "read the parent's /proc": _outcome(lambda: Path(f"/proc/{os.getppid()}/stat")
                                             .read_bytes()),
@@ -214,7 +214,7 @@ ANSWER_WITH_THE_JUDGE = """
 import sys
 from pathlib import Path
 judge = None
-for folder in (Path(sys.modules["sandbox"].__file__).parent, Path(CHECKOUT)):
+for folder in (Path(sys.modules["sandbox"].__file__).parents[1], Path(CHECKOUT)):
     sys.path.insert(0, str(folder))
     try:
         sys.modules.pop("grader", None)
@@ -231,10 +231,10 @@ if judge is not None:
 READ_THE_JUDGE = """
 import os, sys
 from pathlib import Path
-folder = Path(sys.modules["sandbox"].__file__).parent
+folder = Path(sys.modules["sandbox"].__file__).parents[1]
 marks = []
 for name, path in (("grader", folder / "grader.py"), ("graderUtil", folder / "graderUtil.py"),
-                   ("points", folder / "points.json"), ("checkout", Path(CHECKOUT) / "grader.py"),
+                   ("points", folder / "judge" / "points.json"), ("checkout", Path(CHECKOUT) / "grader.py"),
                    ("cmdline", Path(f"/proc/{os.getppid()}/cmdline")),
                    ("schedstat", Path(f"/proc/{os.getppid()}/schedstat"))):
     try:
@@ -250,7 +250,7 @@ from pathlib import Path
 marks = []
 for name, folder in (("own", Path.cwd()), ("venv", Path(sys.prefix)),
                      ("torch", Path(torch.__file__).parent),
-                     ("grader", Path(sys.modules["sandbox"].__file__).parent),
+                     ("grader", Path(sys.modules["sandbox"].__file__).parents[1]),
                      ("checkout", Path(CHECKOUT)), ("tmp", Path("/tmp")), ("shm", Path("/dev/shm"))):
     try:
         (folder / MARK).write_text("x")

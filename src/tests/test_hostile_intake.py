@@ -22,8 +22,8 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-import make_autograder
-from safe_text import one_line
+from course import make_autograder
+from common.safe_text import one_line
 from tests.submissions import files, reference, write
 from tests.test_gradescope import GRADED, POINTS
 from tests.test_hostile import judges_own_lines

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import torch
 
-import given_code
+from judge import given_code
 import graderUtil
-import make_autograder
-import safe_text
-import sandbox
-from tests.submissions import GRADER_FILES, SRC, files, reference, replace_block, write
+from course import make_autograder
+from common import safe_text
+from sandbox import server
+from tests.submissions import SRC, copy_grader, files, reference, replace_block, write
 
 WRONG = "return z.clone(), z.new_zeros(len(z))"  # MADE.forward: the identity, wrong
 TESTS = ("1a-0-basic", "1a-2-hidden", "1b-0-basic", "2b-0-basic")
@@ -133,7 +133,7 @@ send(rezipped({'items': None, 'error': None}, {'data.pkl': (0, pickled, len(pick
 # keeps tensors as they are.
 STRIDE_0 = """
 import sys
-_calls, _sandbox = sys.modules["sandbox_calls"], sys.modules["sandbox"]
+_calls, _sandbox = sys.modules["sandbox.calls"], sys.modules["sandbox.server"]
 
 
 def expanded_gradients(module, loss):
@@ -220,8 +220,7 @@ def judged(upload: dict[str, str | bytes], *test_ids: str,
     added as symbolic links."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for name in GRADER_FILES:
-            shutil.copy(SRC / name, folder / name)
+        copy_grader(folder)
         given_code.write_starter_texts(SRC, folder / "given_code.json")
         write(folder, upload)
         for path, target in (links or {}).items():
@@ -360,7 +359,7 @@ class AnswerCapsTest(unittest.TestCase):
         transposed = torch.randn(3, 10).t().clone()  # clone keeps the strides: (1, 3)
         self.assertFalse(transposed.is_contiguous())
         for items in ([{"result": (torch.randn(10, 3), torch.zeros(10))}], [transposed],
-                      [sandbox.Foreign(HOSTILE_TEXT)], [torch.zeros(0), torch.zeros(0, 5)],
+                      [server.Foreign(HOSTILE_TEXT)], [torch.zeros(0), torch.zeros(0, 5)],
                       [list(range(30_000))]):
             loaded, report = graderUtil._load_answer(answer(items))
             self.assertIsNone(report)
@@ -378,7 +377,7 @@ class AnswerCapsTest(unittest.TestCase):
         deep: list = []
         for _ in range(20):
             deep = [deep]
-        malformed = sandbox.Foreign("x")
+        malformed = server.Foreign("x")
         object.__setattr__(malformed, "type_name", ["x"])
         cases = {
             "its tensors hold more than": answer([torch.zeros(2**21 + 1, dtype=torch.bool)]),

@@ -18,8 +18,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import confine
-import make_autograder
+from sandbox import confine
+from course import make_autograder
 from tests.submissions import body_of, files, grade, reference, replace_block, write
 
 ROOT = os.geteuid() == 0

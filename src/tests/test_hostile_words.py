@@ -13,13 +13,13 @@ import ast
 import unittest
 from unittest import mock
 
-import given_code
+from judge import given_code
 import grader
 from tests.course_starter import course_flow_network
 from tests.submissions import files, grade, reference, replace_block
 
 # The sandbox's helpers, reached from the submission's module as any code there can reach them
-SANDBOX_CALLS = 'import sys\nsandbox_calls = sys.modules["sandbox_calls"]\n'
+SANDBOX_CALLS = 'import sys\nsandbox_calls = sys.modules["sandbox.calls"]\n'
 
 # A create_masks that builds D = 1, with a remainder by D - 1 (the old grader's sign of the
 # course's starter) that D = 1 never reaches

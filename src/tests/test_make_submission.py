@@ -2,7 +2,6 @@
 unzipped copy imports as the course's autograder needs and passes the basic tests with its
 given code unchanged; with --partial, the work as it is; never over a zip that earned more."""
 
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -10,13 +9,13 @@ import unittest
 import zipfile
 from pathlib import Path
 
-import given_code
-import make_submission
-from tests.submissions import GRADER_FILES, blanked, files, reference, replace_block, write
+from judge import given_code
+from course import make_submission
+from tests.submissions import GRADER_FILES, blanked, copy_grader, files, reference, replace_block, write
 
 SRC = make_submission.SRC
 # What make_submission.py needs beside it: the grader and what the grader imports.
-NEEDED = ["make_submission.py", *GRADER_FILES]
+NEEDED = ("course/make_submission.py", *GRADER_FILES)
 # The paths the problem set asks for, written out here rather than read from the module.
 ZIPPED = ["submission/__init__.py", "submission/flow_network.py", "submission/gan.py"]
 
@@ -28,12 +27,11 @@ def make_submission_of(folder: Path, upload: dict[str, str], *flags: str
     finished process and where the zip goes."""
     src = folder / "src"
     src.mkdir(exist_ok=True)
-    for name in NEEDED:
-        shutil.copy(SRC / name, src / name)
+    copy_grader(src, NEEDED)
     given_code.write_starter_texts(SRC, src / "given_code.json")
     write(src, upload)
     out = folder / "submission.zip"
-    done = subprocess.run([sys.executable, "make_submission.py", "--out", str(out), *flags],
+    done = subprocess.run([sys.executable, "-m", "course.make_submission", "--out", str(out), *flags],
                           cwd=src, capture_output=True, text=True)
     return done, out
 
@@ -48,7 +46,7 @@ class MakeSubmissionTest(unittest.TestCase):
         """The zip holds the three paths the problem set names, byte for byte src/submission's."""
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "submission.zip"
-            done = subprocess.run([sys.executable, "make_submission.py", "--out", str(out)],
+            done = subprocess.run([sys.executable, "-m", "course.make_submission", "--out", str(out)],
                                   cwd=SRC, capture_output=True, text=True)
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertIn("0 failed", done.stdout)

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-import plots
-from plots import save_image_grid
+from training import plots
+from training.plots import save_image_grid
 
 
 class ImageGridTest(unittest.TestCase):

@@ -14,25 +14,16 @@ from pathlib import Path
 
 import torch
 
+from course import manifest
 from tests.submissions import BLOCK, SRC, block, files, reference, replace_block, write
 from tests.test_mistake_messages import MISTAKES, uploads
 from tests.test_wrong_implementations import FAILS, PAIRS, wrong
 
 ROOT = SRC.parent
-# What a student gets, written out here rather than taken from make_release.py
+# What a student gets: the manifest's files and what the release builder writes
 RELEASE_FILES = sorted([
-    ".gitignore", "Makefile", "README.md", "submission.tex",
-    *(f"src/{name}" for name in (
-        "requirements.txt", "environment.yml", "check_env.py", "main.py", "flow_trainer.py",
-        "gan_trainer.py", "network.py", "data.py", "plots.py", "utils.py", "evaluate.py",
-        "classifier.py",
-        "fmnist_classifier.pt", "fmnist_classifier.json", "grader.py", "graderUtil.py",
-        "grader_common.py", "safe_text.py", "sandbox.py", "sandbox_calls.py", "confine.py",
-        "given_code.py",
-        "given_code.json", "basic_tests.pt", "hidden_tests.json", "points.json",
-        "make_submission.py", "submission/__init__.py", "submission/flow_network.py",
-        "submission/gan.py")),
-])
+    "Makefile", "submission.tex", *manifest.release_copied(),
+    *manifest.STARTER, *manifest.BLANKED, *(f"src/{name}" for name in manifest.RELEASE_DATA)])
 BLANKED = {
     "flow_network.py": ["MADE.forward", "MADE.inverse", "MAF.log_prob"],
     "gan.py": ["loss_nonsaturating_d", "loss_nonsaturating_g", "conditional_loss_nonsaturating_d",
@@ -68,7 +59,7 @@ class ReleaseTest(unittest.TestCase):
         for build in range(2):
             if build == 1:
                 (cls.release / "src/stale.txt").write_text("from an earlier build")
-            done = subprocess.run([sys.executable, "make_release.py", "--out", str(cls.release)],
+            done = subprocess.run([sys.executable, "-m", "course.make_release", "--out", str(cls.release)],
                                   cwd=SRC, capture_output=True, text=True)
             if done.returncode != 0:
                 raise AssertionError(f"make_release.py failed:\n{done.stdout}\n{done.stderr}")
@@ -117,7 +108,8 @@ class ReleaseTest(unittest.TestCase):
                 block(match[1], f'raise NotImplementedError("{function}: not implemented yet")')
                 for match, function in zip(BLOCK.finditer(ours), functions, strict=True)])
         for name in ("src/main.py", "src/network.py", "src/submission/__init__.py",
-                     "src/graderUtil.py", "src/make_submission.py", "src/fmnist_classifier.pt"):
+                     "src/graderUtil.py", "src/course/make_submission.py",
+                     "src/training/fmnist_classifier.pt"):
             self.assertEqual((self.release / name).read_bytes(), (ROOT / name).read_bytes())
 
     def test_make_test_on_the_blank_starter_fails_each_basic_test_in_one_line(self):
@@ -145,7 +137,7 @@ class ReleaseTest(unittest.TestCase):
         (its basic tests), then writes the zip."""
         with self.copy_of_release(files()) as copy:
             archive = copy / "submission.zip"
-            done = subprocess.run([sys.executable, "make_submission.py", "--out", str(archive)],
+            done = subprocess.run([sys.executable, "-m", "course.make_submission", "--out", str(archive)],
                                   cwd=copy / "src", capture_output=True, text=True)
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertIn("basic points: 12/12\n", done.stdout)
@@ -218,7 +210,7 @@ class ReleaseTest(unittest.TestCase):
             out = Path(tmp) / "mine"
             out.mkdir()
             (out / "notes.txt").write_text("keep me")
-            done = subprocess.run([sys.executable, "make_release.py", "--out", str(out)],
+            done = subprocess.run([sys.executable, "-m", "course.make_release", "--out", str(out)],
                                   cwd=SRC, capture_output=True, text=True)
             self.assertEqual(done.returncode, 1)
             self.assertIn("is not a release", done.stderr)

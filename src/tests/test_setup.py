@@ -12,8 +12,8 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-import check_env
-from make_release import students_makefile
+from course import check_env
+from course.make_release import students_makefile
 from tests.submissions import SRC
 
 ROOT = SRC.parent
@@ -41,7 +41,7 @@ class CheckEnvTest(unittest.TestCase):
 
     def check(self, versions: dict[str, str]) -> subprocess.CompletedProcess:
         python = fake_environment(self.tmp / "env", versions)
-        return subprocess.run([str(python), str(SRC / "check_env.py")], capture_output=True,
+        return subprocess.run([str(python), str(SRC / "course" / "check_env.py")], capture_output=True,
                               text=True, timeout=60)
 
     def test_requirements_hold_the_packages_and_the_lowest_versions_the_code_needs(self):
@@ -117,8 +117,9 @@ class MakefileTest(unittest.TestCase):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.tmp = Path(tmp.name)
-        (self.tmp / "src").mkdir()
-        for name in ("requirements.txt", "check_env.py", "environment.yml"):
+        (self.tmp / "src" / "course").mkdir(parents=True)
+        for name in ("requirements.txt", "course/__init__.py", "course/check_env.py",
+                     "environment.yml"):
             shutil.copy(SRC / name, self.tmp / "src" / name)
 
     def make(self, students: bool, *args: str, dry_run: bool = True) -> subprocess.CompletedProcess:
@@ -133,7 +134,7 @@ class MakefileTest(unittest.TestCase):
             with self.subTest(students=students):
                 done = self.make(students, "test", "USE_PYTHON=/opt/env/bin/python")
                 self.assertEqual(done.stdout.splitlines()[:3], [
-                    "/opt/env/bin/python src/check_env.py", "cd src && status=0; \\",
+                    "cd src && /opt/env/bin/python -m course.check_env", "cd src && status=0; \\",
                     "  /opt/env/bin/python grader.py || status=1; \\"])
                 self.assertNotIn("venv", done.stdout)
                 done = self.make(students, "train", "USE_PYTHON=env/bin/python")
@@ -144,7 +145,7 @@ class MakefileTest(unittest.TestCase):
         done = self.make(True, "submission", f"USE_PYTHON={python}", dry_run=False)
         self.assertNotEqual(done.returncode, 0)
         self.assertIn("  torch: not installed (needs >=2.5)\n", done.stderr)
-        self.assertNotIn("make_submission.py", done.stdout)
+        self.assertNotIn("course.make_submission", done.stdout)
         self.assertFalse((self.tmp / ".venv").exists())
 
     def test_venv_says_what_it_installs_then_installs_from_pypi(self):

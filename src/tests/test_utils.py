@@ -1,4 +1,4 @@
-"""utils.py: checkpoints and JSON files are replaced atomically; thread counts come back."""
+"""training/utils.py and common/files.py: checkpoints and JSON files are replaced atomically; thread counts come back."""
 
 import io
 import json
@@ -10,7 +10,8 @@ from unittest import mock
 
 import torch
 
-from utils import load_checkpoint, save_checkpoint, torch_threads, write_json
+from common.files import write_json
+from training.utils import load_checkpoint, save_checkpoint, torch_threads
 
 REAL_SAVE, REAL_WRITE_TEXT = torch.save, Path.write_text
 

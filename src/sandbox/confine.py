@@ -78,8 +78,12 @@ class SetupError(Exception):
 # Starting the sandbox
 
 
+# The sandbox's command line: what start_sandbox runs, and how a process of it is recognised
+SERVE = "from sandbox import server; server.serve()"
+
+
 def start_sandbox() -> subprocess.Popen:
-    """The sandbox process (sandbox.py), started fresh with this interpreter in this folder,
+    """The sandbox process (sandbox/server.py), started fresh with this interpreter in src/,
     its stdin and stdout the judge's channel to it. It writes no bytecode into the grader's
     folder; on Linux its environment keeps only KEPT_ENVIRONMENT of this one's. One thread
     for torch."""
@@ -88,8 +92,8 @@ def start_sandbox() -> subprocess.Popen:
         environment = {key: value for key, value in environment.items()
                        if key in KEPT_ENVIRONMENT}
     environment.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return subprocess.Popen([sys.executable, "-B", "-c", "import sandbox; sandbox.serve()"],
-                            cwd=Path(__file__).resolve().parent, env=environment,
+    return subprocess.Popen([sys.executable, "-B", "-c", SERVE],
+                            cwd=hidden_folder(), env=environment,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
 
 
@@ -357,8 +361,9 @@ def _bits(abi: int, rights: tuple[str, ...]) -> int:
 
 
 def hidden_folder() -> Path:
-    """The grader's folder (this file's): the judge's code and data, none of it the child's."""
-    return Path(__file__).resolve().parent
+    """The grader's folder (src/, above this file's): the judge's code and data, none of it
+    the child's."""
+    return Path(__file__).resolve().parents[1]
 
 
 def readable_paths() -> list[Path]:
@@ -398,7 +403,8 @@ def folders_without(root: Path, hidden: Path, seen: set[Path] | None = None) -> 
 
 # The modules of the grader's folder that the sandbox itself runs: a child may read their source
 # for its tracebacks (they ship in the students' release too); nothing else of that folder.
-SANDBOX_MODULES = ("sandbox.py", "sandbox_calls.py", "confine.py", "network.py")
+SANDBOX_MODULES = ("sandbox/__init__.py", "sandbox/server.py", "sandbox/calls.py",
+                   "sandbox/confine.py", "network.py")
 
 
 def sandbox_modules(hidden: Path) -> list[Path]:

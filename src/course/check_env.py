@@ -1,7 +1,7 @@
 """Checks that a Python has what this code needs: Python 3.10 or newer and every package of
 ``requirements.txt`` (beside this file) at its lowest version there.
 
-    /path/to/python src/check_env.py     (``make ... USE_PYTHON=/path/to/python`` runs it)
+    cd src && /path/to/python -m course.check_env   (``make ... USE_PYTHON=/path/to/python`` runs it)
 
 Prints one line naming the versions found and exits 0, or names each package that is missing
 or too old, and how to install them, and exits 1. It reads the installed packages' metadata
@@ -16,7 +16,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
+REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.txt"
 PYTHON_MIN = (3, 10)
 # The only forms requirements.txt uses: a name, or a name with a lowest version
 LINE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:>=\s*(\d+(?:\.\d+)*))?")

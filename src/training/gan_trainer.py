@@ -27,12 +27,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from data import load_fashion_mnist, shuffled_batches
+from training.data import load_fashion_mnist, shuffled_batches
 from network import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
-from plots import plot_curves, save_image_grid
+from training.plots import plot_curves, save_image_grid
 from submission import gan
-from utils import (DivergedError, UserError, load_checkpoint, save_checkpoint, select_device,
-                   start_run, write_json, write_text)
+from common.files import write_json, write_text
+from training.utils import (DivergedError, UserError, load_checkpoint, save_checkpoint,
+                            select_device, start_run)
 
 CHECKPOINT = "checkpoint.pt"
 GRID_EVERY = 50  # steps between sample grids and checkpoints

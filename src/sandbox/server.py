@@ -1,9 +1,9 @@
 """The sandbox: the only process where the submission's code runs.
 
-The judge (``graderUtil.Sandbox``) starts it fresh, ``python -c "import sandbox;
-sandbox.serve()"`` in the grader's folder, so that it never holds the judge's code or data: it
+The judge (``graderUtil.Sandbox``) starts it fresh, ``python -c "from sandbox import server;
+server.serve()"`` in the grader's folder, so that it never holds the judge's code or data: it
 imports the standard library, torch and numpy, ``network.py`` and the call recipes of
-``sandbox_calls.py``, and only its per-test children import the student's package. It talks
+``sandbox/calls.py``, and only its per-test children import the student's package. It talks
 to the judge through its stdin and stdout, in messages of an 8-byte length and a payload:
 
 1. **hello** (from the judge, ``torch.save``): the student's files, the package's name, the
@@ -56,9 +56,9 @@ from typing import BinaryIO, NoReturn
 
 import torch
 
-import confine
+from sandbox import confine
 
-HERE = Path(__file__).resolve().parent
+GRADER_FOLDER = Path(__file__).resolve().parents[1]  # src/: the judge's files as well
 FORKS = sys.platform.startswith("linux")  # one child per test; elsewhere the calls run here
 # Bytes a child may send back: 40 times the largest answer of the reference (0.39 MiB);
 # graderUtil checks what an answer holds before it reads a value.
@@ -317,7 +317,7 @@ def run_calls(calls: list, package: Package, folder: Path) -> tuple[list | None,
     """The plain results of ``calls`` (recipe name, keyword arguments) in order, and the
     report of the error that stopped them; None for the results if the graded modules could
     not be loaded."""
-    import sandbox_calls  # here, not at the top: it imports this module
+    from sandbox import calls as sandbox_calls  # here, not at the top: it imports this module
 
     recipes = [sandbox_calls.RECIPES[name] for name, _ in calls]
     try:
@@ -392,7 +392,7 @@ def _child(request: dict, hello: dict, user: confine.SandboxUser | None, folder:
                           LANG="C.UTF-8")
         tempfile.tempdir = str(folder)
         sys.path[:] = [str(folder)] + [entry for entry in sys.path
-                                       if entry and Path(entry).resolve() != HERE]
+                                       if entry and Path(entry).resolve() != GRADER_FOLDER]
         sys.dont_write_bytecode = True
         torch.set_num_threads(1)  # the sandbox's thread pool does not survive the fork
         items, report = run_calls(request["calls"], _package(hello, folder), folder)
@@ -587,7 +587,7 @@ def serve() -> None:
         confine.die_with_parent()
     import network  # noqa: F401  (what the submission may import, loaded before any drop)
     import numpy  # noqa: F401
-    import sandbox_calls
+    from sandbox import calls as sandbox_calls
 
     sandbox_calls.warm_up()
 

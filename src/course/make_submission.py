@@ -1,6 +1,6 @@
 """Writes ``submission.zip`` for upload, once the zipped copy is known to grade.
 
-    python make_submission.py [--out ../submission.zip]     (``make submission`` runs this)
+    python -m course.make_submission [--out ../submission.zip]   (``make submission`` runs this)
 
 The zip holds exactly ``submission/__init__.py``, ``submission/flow_network.py`` and
 ``submission/gan.py``, the paths the problem set asks for. It is unzipped into an empty
@@ -28,10 +28,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import given_code
+from course.manifest import HAND_IN, POINTS
 
-SRC = Path(__file__).resolve().parent
-FILES = ["submission/__init__.py", "submission/flow_network.py", "submission/gan.py"]
+from judge import given_code
+
+SRC = Path(__file__).resolve().parents[1]
+FILES = [f"submission/{name}" for name in HAND_IN]
 
 # Run in the unzipped copy's folder: what the course's autograder needs of the package.
 # Prints one line per missing name, with the fix; exits non-zero if any is missing.
@@ -57,7 +59,7 @@ sys.exit("\\n".join(missing) or None)
 
 def basic_test_ids() -> list[str]:
     """The basic tests of the code (the 0-point ones check written answers, not the zip)."""
-    points = json.loads((SRC / "points.json").read_text())
+    points = json.loads((SRC / POINTS).read_text())
     return [test for test, value in points.items() if test.endswith("-basic") and value > 0]
 
 
@@ -74,7 +76,7 @@ def import_problems(folder: Path) -> str:
     ``folder`` holds ``submission/`` and ``network.py`` only; the check runs there in a
     fresh process, with no PYTHONPATH, so that nothing else can be imported in its place.
     """
-    from grader_common import GRADED_NAMES  # what the graders' tests read
+    from judge.common import GRADED_NAMES  # what the graders' tests read
 
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     done = subprocess.run([sys.executable, "-c", IMPORT_CHECK, json.dumps(GRADED_NAMES)],
@@ -135,7 +137,7 @@ def main() -> int:
             why.append("it changes the given code outside the START/END blocks (above)")
         if why and not args.partial:
             print(f"{args.out} not written: {'; '.join(why)}. To hand in this work as it is: "
-                  "make submission PARTIAL=1 (python make_submission.py --partial)",
+                  "make submission PARTIAL=1 (python -m course.make_submission --partial)",
                   file=sys.stderr)
             return 1
         before = earlier_points(args.out) if args.out.exists() else None

@@ -26,7 +26,7 @@ fails that test alone. The hidden tests, listed with their points, run on Grades
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
-    import confine
+    from sandbox import confine
 
     confine.start_sandbox_early()
 
@@ -38,11 +38,12 @@ from pathlib import Path
 import torch
 
 import graderUtil
-from grader_common import (FLOAT32_TOL, GRADED_NAMES, SEED, assert_close,
+from course import manifest
+from judge.common import (FLOAT32_TOL, GRADED_NAMES, SEED, assert_close,
                            assert_gradients_reach, assert_loss, assert_pair_close,
                            check_critic_gradient, check_finite_loss, check_pair, check_tensor)
 from graderUtil import ask, call, graded
-from sandbox_calls import loss_call, made_call, maf_call
+from sandbox.calls import loss_call, made_call, maf_call
 
 HERE = Path(__file__).resolve().parent
 CASES: dict[str, list[dict]] = torch.load(HERE / "basic_tests.pt", weights_only=True)
@@ -158,5 +159,5 @@ class BasicTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, HERE / "points.json",
+    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, HERE / manifest.POINTS,
                     elsewhere=HIDDEN_TESTS)

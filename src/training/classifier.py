@@ -15,8 +15,8 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from data import shuffled_batches
-from utils import UserError, load_checkpoint, save_checkpoint
+from training.data import shuffled_batches
+from training.utils import UserError, load_checkpoint, save_checkpoint
 
 WEIGHTS = Path(__file__).resolve().parent / "fmnist_classifier.pt"
 FEATURES = 128  # size of the penultimate layer, the space of FD-FMNIST

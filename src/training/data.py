@@ -19,7 +19,7 @@ import torch
 from sklearn.datasets import make_moons
 from torch import Tensor
 
-from utils import UserError
+from training.utils import UserError
 
 MOONS_SIZES = {"train": 24_000, "val": 3_000, "test": 3_000}
 MOONS_NOISE = 0.05
@@ -65,7 +65,7 @@ FASHION_MNIST_OFFICIAL = {
     "t10k-labels-idx1-ubyte.gz":
         (10_000, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
 }
-_SRC = Path(__file__).resolve().parent
+_SRC = Path(__file__).resolve().parents[1]
 # Searched in this order when neither data_dir nor $FASHION_MNIST_DIR names a folder: the
 # project's data folder (where a download goes), the copy shared with this project's CI, and
 # the Debian package dataset-fashion-mnist.

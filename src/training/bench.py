@@ -1,9 +1,9 @@
 """Times the trainers on this machine and writes the numbers to a JSON file.
 
-    python bench.py flow [--repeats 3]    # the default MAF run, a plain DataLoader loop, sampling
-    python bench.py gan [--repeats 3]     # one epoch of each GAN model and loss, and its quality
-    python bench.py gan --runs cgan/nonsaturating --precision bfloat16 --grids results
-    python bench.py gan-step [--repeats 10]   # ms per training step as each speed-up is added
+    python -m training.bench flow [--repeats 3]    # the default MAF run, a plain DataLoader loop, sampling
+    python -m training.bench gan [--repeats 3]     # one epoch of each GAN model and loss, and its quality
+    python -m training.bench gan --runs cgan/nonsaturating --precision bfloat16 --grids results
+    python -m training.bench gan-step [--repeats 10]   # ms per training step as each speed-up is added
 
 Every timing is the median of ``--repeats`` runs of the full command (``python main.py ...``
 in a fresh process: imports, data, training, plots and checkpoints included). Each benchmark
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parent
+SRC = Path(__file__).resolve().parents[1]
 GAN_RUNS = ["gan/nonsaturating", "gan/minimax", "gan/wasserstein_gp", "cgan/nonsaturating"]
 SEEDS = [777, 1, 2]  # the default seed first; more repeats take 3, 4, ...
 
@@ -33,7 +33,7 @@ SEEDS = [777, 1, 2]  # the default seed first; more repeats take 3, 4, ...
 PLAIN_FLOW_LOOP = """
 import torch
 from torch.utils.data import DataLoader, TensorDataset
-from data import moons_splits
+from training.data import moons_splits
 from submission.flow_network import MAF
 
 data = moons_splits(777)
@@ -62,7 +62,7 @@ import torch
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 from torchvision.utils import save_image
-from gan_trainer import LOSSES, build_networks
+from training.gan_trainer import LOSSES, build_networks
 
 model, loss_type, root, out, seed = sys.argv[1:6]
 torch.manual_seed(int(seed))
@@ -96,7 +96,7 @@ def write_torchvision_fashion_mnist(root: Path) -> None:
     ``FashionMNIST(root)`` reads, so that the course loop needs no download."""
     import torch
 
-    from data import FASHION_MNIST_FILES, load_fashion_mnist
+    from training.data import FASHION_MNIST_FILES, load_fashion_mnist
 
     raw = root / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
@@ -134,7 +134,7 @@ def bench_flow(repeats: int) -> dict:
         seconds, stdout = timed([sys.executable, "-c", f"""
 import time, torch
 from submission.flow_network import MAF
-from utils import load_checkpoint
+from training.utils import load_checkpoint
 model = MAF(2, 100, 1, 5)
 model.load_state_dict(load_checkpoint({str(Path(tmp) / 'maf0' / 'checkpoint_best.pt')!r}, 'cpu')['model'])
 times = []
@@ -219,7 +219,7 @@ def bench_gan_step(repeats: int, steps: int = 25) -> dict:
     part of the step."""
     import torch
 
-    from gan_trainer import LOSSES, build_networks
+    from training.gan_trainer import LOSSES, build_networks
 
     d_loss_fn, g_loss_fn = LOSSES[("gan", "nonsaturating")]
     x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.autograd.functional import jacobian
 
 import network
-from sandbox import Failure
+from sandbox.server import Failure
 
 CPU = torch.device("cpu")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}

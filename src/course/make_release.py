@@ -1,6 +1,6 @@
 """Builds the students' starter from this repository: ``release/`` and ``release.zip``.
 
-    python make_release.py [--out ../release]     (``make release`` runs this)
+    python -m course.make_release [--out ../release]   (``make release`` runs this)
 
 The starter is this repository without its answers:
 
@@ -36,40 +36,11 @@ from pathlib import Path
 
 import torch
 
-import given_code
+from course.manifest import BLANKED, POINTS, STARTER, release_copied
+from judge import given_code
 
-SRC = Path(__file__).resolve().parent
+SRC = Path(__file__).resolve().parents[1]
 ROOT = SRC.parent
-# Copied as they are (same path in the release)
-COPIED = [
-    ".gitignore",
-    "src/requirements.txt",
-    "src/environment.yml",
-    "src/check_env.py",
-    "src/main.py",
-    "src/flow_trainer.py",
-    "src/gan_trainer.py",
-    "src/network.py",
-    "src/data.py",
-    "src/plots.py",
-    "src/utils.py",
-    "src/evaluate.py",
-    "src/classifier.py",
-    "src/fmnist_classifier.pt",
-    "src/fmnist_classifier.json",
-    "src/graderUtil.py",
-    "src/safe_text.py",
-    "src/grader_common.py",
-    "src/sandbox.py",
-    "src/sandbox_calls.py",
-    "src/confine.py",
-    "src/given_code.py",
-    "src/make_submission.py",
-    "src/submission/__init__.py",
-]
-# Written for students: path in the release -> path here
-STARTER = {"README.md": "src/starter/README.md", "src/grader.py": "src/starter/grader.py"}
-BLANKED = ["src/submission/flow_network.py", "src/submission/gan.py"]
 # The Makefile's line from which on it serves course staff alone
 STAFF_ONLY = "# ====="
 BLOCK = re.compile(r"^([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###$", re.S | re.M)
@@ -145,7 +116,7 @@ def basic_cases() -> dict[str, list[dict]]:
     and inputs chosen as grader.py chooses them, the value that its reference computations
     give, and the values of its known mistakes (so that a failure can name one)."""
     import grader  # the reference computations stay here, in this process
-    from grader_common import CONDITIONAL, HIDDEN_SIZE, NONSATURATING, WGAN_GP, trained_layer
+    from judge.common import CONDITIONAL, HIDDEN_SIZE, NONSATURATING, WGAN_GP, trained_layer
 
     torch.manual_seed(SEED)
     cases: dict[str, list[dict]] = {}
@@ -225,7 +196,7 @@ def points_and_hidden_tests() -> tuple[dict[str, float], dict[str, str]]:
     import graderUtil
 
     points = {test_id: value for test_id, value in
-              json.loads((SRC / "points.json").read_text()).items() if value > 0}
+              json.loads((SRC / POINTS).read_text()).items() if value > 0}
     tests = graderUtil.collect_tests([grader], points)
     return points, {test.test_id: test.description for test in tests if test.hidden}
 
@@ -236,7 +207,7 @@ def points_and_hidden_tests() -> tuple[dict[str, float], dict[str, str]]:
 
 def build(folder: Path) -> None:
     """Writes the release into the empty or new ``folder``."""
-    for path in COPIED:
+    for path in release_copied():
         (folder / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / path, folder / path)  # with its time: make's rules compare them
     for path, source in STARTER.items():
@@ -248,7 +219,7 @@ def build(folder: Path) -> None:
     torch.save(basic_cases(), folder / "src/basic_tests.pt")
     given_code.write_starter_texts(SRC, folder / "src/given_code.json")
     points, hidden = points_and_hidden_tests()
-    (folder / "src/points.json").write_text(json.dumps(points, indent=2) + "\n")
+    (folder / "src" / POINTS).write_text(json.dumps(points, indent=2) + "\n")
     (folder / "src/hidden_tests.json").write_text(json.dumps(hidden, indent=2) + "\n")
 
 

@@ -1,14 +1,13 @@
 """Builds ``autograder.zip``, the bundle a course uploads to Gradescope, once it has given
 full points to this repository's own submission.
 
-    python make_autograder.py [--out ../autograder.zip]     (``make autograder`` runs this)
+    python -m course.make_autograder [--out ../autograder.zip]     (``make autograder`` runs this)
 
-At the zip's root: ``setup.sh`` and ``run_autograder`` (from ``gradescope/``), the grader
-(``grader.py``, ``graderUtil.py``, ``grader_common.py``, ``points.json``), the sandbox's side
-(``sandbox.py``, ``sandbox_calls.py``, ``confine.py``), what they import (``network.py``,
-``utils.py``, ``given_code.py``) and the starter's given code (``given_code.json``, blocks
-emptied), against which a hand-in's changes outside the blocks are named; not the checks of
-written answers, which carry no points. It holds no ``submission/`` package: a file missing from an upload must fail its tests, never be filled
+At the zip's root: ``setup.sh`` and ``run_autograder`` (from ``course/gradescope/``), the
+grader's files at their paths under ``src/`` (``course/manifest.py``'s GRADER: the judge, the
+sandbox, what they import) and the starter's given code (``given_code.json``, blocks emptied),
+against which a hand-in's changes outside the blocks are named; not the checks of written
+answers, which carry no points. It holds no ``submission/`` package: a file missing from an upload must fail its tests, never be filled
 in by the reference. Before the zip is written, it is run as Gradescope runs it, in a
 temporary root, on ``submission.zip`` made from ``src/submission/``; anything short of full
 points leaves no zip.
@@ -25,26 +24,15 @@ import time
 import zipfile
 from pathlib import Path
 
-import given_code
-import make_submission
+from course.manifest import GRADER, GRADESCOPE
+from judge import given_code
+from course import make_submission
 
-SRC = Path(__file__).resolve().parent
+SRC = Path(__file__).resolve().parents[1]
 # The bundle: its path in the zip, and the file under src/ that goes there.
-BUNDLE = {
-    "setup.sh": "gradescope/setup.sh",
-    "run_autograder": "gradescope/run_autograder",
-    "grader.py": "grader.py",
-    "graderUtil.py": "graderUtil.py",
-    "safe_text.py": "safe_text.py",
-    "grader_common.py": "grader_common.py",
-    "sandbox.py": "sandbox.py",
-    "sandbox_calls.py": "sandbox_calls.py",
-    "confine.py": "confine.py",
-    "given_code.py": "given_code.py",
-    "points.json": "points.json",
-    "network.py": "network.py",
-    "utils.py": "utils.py",
-}
+# name in the bundle -> path here: Gradescope's scripts at the top, the grader's files at their
+# own paths (see course/manifest.py)
+BUNDLE = {**GRADESCOPE, **{path: path for path in GRADER}}
 EXECUTABLE = {"setup.sh", "run_autograder"}
 
 

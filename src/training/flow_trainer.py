@@ -15,11 +15,12 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from data import moons_splits
-from plots import plot_curves, plot_flow_density, plot_flow_samples
+from training.data import moons_splits
+from training.plots import plot_curves, plot_flow_density, plot_flow_samples
 from submission.flow_network import MAF
-from utils import (DivergedError, load_checkpoint, save_checkpoint, start_run, torch_threads,
-                   write_json)
+from common.files import write_json
+from training.utils import (DivergedError, load_checkpoint, save_checkpoint, start_run,
+                            torch_threads)
 
 WARMUP_EPOCHS = 2
 CLIP_NORM = 5.0

@@ -1,16 +1,13 @@
-"""Helpers every trainer shares: devices, run folders, atomic writes, errors, threads.
-
-The grader uses its atomic JSON writes too, so it travels in the Gradescope bundle.
-"""
+"""Helpers every trainer shares: devices, run folders, checkpoints, errors, threads."""
 
 import contextlib
-import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+
+from common.files import replace_atomically
 
 
 class UserError(Exception):
@@ -75,21 +72,9 @@ def start_run(args, checkpoint: str) -> tuple[Path, torch.device, dict | None]:
     return out_dir, device, state
 
 
-def _replace_atomically(path: Path, write) -> None:
-    """Writes through ``write(tmp_path)`` and renames, so ``path`` is never half-written; a
-    write that fails leaves ``path`` as it was and no temporary file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(state: dict, path: Path) -> None:
     """``torch.save`` of ``state`` to ``path``, atomically."""
-    _replace_atomically(path, lambda tmp: torch.save(state, tmp))
+    replace_atomically(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path, device: torch.device) -> dict:
@@ -98,16 +83,6 @@ def load_checkpoint(path: Path, device: torch.device) -> dict:
         return torch.load(path, map_location=device, weights_only=True)
     except Exception as error:  # a truncated or foreign file: name it instead of a torch trace
         raise UserError(f"cannot read checkpoint {path}: {error}") from error
-
-
-def write_text(text: str, path: Path) -> None:
-    """Writes ``text`` to ``path``, atomically."""
-    _replace_atomically(path, lambda tmp: tmp.write_text(text))
-
-
-def write_json(data: dict, path: Path) -> None:
-    """Writes ``data`` as indented JSON, atomically."""
-    write_text(json.dumps(data, indent=2) + "\n", path)
 
 
 class DivergedError(Exception):

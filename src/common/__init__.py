@@ -1,0 +1,1 @@
+"""Helpers every side uses: safe text for anything a submission may have written."""

@@ -1,0 +1,77 @@
+"""Which files ship where: the one list that the release, the bundle, the hand-in,
+run_autograder and the tests read. Paths are relative to ``src/`` unless said otherwise.
+
+To ship a new file, add it here (and nowhere else): to ``GRADER`` if the grader needs it to
+run, to ``TRAINING`` if the students' copy needs it to train or evaluate.
+"""
+
+# The points of every test (the students' copy holds its own, without the hidden tests' names)
+POINTS = "judge/points.json"
+
+# The files of the student's package, the only files a hand-in holds (under ``submission/``)
+HAND_IN = ("__init__.py", "flow_network.py", "gan.py")
+
+# What the grader needs to run: the judge, the sandbox, the networks the tests name, the
+# helpers both use. The Gradescope bundle holds these, the students' copy holds them with its
+# own grader.py and points, the tests' copies of the grader hold them with the written checks.
+GRADER = (
+    "grader.py",
+    "graderUtil.py",
+    "network.py",
+    "common/__init__.py",
+    "common/files.py",
+    "common/safe_text.py",
+    "judge/__init__.py",
+    "judge/common.py",
+    "judge/given_code.py",
+    "judge/points.json",
+    "sandbox/__init__.py",
+    "sandbox/calls.py",
+    "sandbox/confine.py",
+    "sandbox/server.py",
+    "course/__init__.py",
+    "course/manifest.py",
+)
+# The checks of the written answers: local grading only (they need scipy, which Gradescope's
+# environment need not have; they carry no points).
+WRITTEN_CHECKS = "judge/written_checks.py"
+
+# Gradescope's two scripts: name in the bundle -> path here. The bundle also holds GRADER at
+# the same paths and the starter's given code, given_code.json.
+GRADESCOPE = {"setup.sh": "course/gradescope/setup.sh",
+              "run_autograder": "course/gradescope/run_autograder"}
+
+# What the students' copy holds besides the grader, as it is (paths from the repository's root)
+TRAINING = (
+    ".gitignore",
+    "src/requirements.txt",
+    "src/environment.yml",
+    "src/main.py",
+    "src/evaluate.py",
+    "src/training/__init__.py",
+    "src/training/classifier.py",
+    "src/training/data.py",
+    "src/training/flow_trainer.py",
+    "src/training/gan_trainer.py",
+    "src/training/plots.py",
+    "src/training/utils.py",
+    "src/training/fmnist_classifier.pt",
+    "src/training/fmnist_classifier.json",
+    "src/course/check_env.py",
+    "src/course/make_submission.py",
+    "src/submission/__init__.py",
+)
+# Written for students: path in the release -> path here (from the repository's root)
+STARTER = {"README.md": "src/course/starter/README.md",
+           "src/grader.py": "src/course/starter/grader.py"}
+# Copied with every START/END block's code replaced by a NotImplementedError
+BLANKED = ("src/submission/flow_network.py", "src/submission/gan.py")
+# Written by the release builder: the students' grader's data (under src/)
+RELEASE_DATA = ("given_code.json", "basic_tests.pt", "hidden_tests.json", POINTS)
+
+
+def release_copied() -> list[str]:
+    """The files the release copies as they are (paths from the repository's root): the
+    training files and the grader's, less those the students' copy has its own of."""
+    own = {"grader.py", POINTS}
+    return [*TRAINING, *(f"src/{path}" for path in GRADER if path not in own)]
