@@ -6,10 +6,17 @@
 # train, test and submission create the virtual environment .venv on first use, or run in an
 # environment of your own: USE_PYTHON=/path/to/python (below).
 
-# The Python the virtual environment is made from, and where it lives (VENV=DIR: elsewhere).
-# Run as root, the grader runs the submission as another user, who must be able to run that
-# Python: make it one every user can read (PYTHON=/usr/bin/python3), in a folder they reach.
-PYTHON ?= python3
+# The Python the virtual environment is made from (PYTHON=...), and where it lives (VENV=DIR:
+# elsewhere). Run as root, the grader runs the submission as another user, who must be able to
+# run that Python too: by default python3, and as root the system's /usr/bin/python3 where it
+# is 3.10 or newer (a python3 of one's own, pyenv's say, often lies in root's private home).
+# make venv checks that first, in a fraction of a second, and says what to do where it fails.
+PYTHON ?=
+PYTHON_GIVEN := $(PYTHON)
+ifeq ($(PYTHON),)
+PYTHON := $(shell [ "$$(id -u)" = 0 ] && /usr/bin/python3 -c 'import sys; \
+  sys.exit(sys.version_info < (3, 10))' 2>/dev/null && echo /usr/bin/python3 || echo python3)
+endif
 VENV ?= .venv
 VENV_PY := $(abspath $(VENV))/bin/python
 # USE_PYTHON=/path/to/python: that Python and its packages instead of .venv (a conda
@@ -19,9 +26,14 @@ USE_PYTHON ?=
 # CPU-only build, https://download.pytorch.org/whl/cpu. Unset: PyPI, whose Linux wheel of torch
 # is the CUDA build, several GB.
 TORCH_INDEX ?=
+# SANDBOX_USER=auto|none|FIRST-LAST: whom the grader runs the submission as (grader.py's
+# --sandbox-user; unset: auto, as root an unused uid of its own for each test). SANDBOX is the
+# option with its leading space, written right after the word before it.
+SANDBOX_USER ?=
+SANDBOX := $(if $(SANDBOX_USER), --sandbox-user $(SANDBOX_USER))
 ARGS ?=
 
-.PHONY: train test venv clean pdf submission
+.PHONY: train test venv clean-venv clean-train pdf submission
 
 # venv: the environment that train, test and submission run in: .venv, made on first use, or
 # with USE_PYTHON the check of that Python.
@@ -32,29 +44,39 @@ else
 # A path made absolute, since the commands run in src/; a bare name is looked up in PATH.
 PY := $(if $(findstring /,$(USE_PYTHON)),$(abspath $(USE_PYTHON)),$(USE_PYTHON))
 venv:
-	@cd src && $(PY) -m course.check_env
+	@cd src && $(PY) -m course.check_env$(SANDBOX)
 endif
 
 # What make venv says before it installs. The sizes were measured in fresh venvs on Linux
 # x86_64 with Python 3.11: PyPI's torch 2.14.1 (5.8 GB in site-packages) and the CPU-only
 # wheel of torch 2.13.0 (1.3 GB), each with the other packages.
 ifeq ($(TORCH_INDEX),)
-INSTALLING := installing src/requirements.txt into $(VENV); PyPI's torch for Linux is the \
-  CUDA build: about 3 GB to download, 6 GB on disk (CPU-only, 0.3 GB and 1.3 GB: \
-  TORCH_INDEX=https://download.pytorch.org/whl/cpu, see README)
+INSTALLING := installing src/requirements.txt into $(VENV), made from $(PYTHON); PyPI's torch \
+  for Linux is the CUDA build: about 3 GB to download, 6 GB on disk (CPU-only, 0.3 GB and \
+  1.3 GB: TORCH_INDEX=https://download.pytorch.org/whl/cpu, see README)
 else
-INSTALLING := installing src/requirements.txt into $(VENV), torch and torchvision from \
-  $(TORCH_INDEX)
+INSTALLING := installing src/requirements.txt into $(VENV), made from $(PYTHON); torch and \
+  torchvision from $(TORCH_INDEX)
 endif
+# The stamp $(VENV)/installed names the interpreter the venv was made from (WHICH_PYTHON
+# prints it): a PYTHON given that names another makes the venv again (without PYTHON, the
+# venv there is kept).
+WHICH_PYTHON := -c 'import os, sys; print(os.path.realpath(sys.executable))'
+ifneq ($(PYTHON_GIVEN),)
+ifneq ($(shell cat $(VENV)/installed 2>/dev/null),$(shell $(PYTHON) $(WHICH_PYTHON) 2>/dev/null))
+$(VENV)/installed: FORCE
+endif
+endif
+FORCE:
 $(VENV)/installed: src/requirements.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; set PYTHON=python3.x")'
+	@cd src && $(PYTHON) -m course.check_env --venv $(abspath $(VENV))$(SANDBOX)
 	@echo "make venv: $(INSTALLING)"
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 ifneq ($(TORCH_INDEX),)
 	$(VENV_PY) -m pip install --index-url $(TORCH_INDEX) $$(grep '^torch' src/requirements.txt)
 endif
 	$(VENV_PY) -m pip install -r src/requirements.txt
-	touch $@
+	$(PYTHON) $(WHICH_PYTHON) >$@
 
 train: venv
 	cd src && $(PY) main.py --model flow --out_dir maf $(ARGS)
@@ -62,12 +84,16 @@ train: venv
 # src/tests/ holds the repository's own tests; a students' copy has none.
 test: venv
 	cd src && status=0; \
-	  $(PY) grader.py || status=1; \
+	  $(PY) grader.py$(SANDBOX) || status=1; \
 	  if [ -d tests ]; then $(PY) -m tests || status=1; fi; \
 	  exit $$status
 
-clean:
-	rm -rf $(VENV) src/maf
+# Each removes one thing: the virtual environment, or make train's run (src/maf/).
+clean-venv:
+	rm -rf $(VENV)
+
+clean-train:
+	rm -rf src/maf
 
 # ----------------------------------------------------------------------------------------
 # What a student hands in
@@ -96,7 +122,7 @@ pdf:
 # autograder needs and passes the basic tests alone, its given code unchanged; with PARTIAL=1,
 # the work as it is (it must still import). A zip there that earned more is kept.
 submission: venv
-	cd src && $(PY) -m course.make_submission $(if $(PARTIAL),--partial)
+	cd src && $(PY) -m course.make_submission$(if $(PARTIAL), --partial)$(SANDBOX)
 
 # ========================================================================================
 # Course staff only: `make release` leaves this part out of the students' copy.
@@ -112,7 +138,7 @@ autograder: venv
 
 # release/ and release.zip: the repository without its answers, with the students' grader.
 release: venv
-	cd src && $(PY) -m course.make_release
+	cd src && $(PY) -m course.make_release$(SANDBOX)
 
 bench: venv
 	cd src && $(PY) -m training.bench gan $(ARGS)

@@ -56,6 +56,14 @@ TEST_ID = re.compile(r"(\d+)([a-z])-(\d+)-(basic|hidden)")
 SEPARATOR = "-----"
 ISOLATED = sys.platform.startswith("linux")  # where the sandbox confines its children
 SETUP_PROBLEM = 3  # the exit status of a grader that could not start its sandbox
+SETUP_LINE = "grader set-up problem: "  # how its one line on standard error starts then
+
+
+def setup_problem_line(stderr: str) -> str:
+    """The line of a grader's standard error ``stderr`` that names its set-up problem (the
+    last such), or its last line where none does."""
+    lines = stderr.strip().splitlines() or ["(the grader printed nothing)"]
+    return next((line for line in reversed(lines) if line.startswith(SETUP_LINE)), lines[-1])
 
 
 class GraderFailure(BaseException):
@@ -998,7 +1006,7 @@ def main(
     except confine.SetupError as problem:
         if args.gradescope is not None:  # no score at all rather than a score of 0
             args.gradescope.unlink(missing_ok=True)
-        print(f"grader set-up problem: {problem}", file=sys.stderr)
+        print(f"{SETUP_LINE}{problem}", file=sys.stderr)
         sys.exit(SETUP_PROBLEM)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

@@ -1,18 +1,33 @@
-"""Checks that a Python has what this code needs: Python 3.10 or newer and every package of
-``requirements.txt`` (beside this file) at its lowest version there.
+"""Checks that a Python can run this code: Python 3.10 or newer, every package of
+``requirements.txt`` (in src/) at its lowest version there, and, as root, that the
+user the grader runs the submission as can run it too.
 
-    cd src && /path/to/python -m course.check_env   (``make ... USE_PYTHON=/path/to/python`` runs it)
+    cd src && /path/to/python -m course.check_env [--sandbox-user USER]
+        (``make ... USE_PYTHON=/path/to/python`` runs it)
+    cd src && /path/to/python -m course.check_env --venv DIR [--sandbox-user USER]
+        (``make venv`` runs it first: may a venv made from this Python in DIR run the grader?)
 
 Prints one line naming the versions found and exits 0, or names each package that is missing
 or too old, and how to install them, and exits 1. It reads the installed packages' metadata
-and imports none of them, so that it takes no time.
+and imports none of them, so that it takes no time. With ``--venv`` it checks the Python alone,
+not its packages, which the venv is about to get.
+
+Run as root on Linux, the grader runs the submission as another user (grader.py's
+``--sandbox-user``, ``auto`` by default: an unused uid), who must be able to run the Python
+and read its packages, or the grader stops with a set-up problem. This check runs the Python
+as such a user (a fraction of a second) and, where it cannot, says so in one line with the
+fix before anything is installed.
 """
 
 # Lets a Python older than 3.10 read the annotations below, so that it is told it is too old.
 from __future__ import annotations
 
+import argparse
+import os
 import re
+import subprocess
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -75,9 +90,102 @@ def fix(python_too_old: bool) -> str:
     return f"{how}; or leave out USE_PYTHON, and make builds its own environment, .venv."
 
 
+# Run by the sandbox's user: exits 3 where it cannot reach one of the folders it is given
+# ("enter": the folder a venv is made in, which it needs only to pass through; "read": a folder
+# of packages, which it must list too), after printing that folder.
+PROBE = """import os, sys
+mode = os.X_OK if sys.argv[1] == "enter" else os.R_OK | os.X_OK
+for path in sys.argv[2:]:
+    if not os.access(path, mode):
+        print(path)
+        sys.exit(3)
+"""
+# What to do where the sandbox's user cannot run this Python, or reach the venv's folder
+FIX_PYTHON = ("give make a Python 3.10 or newer that every user can run, outside private "
+              "folders such as root's home (PYTHON=/usr/bin/python3 on Debian and Ubuntu), or "
+              "run make as an ordinary user")
+FIX_FOLDER = ("make the venv where every user can reach it (VENV=/var/tmp/maf-gan-venv), or "
+              "run make as an ordinary user")
+
+
+def folder_of(venv: Path) -> Path:
+    """The nearest folder that exists on the way to ``venv`` (made absolute): where the venv
+    will be made."""
+    folder = Path(os.path.abspath(venv))
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def sandbox_problem(requested: str, venv: Path | None) -> str:
+    """Why the user that grader.py runs the submission as (its ``--sandbox-user requested``)
+    could not run this Python, or read its packages, or, given ``venv``, reach the folder a
+    venv there is made in: one line, or "" where it can, or where that user is this one."""
+    from sandbox import confine  # the grader's own choice of user (standard library only)
+
+    try:
+        users = confine.choose_users(requested)
+    except confine.SetupError as error:
+        return str(error)
+    if users is None:  # not root: the submission runs as this very user
+        return ""
+    user = users.take()
+    if venv is None:
+        probe = ["read", sysconfig.get_paths()["purelib"]]
+    else:
+        probe = ["enter", str(folder_of(venv))]
+    who = f"as root, the grader runs the submission as another user ({user.name}), who"
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", PROBE, *probe], cwd="/",
+                              user=user.uid, group=user.gid, extra_groups=[],
+                              capture_output=True, text=True, timeout=60)
+    except OSError as error:  # the interpreter itself is out of its reach
+        return f"{who} cannot run {sys.executable} ({error.strerror}): {FIX_PYTHON}"
+    if done.returncode == 3 and venv is not None:
+        return f"{who} cannot reach {done.stdout.strip()}, where {venv} goes: {FIX_FOLDER}"
+    if done.returncode == 3:
+        return (f"{who} cannot read {done.stdout.strip()}, where this Python's packages are: "
+                f"{FIX_PYTHON}")
+    if done.returncode != 0:  # it started, without its standard library, say
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return f"{who} cannot run {sys.executable} ({last}): {FIX_PYTHON}"
+    return ""
+
+
+def check_before_venv(venv: Path, requested: str) -> int:
+    """``make venv``'s check of the Python it makes ``venv`` from, before anything is
+    installed: one line and status 1 where a venv made from it would not run the grader."""
+    if sys.version_info < PYTHON_MIN:
+        print(f"make venv: {sys.executable} is Python {sys.version.split()[0]}; "
+              f"{'.'.join(map(str, PYTHON_MIN))} or newer is needed: PYTHON=python3.x",
+              file=sys.stderr)
+        return 1
+    if venv.is_dir() and any(venv.iterdir()) and not (venv / "pyvenv.cfg").is_file():
+        print(f"make venv: {venv} holds files and no virtual environment, which making one "
+              "there would remove: VENV=another folder", file=sys.stderr)
+        return 1
+    problem = sandbox_problem(requested, venv)
+    if problem:
+        print(f"make venv: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--venv", type=Path, metavar="DIR",
+                        help="check this Python alone, before a venv is made from it in DIR")
+    parser.add_argument("--sandbox-user", default="auto", metavar="USER",
+                        help="whom grader.py runs the submission as (its --sandbox-user)")
+    args = parser.parse_args()
+    if args.venv is not None:
+        return check_before_venv(args.venv, args.sandbox_user)
     lacking, have = problems(requirements(REQUIREMENTS.read_text()))
     python = f"{sys.executable} (Python {sys.version.split()[0]})"
+    problem = "" if lacking else sandbox_problem(args.sandbox_user, None)
+    if problem:
+        print(f"check_env: {problem}", file=sys.stderr)
+        return 1
     if not lacking:
         print(f"check_env: {python} has {', '.join(have)}")
         return 0

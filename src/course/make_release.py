@@ -36,6 +36,7 @@ from pathlib import Path
 
 import torch
 
+import graderUtil
 from course.manifest import BLANKED, POINTS, STARTER, release_copied
 from judge import given_code
 
@@ -223,13 +224,19 @@ def build(folder: Path) -> None:
     (folder / "src/hidden_tests.json").write_text(json.dumps(hidden, indent=2) + "\n")
 
 
-def grades_the_reference(folder: Path) -> bool:
-    """Whether the release's grader in ``folder`` gives src/submission every basic point."""
-    done = subprocess.run([sys.executable, "grader.py", "--submission", str(SRC / "submission")],
+def reference_problem(folder: Path, sandbox_user: str) -> str:
+    """Why the release's grader in ``folder``, the submission run as ``sandbox_user`` (its
+    ``--sandbox-user``), does not give src/submission every basic point, in one line (its
+    report printed above it), or its set-up problem alone; "" where it does."""
+    done = subprocess.run([sys.executable, "grader.py", "--submission", str(SRC / "submission"),
+                           "--sandbox-user", sandbox_user],
                           cwd=folder / "src", capture_output=True, text=True)
+    if done.returncode == graderUtil.SETUP_PROBLEM:  # the grader could not run: not a score
+        return graderUtil.setup_problem_line(done.stderr)
     if done.returncode != 0:
         print(done.stdout, done.stderr, sep="\n", file=sys.stderr)
-    return done.returncode == 0
+        return "its grader does not give src/submission every basic point (above)"
+    return ""
 
 
 def write_zip(folder: Path, archive: Path) -> None:
@@ -247,6 +254,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "release",
                         help="the folder to write; the zip goes beside it (default: release/ "
                         "and release.zip at the top level)")
+    parser.add_argument("--sandbox-user", default="auto", metavar="USER",
+                        help="whom the grader runs the submission as (grader.py's option)")
     args = parser.parse_args()
     out = args.out.resolve()
     if out.exists() and not (out / "src/basic_tests.pt").is_file():
@@ -258,9 +267,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
         folder = Path(tmp) / out.name
         build(folder)
-        if not grades_the_reference(folder):
-            print(f"{out} not written: its grader does not give src/submission every basic "
-                  "point (above)", file=sys.stderr)
+        problem = reference_problem(folder, args.sandbox_user)
+        if problem:
+            print(f"{out} not written: {problem}", file=sys.stderr)
             return 1
         write_zip(folder, out.with_suffix(".zip"))
         if out.exists():

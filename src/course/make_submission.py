@@ -84,11 +84,14 @@ def import_problems(folder: Path) -> str:
     return "" if done.returncode == 0 else done.stderr.strip()
 
 
-def basic_points(folder: Path, results: Path) -> tuple[float, float, list[str], int]:
-    """Runs the basic tests on the package in ``folder`` (their output is shown): the points
-    earned, the points there are, the tests that failed, and the grader's exit status."""
+def basic_points(folder: Path, results: Path,
+                 sandbox_user: str = "auto") -> tuple[float, float, list[str], int]:
+    """Runs the basic tests on the package in ``folder`` (their output is shown), the
+    submission as ``sandbox_user`` (grader.py's ``--sandbox-user``): the points earned, the
+    points there are, the tests that failed, and the grader's exit status."""
     done = subprocess.run([sys.executable, "grader.py", "--submission", str(folder),
-                           "--gradescope", str(results), *basic_test_ids()], cwd=SRC)
+                           "--gradescope", str(results), "--sandbox-user", sandbox_user,
+                           *basic_test_ids()], cwd=SRC)
     tests = json.loads(results.read_text())["tests"] if results.is_file() else []
     failed = [test["number"] for test in tests if test["score"] < test["max_score"]]
     return (sum(test["score"] for test in tests), sum(test["max_score"] for test in tests),
@@ -111,6 +114,8 @@ def main() -> int:
     parser.add_argument("--partial", action="store_true",
                         help="write the zip even where basic tests fail or given code changed "
                              "(the package must still import)")
+    parser.add_argument("--sandbox-user", default="auto", metavar="USER",
+                        help="whom the grader runs the submission as (grader.py's option)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         archive, unzipped = Path(tmp) / "submission.zip", Path(tmp) / "unzipped"
@@ -122,7 +127,8 @@ def main() -> int:
             print(f"{problems}\n{args.out} not written: the course's autograder could not read "
                   "the package (above)", file=sys.stderr)
             return 1
-        earned, possible, failed, status = basic_points(unzipped, Path(tmp) / "results.json")
+        earned, possible, failed, status = basic_points(unzipped, Path(tmp) / "results.json",
+                                                       args.sandbox_user)
         if status not in (0, 1):  # no verdicts: the grader could not run
             print(f"{args.out} not written: the basic tests could not run (above)",
                   file=sys.stderr)

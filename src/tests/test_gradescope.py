@@ -1,26 +1,58 @@
 """The Gradescope bundle end to end: autograder.zip from make_autograder.py, run as Gradescope
 runs it (run_autograder in a temporary root, the upload in root/submission), on uploads made
 from src/submission/: whole, loose, nested, blanked, incomplete, broken, hanging, crashing,
-printing."""
+printing; the README's command that runs it by hand; what setup.sh installs (the versions
+the bundle pins), and the versions that graded, in the results for staff."""
 
+import importlib.machinery
+import importlib.util
 import json
 import os
+import platform
+import re
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 import unittest
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
-from course import make_autograder
-from course import make_submission
+from course import check_env, make_autograder, make_submission
 from tests.submissions import blanked, files, reference, replace_block, unreachable_python, write
 
+README = (make_autograder.SRC.parent / "README.md").read_text()
 POINTS = json.loads((make_autograder.SRC / "judge" / "points.json").read_text())
 GRADED = sorted(test for test, value in POINTS.items() if value > 0)
 FLOW = [test for test in GRADED if test.startswith("1")]
 GAN = [test for test in GRADED if not test.startswith("1")]
+PACKAGES = [name for name, _ in check_env.requirements(check_env.REQUIREMENTS.read_text())]
+ENVIRONMENT = "environment"  # the number of the entry for staff that names the versions
+AS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
+
+
+def run_autograder_module():
+    """gradescope/run_autograder, imported as a module (it has no .py suffix)."""
+    path = str(make_autograder.SRC / "gradescope" / "run_autograder")
+    loader = importlib.machinery.SourceFileLoader("run_autograder", path)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+def readme_section(heading: str) -> str:
+    """The text of README.md from the line holding ``heading`` to the next section."""
+    start = README.index(heading)
+    end = README.find("\n## ", start)
+    return README[start:end if end >= 0 else len(README)]
+
+
+def readme_block(after: str) -> str:
+    """The first fenced block of README.md after the text ``after``."""
+    match = re.compile(r"^```\n(.*?)^```$", re.S | re.M).search(README, README.index(after))
+    return match[1]
 
 
 def uploads() -> dict[str, dict[str, str | bytes]]:
@@ -79,7 +111,8 @@ class AutograderBundleTest(unittest.TestCase):
         """Every graded test once, in Gradescope's form; no 0-point check among them."""
         self.assertEqual(results["stdout_visibility"], "hidden")
         self.assertIsInstance(results["output"], str)
-        tests = results["tests"]
+        tests = [test for test in results["tests"] if test["number"] != ENVIRONMENT]
+        self.assertEqual(len(results["tests"]) - len(tests), 1, "no entry naming the versions")
         self.assertEqual(sorted(test["number"] for test in tests), GRADED)
         for test in tests:
             self.assertEqual(test["max_score"], POINTS[test["number"]])
@@ -105,19 +138,125 @@ class AutograderBundleTest(unittest.TestCase):
     def test_bundle_holds_the_grader_and_no_submission(self):
         with zipfile.ZipFile(self.bundle) as bundle:
             self.assertEqual(sorted(bundle.namelist()),
-                             sorted([*make_autograder.BUNDLE, "given_code.json"]))
+                             sorted([*make_autograder.BUNDLE, *make_autograder.WRITTEN]))
             for script in ("setup.sh", "run_autograder"):
                 text = bundle.read(script)
                 self.assertTrue(text.startswith(b"#!"), f"{script} has no shebang")
                 self.assertNotIn(b"\r\n", text, f"{script} has Windows line endings")
                 self.assertEqual(bundle.getinfo(script).external_attr >> 16 & 0o111, 0o111)
         self.assertFalse(any(name.startswith("submission") for name in make_autograder.BUNDLE))
-        self.assertLess(self.bundle.stat().st_size, 1_000_000)
+        # the size the README gives
+        (kilobytes,) = re.findall(r"autograder\.zip \(under (\d+) KB\)", README)
+        self.assertLess(self.bundle.stat().st_size, int(kilobytes) * 1000)
+
+    def test_the_readme_lists_the_bundle_s_files(self):
+        table = readme_section("## Grading with Gradescope")
+        table = table[table.index("| file | what it is |"):]
+        table = table[:table.index("\n\n")]
+        listed = re.findall(r"`([^`]+)`", "\n".join(
+            line.split("|")[1] for line in table.splitlines()[2:]))
+        self.assertEqual(sorted(listed), sorted([*make_autograder.BUNDLE,
+                                                 *make_autograder.WRITTEN]))
+
+    def test_the_bundle_pins_the_students_packages_at_this_environment_s_versions(self):
+        with zipfile.ZipFile(self.bundle) as bundle:
+            lock = bundle.read("requirements.lock").decode()
+        comments = [line for line in lock.splitlines() if line.startswith("#")]
+        self.assertIn(f"(Python {platform.python_version()})", "\n".join(comments))
+        # without a local label such as +cu128, so that the CPU build of the version matches
+        self.assertEqual([line for line in lock.splitlines() if not line.startswith("#")],
+                         [f"{name}=={metadata.version(name).split('+')[0]}"
+                          for name in PACKAGES])
+
+    def test_setup_sh_installs_the_pinned_versions_torch_from_the_cpu_index(self):
+        """setup.sh run for real, in a root of its own, with apt-get, the venv and pip stood in
+        for (no network): what it asks pip to install."""
+        work = self.tmp / "setup"
+        stubs, root = work / "stubs", work / "root"
+        stubs.mkdir(parents=True)
+        with zipfile.ZipFile(self.bundle) as bundle:
+            bundle.extractall(root / "source")
+        pip_log = work / "pip.log"
+        scripts = {
+            "apt-get": "exit 0",
+            # `python3 -m venv DIR`: a venv whose pip notes its arguments and whose python is
+            # this one; anything else goes to this Python
+            "python3": f'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"\n'
+                       f'  printf \'#!/bin/sh\\necho "$*" >>{pip_log}\\n\' >"$3/bin/pip"\n'
+                       f'  printf \'#!/bin/sh\\nexec {sys.executable} "$@"\\n\' >"$3/bin/python"\n'
+                       f'  chmod +x "$3/bin/pip" "$3/bin/python"; exit 0; fi\n'
+                       f'exec {sys.executable} "$@"',
+        }
+        for name, body in scripts.items():
+            (stubs / name).write_text(f"#!/bin/sh\n{body}\n")
+            (stubs / name).chmod(0o755)
+        env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}",
+               "AUTOGRADER_ROOT": str(root)}
+        done = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env,
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lock = root / "source" / "requirements.lock"
+        pins = [line for line in lock.read_text().splitlines() if not line.startswith("#")]
+        self.assertEqual(pip_log.read_text().splitlines(), [
+            "install --quiet --upgrade pip",
+            "install --quiet --index-url https://download.pytorch.org/whl/cpu "
+            f"{pins[0]} {pins[1]}",
+            f"install --quiet -r {lock}"])
+        self.assertEqual([pin.split("==")[0] for pin in pins[:2]], ["torch", "torchvision"])
+        self.assertIn("made the bundle", done.stdout)
+
+    def test_results_name_the_versions_that_graded_for_staff_alone(self):
+        (entry,) = [test for test in self.results["zip"]["tests"]
+                    if test["number"] == ENVIRONMENT]
+        self.assertEqual((entry["visibility"], entry["score"], entry["max_score"]),
+                         ("hidden", 0, 0))
+        versions = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
+        self.assertEqual(entry["output"], f"Graded with Python {platform.python_version()}: "
+                         f"{versions}.\nThe versions that requirements.lock pins.")
+
+    def test_versions_other_than_the_pins_are_named(self):
+        run_autograder = run_autograder_module()
+        run_autograder.PYTHON = sys.executable
+        source = self.tmp / "other pins"
+        source.mkdir()
+        (source / "requirements.lock").write_text("# made elsewhere\nnumpy==0.0.1\n"
+                                                  "tqdm==" + metadata.version("tqdm") + "\n"
+                                                  "no-such-package==1.0\n")
+        output = run_autograder.environment_entry(source)["output"]
+        self.assertEqual(output.splitlines()[1], "requirements.lock pins otherwise: numpy 0.0.1, "
+                         "no-such-package 1.0.")
+        self.assertIn(f"numpy {metadata.version('numpy')}, tqdm ", output)
+        self.assertIn("no-such-package (not installed).", output)
+
+    def test_the_readme_s_command_runs_the_bundle_from_the_top_folder(self):
+        """The README's lines, as written, in a folder laid out as the repository's top folder
+        is after make autograder and make submission, with .venv this Python's environment."""
+        top = self.tmp / "top folder"
+        top.mkdir()
+        top.chmod(0o755)  # as root, the sandbox's user must reach .venv through it
+        self.tmp.chmod(0o755)
+        shutil.copy(self.bundle, top / "autograder.zip")
+        make_submission.write_zip(top / "submission.zip")
+        if sys.prefix != sys.base_prefix:  # a venv: the whole of it, so that it finds its packages
+            (top / ".venv").symlink_to(sys.prefix)
+        else:
+            (top / ".venv" / "bin").mkdir(parents=True)
+            (top / ".venv" / "bin" / "python").symlink_to(sys.executable)
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith("AUTOGRADER_") and key != "PYTHONPATH"}
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c",
+                               readme_block("To run the bundle by hand")],
+                              cwd=top, env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+        results = json.loads((top / "autograder-root" / "results" / "results.json").read_text())
+        self.check_listed(results)
+        self.assert_full(results, GRADED)
 
     def test_submission_zip_gets_full_points(self):
         results = self.grade("zip")
         self.assert_full(results, GRADED)
-        self.assertIn("submission of submission.zip", results["output"])
+        self.assertIn("Graded the files found in submission/ of submission.zip.",
+                      results["output"])
 
     def test_loose_files_and_nested_folders_get_full_points(self):
         self.assert_full(self.grade("loose"), GRADED)
@@ -189,13 +328,28 @@ class AutograderBundleTest(unittest.TestCase):
             write(work / "upload", files())
             run = make_autograder.run_autograder(self.bundle, work / "upload", work / "root",
                                                  str(unreachable_python(work)))
-            self.assertEqual(run.returncode, 1)
+            self.assertEqual(run.returncode, 3)
             self.assertRegex(run.stderr, r"(?m)^grader set-up problem: the sandbox user, "
                              r".* cannot read ")
             self.assertIn("run_autograder: the grader could not start its sandbox", run.stderr)
             self.assertFalse((work / "root" / "results" / "results.json").exists())
         finally:
             shutil.rmtree(work)
+
+
+@unittest.skipUnless(AS_ROOT, "only root runs the submission as another user")
+class SetupProblemTest(unittest.TestCase):
+    def test_make_autograder_names_a_set_up_problem_in_one_line(self):
+        with tempfile.TemporaryDirectory() as tmp:  # root's alone
+            python = unreachable_python(Path(tmp))
+            out = Path(tmp) / "autograder.zip"
+            done = subprocess.run([str(python), "-m", "course.make_autograder", "--out", str(out)],
+                                  cwd=make_autograder.SRC, capture_output=True, text=True,
+                                  timeout=300)
+            self.assertEqual(done.returncode, 1)
+            self.assertRegex(done.stderr, rf"^{re.escape(str(out))} not written: grader set-up "
+                             r"problem: the sandbox user, .* cannot read [^\n]*\n$")
+            self.assertFalse(out.exists())
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 grader, which holds no reference computation, judges the basic tests as ours does."""
 
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -15,7 +16,8 @@ from pathlib import Path
 import torch
 
 from course import manifest
-from tests.submissions import BLOCK, SRC, block, files, reference, replace_block, write
+from tests.submissions import (BLOCK, SRC, block, files, reference, replace_block,
+                               unreachable_python, write)
 from tests.test_mistake_messages import MISTAKES, uploads
 from tests.test_wrong_implementations import FAILS, PAIRS, wrong
 
@@ -202,8 +204,9 @@ class ReleaseTest(unittest.TestCase):
 
     def test_makefile_offers_the_students_targets_only(self):
         makefile = (self.release / "Makefile").read_text()
-        targets = set(re.findall(r"^([a-z]+):", makefile, re.M))
-        self.assertEqual(targets, {"venv", "train", "test", "clean", "pdf", "submission"})
+        targets = set(re.findall(r"^([a-z-]+):", makefile, re.M))
+        self.assertEqual(targets, {"venv", "train", "test", "clean-venv", "clean-train", "pdf",
+                                   "submission"})
 
     def test_a_folder_that_is_not_a_release_is_left_alone(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -216,6 +219,23 @@ class ReleaseTest(unittest.TestCase):
             self.assertIn("is not a release", done.stderr)
             self.assertEqual([path.name for path in out.iterdir()], ["notes.txt"])
             self.assertFalse(out.with_suffix(".zip").exists())
+
+
+@unittest.skipUnless(sys.platform.startswith("linux") and os.geteuid() == 0,
+                     "only root runs the submission as another user")
+class SetupProblemTest(unittest.TestCase):
+    def test_a_grader_that_cannot_start_its_sandbox_is_named_in_one_line(self):
+        """make_release.py run by a Python the sandbox's user cannot read: the grader's set-up
+        problem, in one line, not the reference missing points."""
+        with tempfile.TemporaryDirectory() as tmp:  # root's alone
+            python = unreachable_python(Path(tmp))
+            out = Path(tmp) / "release"
+            done = subprocess.run([str(python), "-m", "course.make_release", "--out", str(out)], cwd=SRC,
+                                  capture_output=True, text=True, timeout=600)
+            self.assertEqual(done.returncode, 1)
+            self.assertRegex(done.stderr, rf"^{re.escape(str(out))} not written: grader set-up "
+                             r"problem: the sandbox user, .* cannot read [^\n]*\n$")
+            self.assertFalse(out.exists())
 
 
 class ReferenceAnswersTest(unittest.TestCase):

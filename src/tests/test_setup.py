@@ -1,6 +1,7 @@
 """The set-up: check_env.py on environments made up here, environment.yml against
-requirements.txt, and what the Makefile (ours and the students') runs with USE_PYTHON and
-TORCH_INDEX."""
+requirements.txt, and what the Makefile (ours and the students') runs with USE_PYTHON,
+TORCH_INDEX, PYTHON and SANDBOX_USER; as root, the check that stops make venv before it
+installs from a Python the sandbox's user cannot run."""
 
 import os
 import re
@@ -14,11 +15,28 @@ from unittest import mock
 
 from course import check_env
 from course.make_release import students_makefile
-from tests.submissions import SRC
+from tests.submissions import SRC, unreachable_python
 
 ROOT = SRC.parent
 REQUIREMENTS = check_env.requirements((SRC / "requirements.txt").read_text())
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+AS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
+
+
+def system_python() -> str | None:
+    """The system's /usr/bin/python3 where it is 3.10 or newer, which every user can run."""
+    try:
+        done = subprocess.run(["/usr/bin/python3", "-c", "import sys; print(sys.version_info "
+                               ">= (3, 10))"], capture_output=True, text=True, timeout=60)
+    except OSError:
+        return None
+    return "/usr/bin/python3" if done.stdout.strip() == "True" else None
+
+
+def which_python(python: str) -> str:
+    """What the venv's stamp names for a venv made from ``python``: its real path."""
+    return subprocess.run([python, "-c", "import os, sys; print(os.path.realpath(sys.executable))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 def fake_environment(folder: Path, versions: dict[str, str]) -> Path:
@@ -38,6 +56,7 @@ class CheckEnvTest(unittest.TestCase):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.tmp = Path(tmp.name)
+        self.tmp.chmod(0o755)  # as root, the sandbox's user must reach the environments here
 
     def check(self, versions: dict[str, str]) -> subprocess.CompletedProcess:
         python = fake_environment(self.tmp / "env", versions)
@@ -75,6 +94,17 @@ class CheckEnvTest(unittest.TestCase):
             f"Install them into it: {python} -m pip install -r {SRC / 'requirements.txt'}; or "
             "leave out USE_PYTHON, and make builds its own environment, .venv."])
 
+    @unittest.skipUnless(AS_ROOT, "only root runs the submission as another user")
+    def test_as_root_a_python_the_sandbox_user_cannot_run_is_named_with_the_fix(self):
+        self.tmp.chmod(0o700)
+        done = self.check({name: "99" for name, _ in REQUIREMENTS})
+        self.assertEqual(done.returncode, 1)
+        python = self.tmp / "env" / "bin" / "python"
+        self.assertRegex(done.stderr, rf"^check_env: as root, the grader runs the submission as "
+                         rf"another user \(uid \d+\), who cannot run {re.escape(str(python))} "
+                         r"\(Permission denied\): give make a Python 3\.10 or newer that every "
+                         r"user can run, .* or run make as an ordinary user\n$")
+
     def test_a_conda_environment_is_told_the_conda_command(self):
         (self.tmp / "env" / "conda-meta").mkdir(parents=True)
         done = self.check({})
@@ -102,7 +132,10 @@ class CheckEnvTest(unittest.TestCase):
 # What would change what make runs: the Makefile's variables, set by CI (PYTHON, VENV) or by a
 # make that runs these tests (MAKEFLAGS passes its command line's variables on).
 MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHON", "VENV", "USE_PYTHON",
-                  "TORCH_INDEX", "PARTIAL", "ARGS")
+                  "TORCH_INDEX", "PARTIAL", "ARGS", "SANDBOX_USER")
+# The Python a venv is made from where PYTHON is not given: as root the system's, where it is
+# 3.10 or newer
+DEFAULT_PYTHON = (system_python() if AS_ROOT else None) or "python3"
 
 
 def clean_environment() -> dict[str, str]:
@@ -118,8 +151,9 @@ class MakefileTest(unittest.TestCase):
         self.addCleanup(tmp.cleanup)
         self.tmp = Path(tmp.name)
         (self.tmp / "src" / "course").mkdir(parents=True)
+        (self.tmp / "src" / "sandbox").mkdir()
         for name in ("requirements.txt", "course/__init__.py", "course/check_env.py",
-                     "environment.yml"):
+                     "environment.yml", "sandbox/__init__.py", "sandbox/confine.py"):
             shutil.copy(SRC / name, self.tmp / "src" / name)
 
     def make(self, students: bool, *args: str, dry_run: bool = True) -> subprocess.CompletedProcess:
@@ -153,13 +187,16 @@ class MakefileTest(unittest.TestCase):
             with self.subTest(students=students):
                 venv = self.tmp / "new"
                 lines = self.make(students, "venv", f"VENV={venv}").stdout.splitlines()
+                self.assertEqual(lines[0], f"cd src && {DEFAULT_PYTHON} -m course.check_env --venv {venv}")
                 self.assertRegex(lines[1], r"^echo \"make venv: installing src/requirements.txt "
-                                 rf"into {venv}; .*CUDA build: about 3 GB to download, 6 GB on "
-                                 rf"disk .*TORCH_INDEX={CPU_INDEX}, see README\)\"$")
+                                 rf"into {venv}, made from {DEFAULT_PYTHON}; .*CUDA build: about "
+                                 rf"3 GB to download, 6 GB on disk .*TORCH_INDEX={CPU_INDEX}, see "
+                                 r"README\)\"$")
                 self.assertEqual(lines[2:], [
-                    f"python3 -m venv {venv}",
+                    f"{DEFAULT_PYTHON} -m venv --clear {venv}",
                     f"{venv}/bin/python -m pip install -r src/requirements.txt",
-                    f"touch {venv}/installed"])
+                    f"{DEFAULT_PYTHON} -c 'import os, sys; print(os.path.realpath(sys.executable))'"
+                    f" >{venv}/installed"])
 
     def test_torch_index_installs_torch_and_torchvision_from_it_first(self):
         for students in (False, True):
@@ -168,7 +205,8 @@ class MakefileTest(unittest.TestCase):
                 lines = self.make(students, "venv", f"VENV={venv}",
                                   f"TORCH_INDEX={CPU_INDEX}").stdout.splitlines()
                 self.assertEqual(lines[1], f'echo "make venv: installing src/requirements.txt '
-                                 f'into {venv}, torch and torchvision from {CPU_INDEX}"')
+                                 f'into {venv}, made from {DEFAULT_PYTHON}; torch and torchvision '
+                                 f'from {CPU_INDEX}"')
                 self.assertEqual(lines[3:5], [
                     f"{venv}/bin/python -m pip install --index-url {CPU_INDEX} "
                     "$(grep '^torch' src/requirements.txt)",
@@ -176,6 +214,116 @@ class MakefileTest(unittest.TestCase):
         picked = subprocess.run(["grep", "^torch", "src/requirements.txt"], cwd=self.tmp,
                                 capture_output=True, text=True, check=True).stdout
         self.assertEqual(check_env.requirements(picked), REQUIREMENTS[:2])
+
+    def stamped_venv(self, made_from: str) -> Path:
+        """A venv folder whose stamp says it was made from ``made_from``, newer than
+        requirements.txt."""
+        venv = self.tmp / "venv"
+        venv.mkdir()
+        (venv / "pyvenv.cfg").write_text("home = /nowhere\n")
+        (venv / "installed").write_text(f"{made_from}\n")
+        return venv
+
+    def test_a_python_given_that_made_another_venv_makes_it_again(self):
+        python = sys.executable
+        venv = self.stamped_venv("/opt/another/bin/python3.9")
+        for students in (False, True):
+            with self.subTest(students=students):
+                lines = self.make(students, "venv", f"VENV={venv}",
+                                  f"PYTHON={python}").stdout.splitlines()
+                self.assertEqual(lines[0], f"cd src && {python} -m course.check_env --venv {venv}")
+                self.assertIn(f"{python} -m venv --clear {venv}", lines)
+                # without PYTHON, the venv there is kept, whatever it was made from
+                self.assertEqual(self.make(students, "venv", f"VENV={venv}").stdout,
+                                 "make: Nothing to be done for 'venv'.\n")
+
+    def test_the_python_that_made_the_venv_keeps_it(self):
+        venv = self.stamped_venv(which_python(sys.executable))
+        done = self.make(False, "venv", f"VENV={venv}", f"PYTHON={sys.executable}")
+        self.assertEqual((done.returncode, done.stdout),
+                         (0, "make: Nothing to be done for 'venv'.\n"))
+
+    def test_sandbox_user_reaches_every_grader_call_and_the_checks(self):
+        for students in (False, True):
+            with self.subTest(students=students):
+                made = self.make(students, "test", "venv", "submission", "VENV=new",
+                                 "SANDBOX_USER=none").stdout
+                self.assertIn(f"--venv {self.tmp}/new --sandbox-user none\n", made)
+                self.assertIn(" grader.py --sandbox-user none || status=1;", made)
+                self.assertIn("course.make_submission --sandbox-user none\n", made)
+                used = self.make(students, "test", "USE_PYTHON=/opt/env/bin/python",
+                                 "SANDBOX_USER=20000-20009").stdout
+                self.assertTrue(used.startswith("cd src && /opt/env/bin/python -m course.check_env "
+                                                "--sandbox-user 20000-20009\n"), used)
+        staff = self.make(False, "release", "VENV=new", "SANDBOX_USER=none").stdout
+        self.assertIn("course.make_release --sandbox-user none\n", staff)
+
+    def test_the_venv_and_a_training_run_are_removed_apart(self):
+        (self.tmp / ".venv").mkdir()
+        (self.tmp / "src" / "maf").mkdir()
+        done = self.make(True, "clean-venv", dry_run=False)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual([(self.tmp / ".venv").exists(), (self.tmp / "src/maf").exists()],
+                         [False, True])
+        self.make(True, "clean-train", dry_run=False)
+        self.assertFalse((self.tmp / "src/maf").exists())
+
+
+@unittest.skipUnless(AS_ROOT, "only root runs the submission as another user")
+class BeforeTheVenvTest(unittest.TestCase):
+    """make venv as root, for real: a Python or a folder that the sandbox's user cannot reach
+    stops it at once, in one line naming the fix, before anything is made or installed."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()  # root's alone
+        self.addCleanup(tmp.cleanup)
+        self.tmp = Path(tmp.name)
+        for name in ("requirements.txt", "course/__init__.py", "course/check_env.py",
+                     "sandbox/__init__.py", "sandbox/confine.py"):
+            (self.tmp / "repo" / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(SRC / name, self.tmp / "repo" / "src" / name)
+        shutil.copy(ROOT / "Makefile", self.tmp / "repo" / "Makefile")
+
+    def make_venv(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "--no-print-directory", "venv", *args],
+                              cwd=self.tmp / "repo", capture_output=True, text=True, timeout=60,
+                              env=clean_environment())
+
+    def test_a_python_in_a_private_folder_stops_it_with_the_fix(self):
+        python = unreachable_python(self.tmp)
+        done = self.make_venv(f"PYTHON={python}", f"VENV={self.tmp / 'venv-new'}")
+        self.assertNotEqual(done.returncode, 0)
+        (line,) = done.stderr.splitlines()[:1]
+        self.assertRegex(line, rf"^make venv: as root, the grader runs the submission as "
+                         rf"another user \(uid \d+\), who cannot run {re.escape(str(python))} "
+                         r"\(Permission denied\): give make a Python 3\.10 or newer that every "
+                         r"user can run, .*\(PYTHON=/usr/bin/python3 on Debian and Ubuntu\)")
+        self.assertNotIn("make venv: installing", done.stdout)
+        self.assertFalse((self.tmp / "venv-new").exists())
+
+    def test_a_venv_in_a_private_folder_stops_it_with_the_fix(self):
+        python = system_python()
+        if python is None:
+            self.skipTest("no /usr/bin/python3 of 3.10 or newer")
+        venv = self.tmp / "private" / "venv"
+        done = self.make_venv(f"PYTHON={python}", f"VENV={venv}")
+        self.assertNotEqual(done.returncode, 0)
+        self.assertTrue(done.stderr.startswith(
+            f"make venv: as root, the grader runs the submission as another user"), done.stderr)
+        self.assertIn(f"who cannot reach {self.tmp}, where {venv} goes: make the venv where "
+                      "every user can reach it (VENV=/var/tmp/maf-gan-venv)", done.stderr)
+        self.assertFalse(venv.parent.exists())
+
+    def test_a_folder_that_is_not_a_venv_is_never_cleared(self):
+        python = system_python()
+        if python is None:
+            self.skipTest("no /usr/bin/python3 of 3.10 or newer")
+        mine = self.tmp / "repo" / "mine"
+        mine.mkdir()
+        (mine / "notes.txt").write_text("keep me")
+        done = self.make_venv(f"PYTHON={python}", "VENV=mine")
+        self.assertIn("make venv: mine holds files and no virtual environment", done.stderr)
+        self.assertEqual([path.name for path in mine.iterdir()], ["notes.txt"])
 
 
 if __name__ == "__main__":
