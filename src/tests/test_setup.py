@@ -60,8 +60,8 @@ class CheckEnvTest(unittest.TestCase):
 
     def check(self, versions: dict[str, str]) -> subprocess.CompletedProcess:
         python = fake_environment(self.tmp / "env", versions)
-        return subprocess.run([str(python), str(SRC / "course" / "check_env.py")], capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run([str(python), "-m", "course.check_env"], cwd=SRC,
+                              capture_output=True, text=True, timeout=60)
 
     def test_requirements_hold_the_packages_and_the_lowest_versions_the_code_needs(self):
         self.assertEqual(REQUIREMENTS, [
@@ -322,7 +322,8 @@ class BeforeTheVenvTest(unittest.TestCase):
         mine.mkdir()
         (mine / "notes.txt").write_text("keep me")
         done = self.make_venv(f"PYTHON={python}", "VENV=mine")
-        self.assertIn("make venv: mine holds files and no virtual environment", done.stderr)
+        self.assertIn(f"make venv: {self.tmp}/repo/mine holds files and no virtual environment",
+                      done.stderr)
         self.assertEqual([path.name for path in mine.iterdir()], ["notes.txt"])
 
 
