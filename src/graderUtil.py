@@ -795,12 +795,13 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
 
 
 def print_summary(verdicts: list[Verdict], elsewhere: list[GradedTest] = ()) -> None:
-    """Points of the basic and hidden tests, those of the tests graded elsewhere, the
-    written-answer checks, and last the line ``N passed, N failed`` (of the tests run here)."""
+    """Points of the basic and of the hidden tests (of a kind that ran), those of the tests
+    graded elsewhere, the written-answer checks, and last the line ``N passed, N failed`` (of
+    the tests run here)."""
     print("========== SUMMARY")
     for hidden, kind in ((False, "basic"), (True, "hidden")):
         mine = [verdict for verdict in verdicts if verdict.test.hidden == hidden]
-        if mine or not elsewhere:
+        if mine:
             earned, possible = (sum(v.score for v in mine), sum(v.test.points for v in mine))
             print(f"{kind} points: {_points(earned)}/{_points(possible)}")
     if elsewhere:
