@@ -242,6 +242,7 @@ class GanTrainerTest(unittest.TestCase):
         self.assertIn("--data_dir", stderr)
         self.assertIn("FASHION_MNIST_DIR", stderr)
         self.assertNotIn("Traceback", stderr)
+        self.assertFalse(self.out.parent.exists())  # no run folder was made
 
     def test_sampler_writes_images_and_labels(self):
         self.assertEqual(self.train("--model", "cgan")[0], 0)
