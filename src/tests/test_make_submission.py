@@ -146,6 +146,21 @@ class MakeSubmissionTest(unittest.TestCase):
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertEqual(zipped_gan(out), uses)
 
+    def test_changes_whose_effect_cannot_be_told_need_the_flag(self):
+        """The markers of one block taken out (its code kept): the blocks no longer match the
+        starter's, so whether the basic tests pass with its given code is not known."""
+        source = reference("gan.py")
+        start = source.index("    ### START CODE HERE ###\n")
+        unmarked = (source[:start] + source[start:].replace("    ### START CODE HERE ###\n", "", 1)
+                    .replace("    ### END CODE HERE ###\n", "", 1))
+        with tempfile.TemporaryDirectory() as tmp:
+            done, out = make_submission_of(Path(tmp), files(gan=unmarked))
+            self.assertEqual(done.returncode, 1)
+            self.assertFalse(out.exists())
+            self.assertIn("not written: whether the basic tests pass with the starter's given "
+                          "code around your blocks is not known (above). To hand in work that "
+                          "fails basic tests as it is: make submission PARTIAL=1", done.stderr)
+
     def test_a_replaced_given_line_is_named_with_what_it_was(self):
         """A line changed outside the blocks (a sed over the given MAF.sample, which no basic
         test's score depends on) is named with its line number and what it was."""
