@@ -2,7 +2,7 @@
 #               make test    (the grader, then the tests in src/tests/ where there are any)
 #               make pdf     (the written answers: submission.tex -> submission.pdf)
 #               make submission  (the code to hand in: submission.zip, after the basic tests;
-#                                 PARTIAL=1: as it is)
+#                                 PARTIAL=1: as it is, where basic tests fail)
 # train, test and submission create the virtual environment .venv on first use, or run in an
 # environment of your own: USE_PYTHON=/path/to/python (below).
 
@@ -119,8 +119,9 @@ pdf:
 	@echo "wrote submission.pdf"
 
 # submission.zip is written only once an unzipped copy of it imports as the course's
-# autograder needs and passes the basic tests alone, its given code unchanged; with PARTIAL=1,
-# the work as it is (it must still import). A zip there that earned more is kept.
+# autograder needs and passes the basic tests alone (and with the starter's given code around
+# its blocks, where it changed that code); with PARTIAL=1, work that fails basic tests, as it
+# is (it must still import). A zip there that earned more is kept.
 submission: venv
 	cd src && $(PY) -m course.make_submission$(if $(PARTIAL), --partial)$(SANDBOX)
 

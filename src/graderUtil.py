@@ -746,7 +746,8 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
 
     def report() -> None:
         if gradescope is not None:
-            results = gradescope_results(here, verdicts, time.perf_counter() - start, preface)
+            results = gradescope_results(here, verdicts, time.perf_counter() - start, preface,
+                                         starters)
             write_json(results, gradescope)
 
     if gradescope is not None:
@@ -802,12 +803,13 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
 
 
 def print_summary(verdicts: list[Verdict], elsewhere: list[GradedTest] = ()) -> None:
-    """Points of the basic and hidden tests, those of the tests graded elsewhere, the
-    written-answer checks, and last the line ``N passed, N failed`` (of the tests run here)."""
+    """Points of the basic and of the hidden tests (of a kind that ran), those of the tests
+    graded elsewhere, the written-answer checks, and last the line ``N passed, N failed`` (of
+    the tests run here)."""
     print("========== SUMMARY")
     for hidden, kind in ((False, "basic"), (True, "hidden")):
         mine = [verdict for verdict in verdicts if verdict.test.hidden == hidden]
-        if mine or not elsewhere:
+        if mine:
             earned, possible = (sum(v.score for v in mine), sum(v.test.points for v in mine))
             print(f"{kind} points: {_points(earned)}/{_points(possible)}")
     if elsewhere:
@@ -830,10 +832,13 @@ NOT_RUN = "not run: grading stopped before this test finished (it ran out of tim
 
 
 def gradescope_results(
-    tests: list[GradedTest], verdicts: list[Verdict], seconds: float, preface: list[str] = ()
+    tests: list[GradedTest], verdicts: list[Verdict], seconds: float, preface: list[str] = (),
+    starters: dict[str, Verdict] | None = None,
 ) -> dict[str, object]:
     """Gradescope's results of ``tests`` (a test without a verdict scores 0 as not run), with
-    the lines of ``preface`` on top.
+    the lines of ``preface`` on top. Where ``starters`` (grade's) holds a test, its entry's
+    ``extra_data`` gives ``score_with_given_code``, the score with the starter's given code
+    around the hand-in's blocks (make_submission.py reads it; Gradescope shows none of it).
 
     Basic tests are ``visible``, hidden ones ``after_published``. The summary on top speaks
     of the basic tests alone and stdout stays hidden, so that nothing tells a student about
@@ -851,6 +856,8 @@ def gradescope_results(
             "output": "\n".join(verdict.output) if verdict else NOT_RUN,
             "visibility": "after_published" if test.hidden else "visible",
         })
+        if starters and test.test_id in starters:
+            entries[-1]["extra_data"] = {"score_with_given_code": starters[test.test_id].score}
     basic = [test for test in tests if not test.hidden]
     earned = sum(by_id[test.test_id].score for test in basic if test.test_id in by_id)
     passed = sum(by_id[test.test_id].passed for test in basic if test.test_id in by_id)

@@ -17,13 +17,24 @@ from pathlib import Path
 
 from training.utils import DivergedError, UserError
 
-DEFAULT_OUT_DIRS = {"flow": "maf", "gan": "gan_nonsat", "cgan": "gan_nonsat_conditional"}
+# The run folder when --out_dir is not given: the problem set's name for the model and loss
+# type (the flow's whatever --loss_type says), else MODEL_LOSSTYPE.
+DEFAULT_OUT_DIRS = {("gan", "nonsaturating"): "gan_nonsat",
+                    ("gan", "wasserstein_gp"): "gan_wass_gp",
+                    ("cgan", "nonsaturating"): "gan_nonsat_conditional"}
 # The problem set's settings where the models differ.
 MODEL_DEFAULTS = {
     "flow": {"n_epochs": 50, "batch_size": 100, "lr": 2e-3},
     "gan": {"n_epochs": 1, "batch_size": 64, "lr": 1e-3},
     "cgan": {"n_epochs": 1, "batch_size": 64, "lr": 1e-3},
 }
+
+
+def default_out_dir(model: str, loss_type: str) -> str:
+    """Where a run of ``model`` with ``loss_type`` goes when --out_dir is not given."""
+    if model == "flow":
+        return "maf"
+    return DEFAULT_OUT_DIRS.get((model, loss_type), f"{model}_{loss_type}")
 
 
 def positive_int(text: str) -> int:
@@ -63,10 +74,13 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", choices=list(DEFAULT_OUT_DIRS), default="flow",
+    parser.add_argument("--model", choices=list(MODEL_DEFAULTS), default="flow",
                         help="which model to train (default: flow)")
+    named = ", ".join(f"{model} {loss_type}: {folder}"
+                      for (model, loss_type), folder in DEFAULT_OUT_DIRS.items())
     parser.add_argument("--out_dir", help="folder for plots, checkpoints and metrics, any path "
-                        f"(default: {', '.join(f'{k}: {v}' for k, v in DEFAULT_OUT_DIRS.items())})")
+                        f"(default: flow: {default_out_dir('flow', '')}, {named}, otherwise "
+                        "MODEL_LOSSTYPE)")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
                         help="gpu means CUDA; without it the run falls back to the CPU")
     parser.add_argument("--seed", type=int, default=777,
@@ -139,7 +153,7 @@ def run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.out_dir = args.out_dir or DEFAULT_OUT_DIRS[args.model]
+    args.out_dir = args.out_dir or default_out_dir(args.model, args.loss_type)
     for name, value in MODEL_DEFAULTS[args.model].items():
         if getattr(args, name) is None:
             setattr(args, name, value)

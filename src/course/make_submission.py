@@ -12,10 +12,13 @@ folder and checked there, so that what is uploaded is what was checked:
 2. with the basic tests that carry points (``grader.py --submission``), which also name every
    line changed outside the START/END blocks (given_code.py).
 
-If the first fails, no zip is written. If a basic test fails or given code was changed, none
-is either, unless ``--partial`` (``make submission PARTIAL=1``) asks for the work as it is.
-The zip's comment records its basic points, and an earlier zip at ``--out`` that earned more
-is never replaced: the new one is then not written, and the message says why.
+If the first fails, no zip is written. Given code changed outside the blocks is named, and
+counts only where a basic test passes with the change but fails with the starter's given
+code around the blocks, or where that cannot be told (the blocks do not match the
+starter's). A basic test that fails, here or so, stops the zip unless ``--partial``
+(``make submission PARTIAL=1``) asks for the work as it is. The zip's comment records its
+basic points, and an earlier zip at ``--out`` that earned more is never replaced: the new one
+is then not written, and the message says why.
 """
 
 import argparse
@@ -85,17 +88,30 @@ def import_problems(folder: Path) -> str:
 
 
 def basic_points(folder: Path, results: Path,
-                 sandbox_user: str = "auto") -> tuple[float, float, list[str], int]:
+                 sandbox_user: str = "auto") -> tuple[list[dict], int]:
     """Runs the basic tests on the package in ``folder`` (their output is shown), the
-    submission as ``sandbox_user`` (grader.py's ``--sandbox-user``): the points earned, the
-    points there are, the tests that failed, and the grader's exit status."""
+    submission as ``sandbox_user`` (grader.py's ``--sandbox-user``); returns their entries in
+    the grader's results (Gradescope's format) and its exit status."""
     done = subprocess.run([sys.executable, "grader.py", "--submission", str(folder),
                            "--gradescope", str(results), "--sandbox-user", sandbox_user,
                            *basic_test_ids()], cwd=SRC)
-    tests = json.loads(results.read_text())["tests"] if results.is_file() else []
-    failed = [test["number"] for test in tests if test["score"] < test["max_score"]]
-    return (sum(test["score"] for test in tests), sum(test["max_score"] for test in tests),
-            failed, done.returncode)
+    return json.loads(results.read_text())["tests"] if results.is_file() else [], done.returncode
+
+
+def given_code_problem(tests: list[dict]) -> str:
+    """Why the given code that the hand-in changed stops the zip: a basic test passes only
+    with the change, or whether one does cannot be told; "" where none does. ``tests``:
+    basic_points' entries of a hand-in that changed it (the grader gives each its score with
+    the starter's given code around the hand-in's blocks, where that can be told)."""
+    with_given = [test.get("extra_data", {}).get("score_with_given_code") for test in tests]
+    if None in with_given:
+        return ("whether the basic tests pass with the starter's given code around your blocks "
+                "is not known (above)")
+    if only := [test["number"] for test, score in zip(tests, with_given)
+                if score < test["max_score"] <= test["score"]]:
+        return (f"the basic tests {', '.join(only)} pass only with your changes to the given "
+                "code: with the starter's around your blocks they fail (above)")
+    return ""
 
 
 def earlier_points(archive: Path) -> float | None:
@@ -112,8 +128,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=SRC.parent / "submission.zip",
                         help="where to write the zip (default: submission.zip at the top level)")
     parser.add_argument("--partial", action="store_true",
-                        help="write the zip even where basic tests fail or given code changed "
-                             "(the package must still import)")
+                        help="write the zip of work that fails basic tests, here or with "
+                             "the starter's given code (the package must still import)")
     parser.add_argument("--sandbox-user", default="auto", metavar="USER",
                         help="whom the grader runs the submission as (grader.py's option)")
     args = parser.parse_args()
@@ -127,24 +143,26 @@ def main() -> int:
             print(f"{problems}\n{args.out} not written: the course's autograder could not read "
                   "the package (above)", file=sys.stderr)
             return 1
-        earned, possible, failed, status = basic_points(unzipped, Path(tmp) / "results.json",
-                                                       args.sandbox_user)
+        tests, status = basic_points(unzipped, Path(tmp) / "results.json", args.sandbox_user)
         if status not in (0, 1):  # no verdicts: the grader could not run
             print(f"{args.out} not written: the basic tests could not run (above)",
                   file=sys.stderr)
             return 1
+        earned = sum(test["score"] for test in tests)
+        possible = sum(test["max_score"] for test in tests)
+        failed = [test["number"] for test in tests if test["score"] < test["max_score"]]
         package_files = {path.name: path.read_bytes()
                          for path in (unzipped / "submission").glob("*.py")}
         changed = given_code.all_changes(package_files, given_code.starter_texts(SRC))
         why = []
         if failed:
             why.append(f"the zipped copy fails the basic tests {', '.join(failed)} (above)")
-        if changed:
-            why.append("it changes the given code outside the START/END blocks (above)")
+        if changed and (problem := given_code_problem(tests)):
+            why.append(problem)
         if why and not args.partial:
-            print(f"{args.out} not written: {'; '.join(why)}. To hand in this work as it is: "
-                  "make submission PARTIAL=1 (python -m course.make_submission --partial)",
-                  file=sys.stderr)
+            print(f"{args.out} not written: {'; '.join(why)}. To hand in work that fails "
+                  "basic tests as it is: make submission PARTIAL=1 "
+                  "(python -m course.make_submission --partial)", file=sys.stderr)
             return 1
         before = earlier_points(args.out) if args.out.exists() else None
         if before is not None and before > earned:
@@ -158,6 +176,10 @@ def main() -> int:
         shutil.move(archive, args.out)
     partial = f" (as it is: {earned:g}/{possible:g} basic points)" if why else ""
     print(f"wrote {args.out}{partial}: {', '.join(FILES)}")
+    if changed:
+        named = ", ".join(f"submission/{change.name}" for change in changed)
+        print(f"note: it changes the given code outside the START/END blocks of {named} "
+              "(the lines above); the problem set asks for changes inside the blocks only")
     return 0
 
 

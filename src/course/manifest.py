@@ -57,6 +57,7 @@ TRAINING = (
     "src/training/utils.py",
     "src/training/fmnist_classifier.pt",
     "src/training/fmnist_classifier.json",
+    "src/training/results/one_epoch.json",
     "src/course/check_env.py",
     "src/course/make_submission.py",
     "src/submission/__init__.py",

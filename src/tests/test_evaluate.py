@@ -384,40 +384,55 @@ class TableTest(unittest.TestCase):
         result = {"run": "run", "model": "gan", "loss_type": "nonsaturating",
                   "precision": "float32", "steps": 937, "n": 10_000, "seed": 0, "n_test": 10_000,
                   "fd_fmnist": 150.0, "fd_fmnist_floor": 0.323, "floor_n_train": 10_000,
-                  "classifier": {"sha256": evaluate.REFERENCE_CLASSIFIER}}
+                  "classifier": {"sha256": evaluate.one_epoch()["classifier"]}}
         return {**result, **changes}
 
-    def test_the_fd_has_its_direction_its_floor_and_what_one_epoch_reaches(self):
-        rows = evaluate.table(self.gan_result()).splitlines()
-        self.assertIn("150.000   lower is better; one epoch at the defaults: 136.4 to 176.5 "
-                      "(3 seeds)", rows[1])
-        self.assertIn("0.323   a perfect generator's FD-FMNIST (real images)", rows[2])
+    def test_the_fd_has_its_direction_its_floor_and_the_band_it_lies_in(self):
+        band = evaluate.bands("gan")["fd_fmnist"]
+        healthy, wrong = band["healthy_below"], band["wrong_above"]
+        words = (f"lower is better; one epoch at the defaults: healthy below {healthy:g}, "
+                 f"something is wrong above {wrong:g}; ")
+        for value, verdict in [(healthy - 1, "this run is healthy"),
+                               ((healthy + wrong) / 2, "unusual: train again with another --seed"),
+                               (wrong + 1, "this run has gone wrong: check your losses")]:
+            with self.subTest(value=value):
+                rows = evaluate.table(self.gan_result(fd_fmnist=value)).splitlines()
+                self.assertIn(words + verdict, rows[1])
+                self.assertIn("0.323   a perfect generator's FD-FMNIST (real images)", rows[2])
+                self.assertRegex(rows[-1], r"^  \(the bands: \d+ sound one-epoch runs of gan \(\d+ "
+                                 r"seeds, 1 and 2 threads, bfloat16 and float32, \d known "
+                                 r"machines?\) and \d+ broken ones?; training/results/one_epoch.json\)$")
         bfloat16 = evaluate.table(self.gan_result(precision="bfloat16", loss_type="minimax"))
-        self.assertIn("one epoch at the defaults: 109.4 to 156.6 (3 seeds)", bfloat16)
+        self.assertIn(words + "this run is healthy", bfloat16)  # one band for every gan
 
-    def test_what_one_epoch_reaches_is_shown_only_where_it_was_measured_so(self):
-        """Another --n or another classifier gives other FD-FMNIST values: no range then, and
+    def test_the_bands_are_shown_only_where_the_run_was_measured_as_they_were(self):
+        """Another --n or another classifier gives other FD-FMNIST values: no bands then, and
         a line saying why."""
         for changes in [{"n": 1000}, {"classifier": {"sha256": "0" * 64}}]:
             with self.subTest(changes=changes):
                 text = evaluate.table(self.gan_result(**changes))
                 self.assertNotIn("one epoch at the defaults", text)
                 self.assertIn("lower is better", text)
-                self.assertTrue(text.endswith("(what one epoch reaches is known for --n 10000 "
-                                              "and the committed classifier only)"), text)
+                self.assertTrue(text.endswith("(the bands of one epoch hold for --n 10000 and the "
+                                              "committed classifier only)"), text)
 
-    def test_the_class_accuracy_has_chance_the_real_images_and_one_epochs_range(self):
+    def test_the_class_accuracy_has_chance_the_real_images_and_its_band(self):
         names = gan_trainer.CLASS_NAMES
+        band = evaluate.bands("cgan")["class_accuracy"]
         result = self.gan_result(
-            model="cgan", class_accuracy=0.85, real_class_accuracy=0.9271,
+            model="cgan", fd_fmnist=60.0, class_accuracy=band["wrong_below"] - 0.01,
+            real_class_accuracy=0.9271,
             class_accuracy_per_class={name: 0.8 for name in names},
             real_class_accuracy_per_class={name: 0.75 if name == "Shirt" else 0.95
                                            for name in names})
         rows = evaluate.table(result).splitlines()
-        self.assertIn("0.850   chance 0.100, real test images 0.927; one epoch at the defaults: "
-                      "0.850 to 0.879 (6 seeds)", rows[3])
-        self.assertEqual(len(rows), 4 + len(names))
+        self.assertIn("this run is healthy", rows[1])
+        self.assertIn(f"chance 0.100, real test images 0.927; one epoch at the defaults: healthy "
+                      f"above {band['healthy_above']:g}, something is wrong below "
+                      f"{band['wrong_below']:g}; this run has gone wrong", rows[3])
+        self.assertEqual(len(rows), 5 + len(names))
         self.assertTrue(rows[4 + names.index("Shirt")].endswith("0.800   real 0.750"))
+        self.assertIn("runs of cgan", rows[-1])
 
     def test_the_flow_rows_give_the_default_run(self):
         result = {"run": "maf", "model": "flow", "epoch": 49, "test_nll": 1.2,
@@ -427,24 +442,69 @@ class TableTest(unittest.TestCase):
         self.assertIn("1.2000 nats   lower is better; the default run: 1.1661", rows[1])
         self.assertIn("the lowest NLL a model can expect", rows[2])
 
-    def test_the_references_are_the_measured_ones(self):
-        """The seeds 777, 1, 2 of every model and precision are bench_gan.json's, rounded as the
-        README's table; the classifier they were measured with is the committed one."""
+    def test_every_recorded_run_lies_on_its_side_of_the_bands(self):
+        """Each sound run is healthy and each broken one has gone wrong, by its model's bands,
+        with a gap between the two; the runs span seeds, thread counts, precisions and losses,
+        and each model has a broken run."""
+        reference = evaluate.one_epoch()
+        for model in ("gan", "cgan"):
+            bands = evaluate.bands(model)
+            self.assertEqual(set(bands), {"fd_fmnist", "class_accuracy"} if model == "cgan"
+                             else {"fd_fmnist"})
+            runs = [run for run in reference["runs"] if run["model"] == model]
+            sound = [run for run in runs if run["broken"] is None]
+            self.assertGreaterEqual(len({run["seed"] for run in sound}), 5, model)
+            self.assertGreaterEqual(len({run["threads"] for run in sound} - {None}), 2, model)
+            self.assertEqual({run["precision"] for run in sound}, {"float32", "bfloat16"}, model)
+            self.assertGreater(len(runs), len(sound), f"{model}: no broken run")
+            for measure, band in bands.items():
+                healthy, wrong = (band.get("healthy_below", band.get("healthy_above")),
+                                  band.get("wrong_above", band.get("wrong_below")))
+                self.assertGreater(abs(wrong - healthy), 0.25 * abs(healthy), (model, measure))
+                for run in runs:
+                    with self.subTest(model=model, measure=measure, run=run):
+                        verdict = evaluate.judged(band, run[measure])
+                        expected = "wrong" if run["broken"] else "healthy"
+                        self.assertIn(evaluate.VERDICTS[expected], verdict)
+        losses = {run["loss_type"] for run in reference["runs"] if run["model"] == "gan"}
+        self.assertEqual(losses, {"nonsaturating", "minimax", "wasserstein_gp"})
+
+    def test_the_readmes_quote_the_bands_as_computed(self):
+        gan, cgan = evaluate.bands("gan"), evaluate.bands("cgan")
+        quoted = [f"below {gan['fd_fmnist']['healthy_below']:g}",
+                  f"above {gan['fd_fmnist']['wrong_above']:g}",
+                  f"below {cgan['fd_fmnist']['healthy_below']:g}",
+                  f"above {cgan['fd_fmnist']['wrong_above']:g}",
+                  f"above {cgan['class_accuracy']['healthy_above']:.2f}",
+                  f"below {cgan['class_accuracy']['wrong_below']:.2f}"]
+        src = Path(evaluate.__file__).parent
+        for readme in (src.parent / "README.md", src / "course" / "starter" / "README.md"):
+            text = " ".join(readme.read_text().split())
+            for words in quoted:
+                with self.subTest(readme=readme.name, words=words):
+                    self.assertIn(words, text)
+
+    def test_the_benchmarks_runs_are_recorded_as_measured(self):
+        """The benchmark's seeds 777, 1, 2 of every model and precision (bench_gan.json) are
+        among the recorded runs, rounded as the README's table; the classifier they were
+        measured with is the committed one."""
+        reference = evaluate.one_epoch()
         bench = json.loads((Path(evaluate.__file__).parent / "training" / "results" / "bench_gan.json")
                            .read_text())
         for name, runs in bench.items():
             model, loss_type = name.split("/")
             for precision in ["float32", "bfloat16"]:
-                reference = evaluate.ONE_EPOCH[(model, loss_type, precision)]
+                recorded = {run["seed"]: run for run in reference["runs"]
+                            if (run["model"], run["loss_type"], run["precision"], run["source"])
+                            == (model, loss_type, precision, "bench.py gan")}
                 for measure, places in [("fd_fmnist", 1), ("class_accuracy", 3)]:
                     if measure in runs[precision]:
                         with self.subTest(run=name, precision=precision, measure=measure):
-                            self.assertEqual(reference[measure][:3],
+                            self.assertEqual([recorded[seed][measure] for seed in runs["seeds"]],
                                              [round(v, places) for v in runs[precision][measure]])
-        self.assertEqual(len(evaluate.ONE_EPOCH), 2 * len(bench))
         info = json.loads(classifier.WEIGHTS.with_suffix(".json").read_text())
-        self.assertEqual(evaluate.REFERENCE_CLASSIFIER, info["sha256"])
-        self.assertEqual(evaluate.REFERENCE_CLASSIFIER, classifier.file_sha256(classifier.WEIGHTS))
+        self.assertEqual(reference["classifier"], info["sha256"])
+        self.assertEqual(reference["classifier"], classifier.file_sha256(classifier.WEIGHTS))
 
 
 if __name__ == "__main__":

@@ -268,6 +268,52 @@ class FashionMnistTest(unittest.TestCase):
             load_fashion_mnist("val")
 
 
+class DownloadTest(unittest.TestCase):
+    """``download_fashion_mnist`` with torchvision's ``download_url`` stood in for: files
+    "arrive" (written with the official names) or the network fails after the second."""
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.arrived = []
+
+    def fetch(self, fail_after: int | None):
+        """A stand-in for ``download_url(url, root, filename, md5)``, which makes ``root``
+        first, as torchvision's does."""
+        def download_url(url: str, root: str, filename: str, md5: str) -> None:
+            Path(root).mkdir(parents=True, exist_ok=True)
+            if fail_after is not None and len(self.arrived) == fail_after:
+                raise URLError("[Errno -2] Name or service not known")
+            (Path(root) / filename).write_bytes(b"payload")
+            self.arrived.append(filename)
+        return mock.patch("torchvision.datasets.utils.download_url", download_url)
+
+    def test_a_failed_load_makes_no_folder_and_keeps_what_was_there(self):
+        """Nothing found and the download failing midway: neither the project's data folder
+        nor its parent is made; a folder that was there keeps its files and gains none."""
+        project = self.tmp / "data" / "fashion-mnist"
+        search = (project, self.tmp / "shared")
+        with self.fetch(fail_after=2), mock.patch.object(data, "FASHION_MNIST_SEARCH", search), \
+                mock.patch.dict(os.environ), contextlib.redirect_stderr(io.StringIO()):
+            os.environ.pop("FASHION_MNIST_DIR", None)
+            with self.assertRaises(UserError):
+                load_fashion_mnist("train")
+            self.assertEqual(len(self.arrived), 2)
+            self.assertEqual(list(self.tmp.iterdir()), [])
+            project.mkdir(parents=True)
+            (project / "notes.txt").write_text("mine")
+            with self.assertRaises(UserError):
+                load_fashion_mnist("train")
+        self.assertEqual([path.name for path in project.iterdir()], ["notes.txt"])
+
+    def test_a_download_that_succeeds_fills_the_folder(self):
+        project = self.tmp / "data" / "fashion-mnist"
+        with self.fetch(fail_after=None):
+            data.download_fashion_mnist(project)
+        self.assertEqual(sorted(path.name for path in project.iterdir()),
+                         sorted(data.FASHION_MNIST_OFFICIAL))
+
+
 class SearchFoldersTest(unittest.TestCase):
     def test_the_folders_searched_and_their_order(self):
         """After --data_dir and $FASHION_MNIST_DIR: src/data/fashion-mnist, then

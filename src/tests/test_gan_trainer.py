@@ -3,6 +3,7 @@ generator loss that the trainer offers."""
 
 import json
 import math
+import os
 import shutil
 import tempfile
 import unittest
@@ -234,6 +235,24 @@ class GanTrainerTest(unittest.TestCase):
         rows = (self.out / "losses.csv").read_text().splitlines()[1:]
         self.assertEqual([row.split(",")[0] for row in rows], ["1", "2"])
 
+    def test_without_out_dir_a_run_goes_to_its_model_and_loss_types_folder(self):
+        """The problem set's folder names (gan_wass_gp for WGAN-GP, not gan_nonsat), and
+        MODEL_LOSSTYPE for a pairing it does not name; relative to the working folder."""
+        runs = self.tmp / "cwd"
+        runs.mkdir()
+        cwd = os.getcwd()
+        os.chdir(runs)
+        self.addCleanup(os.chdir, cwd)
+        for argv, folder in [(["--model", "gan", "--loss_type", "wasserstein_gp"], "gan_wass_gp"),
+                             (["--model", "gan", "--loss_type", "minimax"], "gan_minimax"),
+                             (["--model", "gan"], "gan_nonsat")]:
+            with self.subTest(argv=argv):
+                status, stderr = run_main(*argv, "--data_dir", str(self.tmp / "data"))
+                self.assertEqual(status, 0, stderr)
+                self.assertTrue((runs / folder / "checkpoint.pt").is_file())
+        self.assertEqual(sorted(path.name for path in runs.iterdir()),
+                         ["gan_minimax", "gan_nonsat", "gan_wass_gp"])
+
     def test_missing_data_is_one_clear_message(self):
         status, stderr = run_main("--model", "gan", "--out_dir", str(self.out),
                                   "--data_dir", str(self.tmp / "nowhere"))
@@ -242,6 +261,7 @@ class GanTrainerTest(unittest.TestCase):
         self.assertIn("--data_dir", stderr)
         self.assertIn("FASHION_MNIST_DIR", stderr)
         self.assertNotIn("Traceback", stderr)
+        self.assertFalse(self.out.parent.exists())  # no run folder was made
 
     def test_sampler_writes_images_and_labels(self):
         self.assertEqual(self.train("--model", "cgan")[0], 0)

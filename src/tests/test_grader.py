@@ -2,7 +2,9 @@
 ``submission.flow_network.MADE``), says in one line what a package lacks, and writes
 Gradescope's results JSON."""
 
+import contextlib
 import datetime
+import io
 import json
 import os
 import subprocess
@@ -144,6 +146,23 @@ class GraderTest(unittest.TestCase):
                                    ("1a-2-hidden", 0.0, not_run)])
         self.assertTrue(results["output"].startswith("Grading stopped during test 1a-1-hidden"))
         json.dumps(results)  # plain JSON
+
+
+    def test_the_summary_speaks_of_the_kinds_of_tests_that_ran(self):
+        """A run of basic tests alone gives no line of hidden points (``0/0``), and the
+        other way round."""
+        basic, hidden = (graderUtil.GradedTest(test_id, "test", 5, unittest.TestCase, "run", 2.0)
+                         for test_id in ("1a-0-basic", "1a-1-hidden"))
+        for verdict, shown, absent in [(graderUtil.Verdict(basic, []), "basic", "hidden"),
+                                       (graderUtil.Verdict(hidden, ["wrong"]), "hidden", "basic")]:
+            with self.subTest(shown=shown):
+                printed = io.StringIO()
+                with contextlib.redirect_stdout(printed):
+                    graderUtil.print_summary([verdict])
+                score = "2/2" if shown == "basic" else "0/2"
+                self.assertIn(f"\n{shown} points: {score}\ntotal points: {score}\n",
+                              printed.getvalue())
+                self.assertNotIn(f"{absent} points", printed.getvalue())
 
 
 class GivenCodeTest(unittest.TestCase):

@@ -1,6 +1,7 @@
 """make_submission.py: the zip holds exactly the three files, and is written only after its
-unzipped copy imports as the course's autograder needs and passes the basic tests with its
-given code unchanged; with --partial, the work as it is; never over a zip that earned more."""
+unzipped copy imports as the course's autograder needs and passes the basic tests, also with
+the starter's given code around its blocks where it changed that code (each change named);
+with --partial, the work as it is; never over a zip that earned more."""
 
 import subprocess
 import sys
@@ -108,23 +109,69 @@ class MakeSubmissionTest(unittest.TestCase):
             self.assertEqual(done.returncode, 1)  # the import check stays mandatory
             self.assertIn("could not read the package", done.stderr)
 
-    def test_changed_given_code_is_named_and_needs_the_flag(self):
-        """A line changed outside the blocks (a sed over the given MAF.sample) is named with
-        its line number and what it was; the zip waits for --partial."""
+    def test_a_change_outside_the_blocks_that_no_score_depends_on_is_handed_in(self):
+        """An added ``import math``, used nowhere: the zip is written without the flag, the
+        added line named, and a note beside the zip's name says the given code changed."""
+        added = reference("gan.py").replace("import torch\n", "import math\nimport torch\n", 1)
+        number = added.splitlines().index("import math") + 1
+        with tempfile.TemporaryDirectory() as tmp:
+            done, out = make_submission_of(Path(tmp), files(gan=added))
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertEqual(zipped_gan(out), added)
+            self.assertIn(f"submission/gan.py: given code changed outside the START/END "
+                          f"blocks: line {number}: `import math`", done.stdout)
+            self.assertIn("the score does not depend on these changes", done.stdout)
+            self.assertIn("note: it changes the given code outside the START/END blocks of "
+                          "submission/gan.py", done.stdout)
+            self.assertNotIn("PARTIAL", done.stdout + done.stderr)
+
+    def test_a_test_that_passes_only_with_the_changed_given_code_needs_the_flag(self):
+        """``import math`` added outside the blocks and used inside one: with the starter's
+        given code that loss fails, so the hand-in waits for --partial, whose message says it
+        is for failing basic tests."""
+        added = reference("gan.py").replace("import torch\n", "import math\nimport torch\n", 1)
+        uses = replace_block(added, "loss_nonsaturating_g",
+                             "return -F.logsigmoid(d(g(z))).mean() * math.exp(0)")
+        with tempfile.TemporaryDirectory() as tmp:
+            done, out = make_submission_of(Path(tmp), files(gan=uses))
+            self.assertEqual(done.returncode, 1)
+            self.assertFalse(out.exists())
+            self.assertIn(f"{out} not written: the basic tests 2b-0-basic pass only with your "
+                          "changes to the given code: with the starter's around your blocks "
+                          "they fail (above). To hand in work that fails basic tests as it is: "
+                          "make submission PARTIAL=1", done.stderr)
+            done, out = make_submission_of(Path(tmp), files(gan=uses), "--partial")
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertEqual(zipped_gan(out), uses)
+
+    def test_changes_whose_effect_cannot_be_told_need_the_flag(self):
+        """The markers of one block taken out (its code kept): the blocks no longer match the
+        starter's, so whether the basic tests pass with its given code is not known."""
+        source = reference("gan.py")
+        start = source.index("    ### START CODE HERE ###\n")
+        unmarked = (source[:start] + source[start:].replace("    ### START CODE HERE ###\n", "", 1)
+                    .replace("    ### END CODE HERE ###\n", "", 1))
+        with tempfile.TemporaryDirectory() as tmp:
+            done, out = make_submission_of(Path(tmp), files(gan=unmarked))
+            self.assertEqual(done.returncode, 1)
+            self.assertFalse(out.exists())
+            self.assertIn("not written: whether the basic tests pass with the starter's given "
+                          "code around your blocks is not known (above). To hand in work that "
+                          "fails basic tests as it is: make submission PARTIAL=1", done.stderr)
+
+    def test_a_replaced_given_line_is_named_with_what_it_was(self):
+        """A line changed outside the blocks (a sed over the given MAF.sample, which no basic
+        test's score depends on) is named with its line number and what it was."""
         changed = reference("flow_network.py").replace("        return x.cpu().numpy()",
                                                        "        return x.cpu().numpy()[::-1]")
         with tempfile.TemporaryDirectory() as tmp:
             done, out = make_submission_of(Path(tmp), files(flow_network=changed))
-            self.assertEqual(done.returncode, 1)
-            self.assertFalse(out.exists())
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertTrue(out.is_file())
             number = changed.splitlines().index("        return x.cpu().numpy()[::-1]") + 1
             self.assertIn(f"submission/flow_network.py: given code changed outside the "
                           f"START/END blocks: line {number}: `return x.cpu().numpy()[::-1]` "
                           "(was `return x.cpu().numpy()`)", done.stdout)
-            self.assertIn("it changes the given code outside the START/END blocks", done.stderr)
-            done, out = make_submission_of(Path(tmp), files(flow_network=changed), "--partial")
-            self.assertEqual(done.returncode, 0, done.stderr)
-            self.assertTrue(out.is_file())
 
     def test_graded_ids_are_the_basic_tests_with_points(self):
         ids = make_submission.basic_test_ids()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from course import manifest
+from course import make_release, manifest
 from tests.submissions import (BLOCK, SRC, block, files, reference, replace_block,
                                unreachable_python, write)
 from tests.test_mistake_messages import MISTAKES, uploads
@@ -239,6 +239,17 @@ class SetupProblemTest(unittest.TestCase):
 
 
 class ReferenceAnswersTest(unittest.TestCase):
+    def test_the_written_answers_ask_for_name_and_collaborators_and_the_release_keeps_them(self):
+        """The honor code asks each student to write down whom they worked with: the title
+        shows both fields, left empty for the student, in ours and in the students' copy."""
+        tex = (ROOT / "submission.tex").read_text()
+        fields = ["\\newcommand{\\studentname}{}", "\\newcommand{\\collaborators}{}",
+                  "\\author{Name: \\studentname \\\\ Collaborators: \\collaborators}"]
+        for text in (tex, make_release.without_answers(tex)):
+            preamble = text[:text.index("\\begin{document}")]
+            for field in fields:
+                self.assertIn(field, preamble)
+
     def test_our_written_answers_name_no_file_or_test_of_this_repository(self):
         tex = (ROOT / "submission.tex").read_text()
         body = tex[tex.index("\\maketitle"):]

@@ -2,8 +2,9 @@
 
     python -m training.bench flow [--repeats 3]    # the default MAF run, a plain DataLoader loop, sampling
     python -m training.bench gan [--repeats 3]     # one epoch of each GAN model and loss, and its quality
-    python -m training.bench gan --runs cgan/nonsaturating --precision bfloat16 --grids results
+    python -m training.bench gan --runs cgan/nonsaturating --precision bfloat16 --grids training/results
     python -m training.bench gan-step [--repeats 10]   # ms per training step as each speed-up is added
+    python -m training.bench calibrate --runs gan/nonsaturating --seeds 3 4 --threads 1 [--broken]
 
 Every timing is the median of ``--repeats`` runs of the full command (``python main.py ...``
 in a fresh process: imports, data, training, plots and checkpoints included). Each benchmark
@@ -12,10 +13,17 @@ both see the same machine: for the flow a DataLoader loop with the default Adam 
 annealing, for the GANs the course's loop (torchvision's dataset through a DataLoader, full
 backward passes, the default Adam). GAN run ``i`` uses seed ``SEEDS[i]``, and every trained
 run is scored with ``evaluate.py`` (FD-FMNIST, and class accuracy for cgan).
+
+``calibrate`` adds one-epoch runs at the defaults, at a chosen seed and thread count, to the
+runs that evaluate.py's guidance is drawn from (``training/results/one_epoch.json``): their scores and
+the machine they ran on. ``--broken`` trains with the generator's loss negated, a sign mistake,
+to show what a run that has gone wrong scores.
 """
 
 import argparse
 import json
+import os
+import platform
 import shutil
 import struct
 import statistics
@@ -28,6 +36,24 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1]
 GAN_RUNS = ["gan/nonsaturating", "gan/minimax", "gan/wasserstein_gp", "cgan/nonsaturating"]
 SEEDS = [777, 1, 2]  # the default seed first; more repeats take 3, 4, ...
+ONE_EPOCH_RUNS = SRC / "training" / "results" / "one_epoch.json"  # evaluate.py reads it
+# The broken run of ``calibrate --broken``: the generator's loss with its sign flipped.
+BROKEN = "generator loss negated"
+# One training run of ``calibrate``: main.py's command line after the thread count and whether
+# the generator's loss is negated.
+CALIBRATION_RUN = """
+import sys
+import torch
+from training import gan_trainer
+import main
+
+threads, broken = int(sys.argv[1]), sys.argv[2] == "broken"
+torch.set_num_threads(threads)
+if broken:
+    for key, (d_loss, g_loss) in list(gan_trainer.LOSSES.items()):
+        gan_trainer.LOSSES[key] = (d_loss, lambda *a, g_loss=g_loss, **k: -g_loss(*a, **k))
+sys.exit(main.main(sys.argv[3:]))
+"""
 
 # A training loop as a first implementation would write it: the reference point.
 PLAIN_FLOW_LOOP = """
@@ -108,12 +134,14 @@ def write_torchvision_fashion_mnist(root: Path) -> None:
             (raw / name.removesuffix(".gz")).write_bytes(header + array.astype("uint8").tobytes())
 
 
-def timed(command: list[str]) -> tuple[float, str]:
-    """Runs ``command`` in ``src/``; returns its wall time and its stdout."""
+def timed(command: list[str], env: dict[str, str] | None = None,
+          allowed: tuple[int, ...] = (0,)) -> tuple[float, str]:
+    """Runs ``command`` in ``src/`` (with ``env``, if given); returns its wall time and its
+    stdout. An exit status not in ``allowed`` ends the benchmark."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=SRC, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=SRC, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
-    if done.returncode != 0:
+    if done.returncode not in allowed:
         sys.exit(f"failed: {' '.join(command)}\n{done.stderr[-2000:]}")
     return seconds, done.stdout
 
@@ -201,6 +229,65 @@ def bench_gan(repeats: int, runs: list[str], precisions: list[str], grids: Path 
     return results
 
 
+def machine() -> str:
+    """The CPU's model name (Linux), else what ``platform`` knows of the processor."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def write_one_epoch(recorded: dict, out: Path) -> None:
+    """Writes ``recorded`` (one_epoch.json's contents) to ``out``: each key on a line of its
+    own, and each run."""
+    lines = [f" {json.dumps(key)}: {json.dumps(value)}," for key, value in recorded.items()
+             if key != "runs"]
+    runs = ",\n".join(f"  {json.dumps(run)}" for run in recorded["runs"])
+    out.write_text("{\n" + "\n".join(lines) + f'\n "runs": [\n{runs}\n ]\n}}\n')
+
+
+def calibrate(runs: list[str], seeds: list[int], threads: int, broken: bool, out: Path) -> dict:
+    """Trains one epoch of each of ``runs`` at each of ``seeds`` on ``threads`` threads (with
+    ``broken``: the generator's loss negated), scores it with evaluate.py and adds it to the
+    ``runs`` of ``out``, written after each one."""
+    import torch
+
+    recorded = json.loads(out.read_text()) if out.is_file() else {}
+    recorded.setdefault("runs", [])
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}  # evaluate.py's threads too
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in runs:
+            model, loss_type = run.split("/")
+            for seed in seeds:
+                run_dir = Path(tmp) / f"{model}_{loss_type}_{seed}"
+                seconds, _ = timed([sys.executable, "-c", CALIBRATION_RUN, str(threads),
+                                    "broken" if broken else "sound", "--model", model,
+                                    "--loss_type", loss_type, "--seed", str(seed),
+                                    "--out_dir", str(run_dir)],
+                                   env, allowed=(0, 1) if broken else (0,))  # 1: diverged
+                timed([sys.executable, "evaluate.py", str(run_dir)], env)
+                scores = json.loads((run_dir / "eval.json").read_text())
+                measured = {"n": scores["n"], "classifier": scores["classifier"]["sha256"]}
+                for key, value in measured.items():
+                    if recorded.setdefault(key, value) != value:  # not comparable: not added
+                        sys.exit(f"{out} holds runs scored with {key} {recorded[key]}, this one "
+                                 f"with {value}")
+                entry = {"model": model, "loss_type": loss_type, "precision": "float32",
+                         "seed": seed, "threads": threads, "broken": BROKEN if broken else None,
+                         "steps": scores["steps"], "fd_fmnist": round(scores["fd_fmnist"], 1)}
+                if "class_accuracy" in scores:
+                    entry["class_accuracy"] = round(scores["class_accuracy"], 3)
+                entry.update({"epoch_seconds": round(seconds, 1), "machine": machine(),
+                              "torch": torch.__version__, "source": "python -m training.bench calibrate",
+                              "date": time.strftime("%Y-%m-%d", time.gmtime())})
+                recorded["runs"].append(entry)
+                print(json.dumps(entry), flush=True)
+                write_one_epoch(recorded, out)
+    return recorded
+
+
 # What the trainer changes in the course loop's step, added one at a time.
 STEP_VARIANTS = {
     "course loop": {},
@@ -263,7 +350,7 @@ def bench_gan_step(repeats: int, steps: int = 25) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["flow", "gan", "gan-step"])
+    parser.add_argument("what", choices=["flow", "gan", "gan-step", "calibrate"])
     parser.add_argument("--repeats", type=int, help="runs per timing (default: 3; gan-step: "
                         "10 rounds)")
     parser.add_argument("--out", type=Path, help="JSON file (default: bench_<what>.json)")
@@ -275,7 +362,19 @@ def main() -> None:
                      "(default: both)")
     gan.add_argument("--grids", type=Path, help="copy the final grid of each first-seed run "
                      "here, as MODEL_LOSS_PRECISION.png")
+    calibration = parser.add_argument_group("calibrate (--runs as for gan)")
+    calibration.add_argument("--seeds", nargs="+", type=int, default=[3, 4],
+                             help="one run per seed (default: 3 4)")
+    calibration.add_argument("--threads", type=int, default=1,
+                             help="torch's threads (default: 1)")
+    calibration.add_argument("--broken", action="store_true",
+                             help=f"train with the {BROKEN}")
     args = parser.parse_args()
+    if args.what == "calibrate":
+        out = args.out or ONE_EPOCH_RUNS
+        calibrate(args.runs, args.seeds, args.threads, args.broken, out)
+        print(f"added to {out}")
+        return
     out = args.out or Path(f"bench_{args.what}.json")
     if args.what == "gan-step":
         results = bench_gan_step(args.repeats or 10)

@@ -8,8 +8,10 @@ import gzip
 import hashlib
 import math
 import os
+import shutil
 import struct
 import sys
+import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,12 +147,18 @@ def load_fashion_mnist(split: str, data_dir: str | Path | None = None) -> tuple[
 
 
 def download_fashion_mnist(folder: Path) -> None:
-    """Downloads the four official .gz files into ``folder`` with torchvision (md5-checked)."""
+    """Downloads the four official .gz files with torchvision (md5-checked) into a temporary
+    folder, then moves them into ``folder``, made only then: a download that fails leaves
+    nothing behind and changes nothing that was there."""
     from torchvision.datasets import FashionMNIST  # slow to import; only needed here
     from torchvision.datasets.utils import download_url
 
-    for name, md5 in FashionMNIST.resources:  # torchvision lists a single mirror
-        download_url(FashionMNIST.mirrors[0] + name, folder, name, md5)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, md5 in FashionMNIST.resources:  # torchvision lists a single mirror
+            download_url(FashionMNIST.mirrors[0] + name, tmp, name, md5)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, _ in FashionMNIST.resources:
+            shutil.move(Path(tmp) / name, folder / name)
 
 
 def shuffled_batches(images: Tensor, labels: Tensor, batch_size: int = 64, *,

@@ -84,12 +84,13 @@ def train_gan(args: argparse.Namespace) -> dict:
     if (args.model, args.loss_type) not in LOSSES:
         raise UserError(f"--model {args.model} trains with --loss_type nonsaturating only, "
                         f"not {args.loss_type}")
-    out_dir, device, checkpoint = start_run(args, CHECKPOINT)
     started = time.perf_counter()
+    # The data first: a run that cannot load it leaves no folder behind.
+    images, labels = load_fashion_mnist("train", args.data_dir)
+    out_dir, device, checkpoint = start_run(args, CHECKPOINT)
     if checkpoint is not None:
         tqdm.write(f"resuming {out_dir} at step {checkpoint['step']}")
 
-    images, labels = load_fashion_mnist("train", args.data_dir)
     steps_per_epoch = len(images) // args.batch_size
     if steps_per_epoch == 0:
         raise UserError(f"--batch_size {args.batch_size} is larger than the data set "
