@@ -266,6 +266,45 @@ def note_net_batches(what: str, sizes: list[int] | None, batch: int, one_pass: b
                         "(what makes the MAF's density fast)")
 
 
+def holds(value: object, expected: Tensor) -> bool:
+    """Whether ``value``, from the sandbox, is a real tensor shaped as ``expected`` holding
+    its values."""
+    return (isinstance(value, Tensor) and not value.is_complex()
+            and tuple(value.shape) == tuple(expected.shape)
+            and bool((value.double() == expected.double()).all()))
+
+
+def note_masked_linear(found: object) -> None:
+    """Notes (not graded: records of the sandbox) where MaskedLinear (masked_linear) is not
+    an nn.Linear with a `mask` buffer, as the given code's is."""
+    found = found if isinstance(found, dict) else {}
+    if found.get("is_linear") is not True:
+        graderUtil.note("not graded: MaskedLinear should subclass nn.Linear, as the given "
+                        "code's does")
+    buffers = found.get("buffers")
+    if not (isinstance(buffers, list) and "mask" in buffers):
+        graderUtil.note("not graded: MaskedLinear should register a `mask` buffer, as the "
+                        "given code's does")
+
+
+def note_made_layers(D: int, n_hidden: int, layers: object) -> None:
+    """Notes (not graded: records of the sandbox) where MADE(D, HIDDEN_SIZE, n_hidden).net
+    (made_layers) is not MaskedLinear and ReLU layers in turn with the masks of the degree
+    rules, as the given code builds it."""
+    masks = degree_masks(D, HIDDEN_SIZE, n_hidden)
+    types = ["MaskedLinear", "ReLU"] * (len(masks) - 1) + ["MaskedLinear"]
+    layers = layers if isinstance(layers, dict) else {}
+    if layers.get("types") != types:
+        graderUtil.note(f"not graded: MADE.net should be the layers {', '.join(types)}, as "
+                        f"the given code builds it (D = {D}, n_hidden = {n_hidden})")
+    made_masks = layers.get("masks")
+    if not (isinstance(made_masks, list) and len(made_masks) == len(masks)
+            and all(holds(made, mask) for made, mask in zip(made_masks, masks))):
+        graderUtil.note("not graded: the masks of MADE.net should be those of the degree rules, "
+                        f"as the given code's create_masks makes them (D = {D}, "
+                        f"n_hidden = {n_hidden})")
+
+
 # ----------------------------------------------------------------------------------------
 # The flow: the judge's weights, and independent computations
 
@@ -647,10 +686,11 @@ class MADEForwardTest(FlowTestCase):
 
     @graded(
         "1a-1-hidden",
-        "MADE.net is MaskedLinear/ReLU layers (nn.Linear's init, a `mask` buffer) with masks "
-        "from the degree rules, so mu_i, alpha_i depend on x_<i only, and MADE.forward's x "
-        "(its values checked) has x_i depend on z_<=i only, on z_i always "
-        "(D = 1, 2, 3, 5; n_hidden = 0, 1, 2)",
+        "MaskedLinear starts from nn.Linear's init and computes x (W * mask)^T + b, and "
+        "MADE.forward's x (its values checked) has x_i depend on z_<=i only, on z_i always "
+        "(D = 1, 2, 3, 5; n_hidden = 0, 1, 2; notes, not graded: whether MaskedLinear is an "
+        "nn.Linear with a `mask` buffer, and MADE.net MaskedLinear/ReLU layers with the masks "
+        "of the degree rules)",
     )
     def test_net_structure(self) -> None:
         mask = (torch.rand(4, 3) < 0.5).float()
@@ -674,9 +714,7 @@ class MADEForwardTest(FlowTestCase):
 
         def judge(got: Answers) -> None:
             found = got[0]
-            self.assertTrue(found["is_linear"] is True, "MaskedLinear should subclass nn.Linear")
-            self.assertIn("mask", found["buffers"],
-                          "MaskedLinear should register a `mask` buffer")
+            note_masked_linear(found)
             initial = check_tensor(found["initial_weight"], "MaskedLinear's initial weight",
                                    (4, 3), torch.float32)
             assert_close(initial, plain.weight, "MaskedLinear's initial weight", 0)
@@ -691,20 +729,15 @@ class MADEForwardTest(FlowTestCase):
 
         ask_and_judge([(calls, judge)])
 
-    def check_made(self, D: int, n_hidden: int, layers: dict, answers: list, x_expected: Tensor,
+    @staticmethod
+    def check_made(D: int, n_hidden: int, layers: object, answers: list, x_expected: Tensor,
                    mistakes: dict) -> None:
-        """One MADE of test_net_structure: its layers and masks, and its forward's x."""
-        masks = degree_masks(D, HIDDEN_SIZE, n_hidden)
-        types = ["MaskedLinear", "ReLU"] * (len(masks) - 1) + ["MaskedLinear"]
-        self.assertEqual(layers["types"], types, "the layers of MADE.net")
-        self.assertEqual(len(layers["masks"]), len(masks), "the masks of MADE.net")
-        for position, made_mask in enumerate(layers["masks"]):
-            what = f"mask of MADE.net[{2 * position}]"
-            made_mask = check_tensor(made_mask, what, tuple(masks[position].shape), torch.float32)
-            assert_close(made_mask, masks[position], what, 0)
+        """One MADE of test_net_structure: its forward's x, and notes on its layers and
+        masks."""
+        note_made_layers(D, n_hidden, layers)
         x, _ = check_pair(answers[0]["result"], "MADE.forward", BATCH, D, torch.float32)
-        # The ground of the verdict: the layers and masks above are records only the sandbox
-        # makes, and the identity is autoregressive too.
+        # The ground of the verdict: the layers and masks are records only the sandbox makes,
+        # and the identity is autoregressive too.
         assert_close(x, x_expected, "x", FLOAT32_TOL, mistakes)
         for j, answer in enumerate(answers[1:]):
             x_nudged, _ = check_pair(answer["result"], "MADE.forward", BATCH, D, torch.float32)
@@ -913,10 +946,10 @@ class MAFTest(FlowTestCase):
 
     @graded(
         "1c-3-hidden",
-        "MAF.nf is [MADE, PermuteLayer] x n_flows with a standard normal base_dist; log_probs "
-        "works on batches of 1 and 10,000 rows, and MAF.loss's gradients in every parameter are "
-        "those of the change of variables (a note, not graded: whether every net saw the whole "
-        "batch)",
+        "MAF's base_dist is a standard normal; log_probs works on batches of 1 and 10,000 rows, "
+        "and MAF.loss's gradients in every parameter are those of the change of variables "
+        "(notes, not graded: whether MAF.nf is [MADE, PermuteLayer] x n_flows, and whether "
+        "every net saw the whole batch)",
     )
     def test_log_probs_edge_cases(self) -> None:
         n_flows = 5
@@ -935,8 +968,10 @@ class MAFTest(FlowTestCase):
 
         def judge(got: Answers) -> None:
             layers = got[0]
-            self.assertEqual(layers["types"], ["MADE", "PermuteLayer"] * n_flows,
-                             "the blocks of MAF.nf")
+            blocks = ["MADE", "PermuteLayer"] * n_flows
+            if not (isinstance(layers, dict) and layers.get("types") == blocks):
+                graderUtil.note(f"not graded: MAF.nf should be the blocks {', '.join(blocks)}, "
+                                "as the given code builds it")
             base = check_tensor(layers["base_log_prob"], "base_dist.log_prob", (3,),
                                 torch.float32)
             assert_close(base, Normal(0.0, 1.0).log_prob(points), "base_dist.log_prob", 0)
@@ -955,9 +990,9 @@ class MAFTest(FlowTestCase):
 
     @graded(
         "1c-4-hidden",
-        "MAF.sample returns a numpy array (n, D) of rows that the flow's inverse (from the "
-        "MADE nets) maps to standard normal noise; PermuteLayer reverses the features with "
-        "zero log-dets (D = 2, 3)",
+        "MAF.sample gives (n, D) rows that the flow's inverse (from the MADE nets) maps to "
+        "standard normal noise; PermuteLayer reverses the features with zero log-dets "
+        "(D = 2, 3; a note, not graded: whether MAF.sample returns a numpy array)",
     )
     def test_sample_and_permute(self) -> None:
         n = 20_000  # the mean and covariance of the noise are then within 0.01 or so
@@ -1004,16 +1039,18 @@ class MAFTest(FlowTestCase):
 
     @staticmethod
     def check_sample(D: int, n: int, sampled: dict, z: Tensor) -> None:
-        """MAF.sample's answer (maf_sample); ``z``: the flow's inverse of its samples."""
-        if sampled["is_array"] is not True or sampled["shape"] != [n, D]:
-            raise AssertionError(
-                f"MAF.sample should return a numpy array of shape {(n, D)}, got "
-                f"{'an array' if sampled['is_array'] else 'another type'} of shape "
-                f"{sampled['shape']}")
+        """MAF.sample's answer (maf_sample): its samples, judged by ``z``, the flow's inverse
+        of them; a note (not graded: the sandbox's record) where it is not a numpy array."""
+        if sampled["is_array"] is not True:
+            graderUtil.note("not graded: MAF.sample should return a numpy array, as the given "
+                            "code's does (the trainer and the plots use one)")
         samples = sampled["samples"]
-        if not (isinstance(samples, Tensor) and samples.is_floating_point()
-                and tuple(samples.shape) == (n, D)):
-            raise AssertionError(f"MAF.sample's rows should be {n} rows of {D} floats")
+        if not isinstance(samples, Tensor):
+            raise AssertionError("MAF.sample should return a numpy array of shape "
+                                 f"{(n, D)}, got {graderUtil.type_name(samples)}")
+        if not (samples.is_floating_point() and tuple(samples.shape) == (n, D)):
+            raise AssertionError(f"MAF.sample should return {n} rows of {D} floats, shape "
+                                 f"{(n, D)}, got {tuple(samples.shape)} of {samples.dtype}")
         assert_close(z.mean(dim=0), torch.zeros(D), "mean of the samples' noise", 0.05)
         assert_close(torch.cov(z.T), torch.eye(D), "covariance of the samples' noise", 0.05)
 

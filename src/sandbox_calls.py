@@ -257,13 +257,12 @@ def permute_call(fn: ModuleType, size: int, x: Tensor) -> list:
 @recipe("flow_network")
 def maf_sample(fn: ModuleType, args: tuple, state: dict, n: int, seed: int) -> dict:
     """``MAF.sample(cpu, n)`` with the judge's state, right after ``torch.manual_seed(seed)``:
-    whether it is a numpy array, its shape, and the samples."""
+    whether it is a numpy array, and the samples (an array as a tensor)."""
     model = maf(fn, args, state, "float32")
     torch.manual_seed(seed)
     samples = model.sample(CPU, n)
     is_array = isinstance(samples, np.ndarray)
-    return {"is_array": is_array, "shape": list(samples.shape) if is_array else None,
-            "samples": torch.as_tensor(samples) if is_array else None}
+    return {"is_array": is_array, "samples": torch.as_tensor(samples) if is_array else samples}
 
 
 # ----------------------------------------------------------------------------------------
