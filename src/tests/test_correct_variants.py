@@ -38,6 +38,34 @@ for flow in self.nf:
 log_base = -0.5 * (z**2).sum(dim=1) - 0.5 * z.shape[1] * np.log(2 * np.pi)
 return log_base + torch.stack(log_dets).sum(dim=0)
 """
+# Sums built in float32 (torch.zeros without dtype=): float32 results for float64 inputs,
+# right to float32's precision. The problem set asks for no dtype.
+IN_FLOAT32 = {
+    "forward": """
+x = torch.zeros_like(z)
+log_det = torch.zeros(z.shape[0], device=z.device)
+for i in range(self.input_size):
+    mu, alpha = self.net(x).chunk(2, dim=1)
+    x[:, i] = mu[:, i] + z[:, i] * torch.exp(alpha[:, i])
+    log_det += alpha[:, i]
+return x, log_det
+""",
+    "inverse": """
+mu, alpha = self.net(x).chunk(2, dim=1)
+log_det = torch.zeros(x.shape[0], device=x.device)
+log_det -= alpha.sum(dim=1)
+return (x - mu) * torch.exp(-alpha), log_det
+""",
+    "log_prob": """
+log_prob = torch.zeros(x.shape[0], device=x.device)
+z = x
+for flow in self.nf:
+    z, log_det = flow.inverse(z)
+    log_prob += log_det
+log_prob += self.base_dist.log_prob(z).sum(dim=1)
+return log_prob
+""",
+}
 BCE = {
     "loss_nonsaturating_d": """
 real, fake = d(x_real), d(g(z))
@@ -126,6 +154,9 @@ class CorrectVariantsTest(unittest.TestCase):
     def test_log_prob_written_out_by_hand(self):
         self.assert_full_points(with_blocks("flow_network", {"log_prob": LOG_PROB_BY_HAND}),
                                 FLOW_TESTS)
+
+    def test_float32_results_for_float64_inputs(self):
+        self.assert_full_points(with_blocks("flow_network", IN_FLOAT32), FLOW_TESTS)
 
     def test_losses_with_binary_cross_entropy(self):
         self.assert_full_points(with_blocks("gan", BCE), GAN_TESTS)
