@@ -1,8 +1,10 @@
 """A small autograder on top of unittest, in the format of the course autograder: the judge.
 
 A grader module defines ``unittest.TestCase`` classes whose graded methods carry the
-``@graded(test_id, description, timeout=...)`` decorator, keeps the points of each test id
-in a JSON file, and ends with ``graderUtil.main(...)``. Test ids read
+``@graded(test_id, description, timeout=..., functions=...)`` decorator, keeps the points of
+each test id in a JSON file, and ends with ``graderUtil.main(...)``. A test that judges
+several graded functions (``functions``) runs once for each, and each earns an equal share of
+its points: one function's mistake costs no other function's points. Test ids read
 ``<problem><part>-<n>-basic|hidden`` (``1a-0-basic``); a test worth 0 points is a check of a
 written answer and is counted on a line of its own in the summary. A grader without the code of
 some tests (the students' copy has no hidden tests) names them with their descriptions, and
@@ -19,6 +21,7 @@ writes Gradescope's results JSON, rewritten after every test.
 
 import argparse
 import contextlib
+import dataclasses
 import functools
 import importlib
 import io
@@ -92,6 +95,7 @@ class GradedTest:
     case: type[unittest.TestCase] | None
     method: str
     points: float = 0.0
+    functions: tuple[str, ...] = ()  # the graded functions it judges one at a time (graded)
 
     @property
     def hidden(self) -> bool:
@@ -106,13 +110,20 @@ class GradedTest:
         return int(problem), part, int(number)
 
 
-def graded(test_id: str, description: str, timeout: float = DEFAULT_TIMEOUT) -> Callable:
-    """Marks a TestCase method as the graded test ``test_id`` with a time limit in seconds."""
+def graded(test_id: str, description: str, timeout: float = DEFAULT_TIMEOUT,
+           functions: tuple[str, ...] = ()) -> Callable:
+    """Marks a TestCase method as the graded test ``test_id`` with a time limit in seconds.
+
+    ``functions``: the graded functions it judges, where there are several. The method then
+    runs once for each, which its ``graded_function`` attribute names, as a test of its own
+    (its own asks, subTests and time limit), and each that passes earns an equal share of the
+    points.
+    """
     if not TEST_ID.fullmatch(test_id):
         raise ValueError(f"test id {test_id!r} does not read <problem><part>-<n>-basic|hidden")
 
     def mark(method: Callable) -> Callable:
-        method.graded = (test_id, description, timeout)
+        method.graded = (test_id, description, timeout, tuple(functions))
         return method
 
     return mark
@@ -134,13 +145,13 @@ def collect_tests(
         for name, attribute in vars(case).items():
             if not hasattr(attribute, "graded"):
                 continue
-            test_id, description, timeout = attribute.graded
+            test_id, description, timeout, functions = attribute.graded
             if test_id in tests:
                 raise SystemExit(f"grader error: test id {test_id} is used twice")
             if test_id not in points:
                 raise SystemExit(f"grader error: points file has no entry for {test_id}")
             tests[test_id] = GradedTest(
-                test_id, description, timeout, case, name, float(points[test_id])
+                test_id, description, timeout, case, name, float(points[test_id]), functions
             )
     if unknown := sorted(set(points) - set(tests)):
         raise SystemExit(f"grader error: points file names tests that do not exist: {unknown}")
@@ -203,21 +214,43 @@ def note(line: str) -> None:
         _notes.append(line)
 
 
-def run_test(test: GradedTest) -> tuple[_Result, tuple[str, ...], float, float]:
-    """Runs one test; the submission's calls in it (``ask``) share its time limit, which
-    counts the time they run alone. Returns its result, its notes, the seconds the calls ran
-    and the seconds the judge worked (the rest of the test's time, which fails nothing: the
-    checks of every answer's size bound it)."""
+def run_test(test: GradedTest, function: str | None = None
+             ) -> tuple[_Result, tuple[str, ...], float, float]:
+    """Runs one test, for the graded ``function`` of its ``functions`` where it has several
+    (the TestCase's ``graded_function``); the submission's calls in it (``ask``) share its
+    time limit, which counts the time they run alone. Returns its result, its notes, the
+    seconds the calls ran and the seconds the judge worked (the rest of the test's time, which
+    fails nothing: the checks of every answer's size bound it)."""
     global _running
     result = _Result()
     _notes.clear()
     start = time.perf_counter()
     _running = clock = Clock(test.timeout)
+    case = test.case(test.method)
+    case.graded_function = function
     try:
-        test.case(test.method).run(result)
+        case.run(result)
     finally:
         _running = Clock(math.inf)
     return result, tuple(_notes), clock.child, time.perf_counter() - start - clock.child
+
+
+def judged(test: GradedTest) -> "Verdict":
+    """Runs ``test`` (run_test), once for each of its graded functions where it has several,
+    and gives its verdict: the failures of each function labelled with its name, a failure of
+    every function alike (the module does not import) said once."""
+    runs = [(function, *run_test(test, function)) for function in test.functions or (None,)]
+    failed = [(function, result) for function, result, *_ in runs if result.error is not None]
+    if len(failed) == len(runs) and len({tuple(failure_report(result))
+                                         for _, result in failed}) == 1:
+        report = failure_report(failed[0][1])
+    else:
+        report = [line for function, result in failed
+                  for line in failure_report(result, function)]
+    return Verdict(test, report, sum(run[3] for run in runs), sum(run[4] for run in runs),
+                   tuple(dict.fromkeys(note for run in runs for note in run[2])),
+                   tuple(function for function, result, *_ in runs
+                         if function is not None and result.error is None))
 
 
 # ----------------------------------------------------------------------------------------
@@ -654,11 +687,12 @@ def _collected(items: list | None, report: list[str] | None, printed: str) -> Co
 # Reporting
 
 
-def failure_report(result: _Result) -> list[str]:
-    """The lines that say why a test failed: where (its subTest) and why. A report of the
-    sandbox (GraderFailure) is shown as it came, an assertion of the judge by its message;
-    any other error of the judge in one line (its traceback goes to stderr only): no line of
-    the judge's code reaches a report. Verdict.output makes them safe to show."""
+def failure_report(result: _Result, function: str | None = None) -> list[str]:
+    """The lines that say why a test failed: where (the graded ``function``, if given, and its
+    subTest) and why. A report of the sandbox (GraderFailure) is shown as it came, an
+    assertion of the judge by its message; any other error of the judge in one line (its
+    traceback goes to stderr only): no line of the judge's code reaches a report.
+    Verdict.output makes them safe to show."""
     error = result.error
     if isinstance(error, GraderFailure):
         lines = str(error).splitlines() or [""]
@@ -670,19 +704,24 @@ def failure_report(result: _Result) -> list[str]:
         first = "".join(str(error).splitlines()[:1])
         lines = [f"the grader could not judge what the submission gave "
                  f"({type(error).__name__}: {first})"]
-    return [result.where + lines[0], *lines[1:]]
+    where = result.where
+    if function is not None:
+        where = f"[{function}, {where[1:]}" if where else f"[{function}] "
+    return [where + lines[0], *lines[1:]]
 
 
 @dataclass(frozen=True)
 class Verdict:
     """How one test went: the lines that say why it failed (none if it passed), the seconds
-    its calls ran and the judge worked, and its notes (cases left out, and why)."""
+    its calls ran and the judge worked, its notes (cases left out, and why), and, where it
+    judges several graded functions and did not pass, those that passed."""
 
     test: GradedTest
     report: list[str]
     took: float = 0.0
     judge: float = 0.0
     notes: tuple[str, ...] = ()
+    passed_functions: tuple[str, ...] = ()
 
     @functools.cached_property
     def output(self) -> list[str]:
@@ -699,7 +738,12 @@ class Verdict:
 
     @property
     def score(self) -> float:
-        return self.test.points if self.passed else 0.0
+        """Its points; where it failed, the shares of the functions that passed."""
+        if self.passed:
+            return self.test.points
+        if not self.test.functions:
+            return 0.0
+        return self.test.points * len(self.passed_functions) / len(self.test.functions)
 
 
 def _points(value: float) -> str:
@@ -765,25 +809,25 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
             sandbox.wait_until_ready()  # not on any test's time
             print(f"{SEPARATOR} START {test.test_id}: {test.description}", flush=True)
             before = fingerprint(folder, gradescope)
-            result, test_notes, took, judge = run_test(test)
+            verdict = judged(test)
             if starters and test.test_id in starters and (
-                    starters[test.test_id].passed != (result.error is None)):
+                    starters[test.test_id].score != verdict.score):
                 score = _points(starters[test.test_id].score)
-                test_notes += (f"with the starter's given code around your blocks this test "
-                               f"scores {score} points",)
-            verdict = Verdict(test, [] if result.error is None else failure_report(result), took,
-                              judge, test_notes)
+                verdict = dataclasses.replace(verdict, notes=(
+                    *verdict.notes, f"with the starter's given code around your blocks this "
+                    f"test scores {score} points"))
             after = fingerprint(folder, gradescope)
             if changed := sorted(path for path in before.keys() | after.keys()
                                  if before.get(path) != after.get(path)):
                 names = ", ".join(Path(path).name for path in changed)
                 verdict = Verdict(test, [f"the submission changed the grader's files ({names})"],
-                                  took, judge)
+                                  verdict.took, verdict.judge)
             for line in verdict.output:
                 print(f"{INDENT}{line}")
+            limit = f"{test.timeout:g} s{' per function' if test.functions else ''}"
             print(
-                f"{SEPARATOR} END {test.test_id} [took {took:.2f} s of {test.timeout:g} s; "
-                f"judge {judge:.2f} s, {_points(verdict.score)}/{_points(test.points)} points]",
+                f"{SEPARATOR} END {test.test_id} [took {verdict.took:.2f} s of {limit}; judge "
+                f"{verdict.judge:.2f} s, {_points(verdict.score)}/{_points(test.points)} points]",
                 flush=True,
             )
             verdicts.append(verdict)

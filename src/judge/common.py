@@ -39,22 +39,30 @@ def network_spec(network: nn.Module) -> dict[str, object]:
 # Checks that fail with a one-line message
 
 
-def check_tensor(value: object, what: str, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-    """``value`` itself, after checking that it is a tensor of this shape and dtype."""
+# A dtype a result must have, or several it may have
+DTypes = torch.dtype | tuple[torch.dtype, ...]
+
+
+def check_tensor(value: object, what: str, shape: tuple[int, ...], dtype: DTypes) -> Tensor:
+    """``value`` itself, after checking that it is a tensor of this shape and dtype (one of
+    ``dtype``, where it is a tuple)."""
     if not isinstance(value, Tensor):
         raise AssertionError(
             f"{what} should be a torch.Tensor, got {graderUtil.type_name(value)}")
     if tuple(value.shape) != shape:
         raise AssertionError(f"{what} should have shape {shape}, got {tuple(value.shape)}")
-    if value.dtype != dtype:
-        raise AssertionError(f"{what} should have dtype {dtype}, got {value.dtype}")
+    dtypes = dtype if isinstance(dtype, tuple) else (dtype,)
+    if value.dtype not in dtypes:
+        raise AssertionError(f"{what} should have dtype {' or '.join(map(str, dtypes))}, got "
+                             f"{value.dtype}")
     return value
 
 
 def check_pair(
-    result: object, what: str, batch: int, dim: int, dtype: torch.dtype
+    result: object, what: str, batch: int, dim: int, dtype: DTypes
 ) -> tuple[Tensor, Tensor]:
-    """Checks that ``result`` is a tuple (values (batch, dim), log_det (batch,)) of tensors."""
+    """Checks that ``result`` is a tuple (values (batch, dim), log_det (batch,)) of tensors
+    of ``dtype`` (check_tensor)."""
     if not (isinstance(result, tuple) and len(result) == 2):
         got = graderUtil.type_name(result)
         if isinstance(result, tuple):

@@ -91,6 +91,20 @@ def built(cls: type, args: tuple) -> nn.Module:
                               f"{type(error).__name__}: {first_line}{where}") from None
 
 
+@contextlib.contextmanager
+def default_dtype(dtype: str) -> Iterator[None]:
+    """torch's default dtype is ``dtype`` in the body, where the graded code runs on inputs of
+    that dtype: a tensor it makes without ``dtype=`` (``torch.zeros(B)``) takes their dtype, as
+    it takes float32 in training. The problem set asks for no dtype; float64 is the judge's
+    means to tight tolerances, not the student's duty."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(DTYPES[dtype])
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
 def made(fn: ModuleType, args: tuple, state: dict, dtype: str) -> nn.Module:
     return load(built(fn.MADE, args).to(DTYPES[dtype]), state, f"MADE{tuple(args)}")
 
@@ -190,12 +204,13 @@ def made_layers(fn: ModuleType, args: tuple) -> dict:
 @recipe("flow_network")
 def made_call(fn: ModuleType, args: tuple, state: dict, method: str, inputs: list,
               dtype: str = "float32") -> list[dict]:
-    """``MADE(*args)`` in ``dtype`` with the judge's state, and its ``method`` on each input:
-    the result, the input as the call left it, the batch sizes ``self.net`` saw."""
+    """``MADE(*args)`` in ``dtype`` with the judge's state, and its ``method`` on each input
+    (in ``dtype``, torch's default dtype then): the result, the input as the call left it, the
+    batch sizes ``self.net`` saw."""
     model = made(fn, args, state, dtype)
     found = []
     for x in inputs:
-        with net_batches([model]) as sizes:
+        with default_dtype(dtype), net_batches([model]) as sizes:
             result = getattr(model, method)(x)
         found.append({"result": result, "input": x, "net_batches": sizes})
     return found
@@ -204,9 +219,11 @@ def made_call(fn: ModuleType, args: tuple, state: dict, method: str, inputs: lis
 @recipe("flow_network")
 def made_jacobians(fn: ModuleType, args: tuple, state: dict, method: str, x: Tensor,
                    dtype: str) -> Tensor:
-    """Autograd's Jacobians of the first output of ``MADE.<method>``, row by row."""
+    """Autograd's Jacobians of the first output of ``MADE.<method>``, row by row (in
+    ``dtype``, torch's default dtype then)."""
     model = made(fn, args, state, dtype)
-    return autograd_jacobians(lambda rows: getattr(model, method)(rows)[0], x)
+    with default_dtype(dtype):
+        return autograd_jacobians(lambda rows: getattr(model, method)(rows)[0], x)
 
 
 @recipe("flow_network")
@@ -221,9 +238,10 @@ def made_gradients(fn: ModuleType, args: tuple, state: dict, method: str, x: Ten
 @recipe("flow_network")
 def maf_call(fn: ModuleType, args: tuple, state: dict, methods: list, x: Tensor,
              dtype: str = "float32", no_grad: bool = False) -> list:
-    """``MAF(*args)`` in ``dtype`` with the judge's state, and each of ``methods`` on ``x``."""
+    """``MAF(*args)`` in ``dtype`` with the judge's state, and each of ``methods`` on ``x`` (in
+    ``dtype``, torch's default dtype then)."""
     model = maf(fn, args, state, dtype)
-    with torch.no_grad() if no_grad else contextlib.nullcontext():
+    with default_dtype(dtype), torch.no_grad() if no_grad else contextlib.nullcontext():
         return [(log_prob_of(model) if method == "log_prob" else getattr(model, method))(x)
                 for method in methods]
 
@@ -257,13 +275,12 @@ def permute_call(fn: ModuleType, size: int, x: Tensor) -> list:
 @recipe("flow_network")
 def maf_sample(fn: ModuleType, args: tuple, state: dict, n: int, seed: int) -> dict:
     """``MAF.sample(cpu, n)`` with the judge's state, right after ``torch.manual_seed(seed)``:
-    whether it is a numpy array, its shape, and the samples."""
+    whether it is a numpy array, and the samples (an array as a tensor)."""
     model = maf(fn, args, state, "float32")
     torch.manual_seed(seed)
     samples = model.sample(CPU, n)
     is_array = isinstance(samples, np.ndarray)
-    return {"is_array": is_array, "shape": list(samples.shape) if is_array else None,
-            "samples": torch.as_tensor(samples) if is_array else None}
+    return {"is_array": is_array, "samples": torch.as_tensor(samples) if is_array else samples}
 
 
 # ----------------------------------------------------------------------------------------

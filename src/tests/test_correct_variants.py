@@ -38,6 +38,54 @@ for flow in self.nf:
 log_base = -0.5 * (z**2).sum(dim=1) - 0.5 * z.shape[1] * np.log(2 * np.pi)
 return log_base + torch.stack(log_dets).sum(dim=0)
 """
+# Tensors made without dtype= (torch.zeros(B, D)): float32 in training, float64 where the
+# judge's inputs are float64. The problem set asks for no dtype.
+WITHOUT_DTYPE = {
+    "forward": """
+x = torch.zeros(z.shape[0], z.shape[1], device=z.device)
+for i in range(self.input_size):
+    mu, alpha = self.net(x).chunk(2, dim=1)
+    x[:, i] = mu[:, i] + z[:, i] * torch.exp(alpha[:, i])
+return x, alpha.sum(dim=1)
+""",
+    "log_prob": """
+log_prob = torch.zeros(x.shape[0], device=x.device)
+z = x
+for flow in self.nf:
+    z, log_det = flow.inverse(z)
+    log_prob += log_det
+log_prob += self.base_dist.log_prob(z).sum(dim=1)
+return log_prob
+""",
+}
+# Log-dets summed in float32 whatever the inputs: float32 results for float64 inputs, right to
+# float32's precision.
+IN_FLOAT32 = {
+    "forward": """
+x = torch.zeros_like(z)
+log_det = torch.zeros(z.shape[0], dtype=torch.float32, device=z.device)
+for i in range(self.input_size):
+    mu, alpha = self.net(x).chunk(2, dim=1)
+    x[:, i] = mu[:, i] + z[:, i] * torch.exp(alpha[:, i])
+    log_det += alpha[:, i]
+return x, log_det
+""",
+    "inverse": """
+mu, alpha = self.net(x).chunk(2, dim=1)
+log_det = torch.zeros(x.shape[0], dtype=torch.float32, device=x.device)
+log_det -= alpha.sum(dim=1)
+return (x - mu) * torch.exp(-alpha), log_det
+""",
+    "log_prob": """
+log_prob = torch.zeros(x.shape[0], dtype=torch.float32, device=x.device)
+z = x
+for flow in self.nf:
+    z, log_det = flow.inverse(z)
+    log_prob += log_det
+log_prob += self.base_dist.log_prob(z).sum(dim=1)
+return log_prob
+""",
+}
 BCE = {
     "loss_nonsaturating_d": """
 real, fake = d(x_real), d(g(z))
@@ -111,7 +159,7 @@ class CorrectVariantsTest(unittest.TestCase):
             verdicts[mode] = ([(test["number"], test["score"], test["output"])
                                for test in results["tests"]], printed.splitlines()[-1])
         self.assertEqual(verdicts["auto"], verdicts["none"])
-        failed = [number for number, score, _ in verdicts["auto"][0] if score == 0]
+        failed = [number for number, score, _ in verdicts["auto"][0] if score < POINTS[number]]
         self.assertIn("1a-0-basic", failed)
         self.assertIn("2b-3-hidden", failed)
 
@@ -126,6 +174,12 @@ class CorrectVariantsTest(unittest.TestCase):
     def test_log_prob_written_out_by_hand(self):
         self.assert_full_points(with_blocks("flow_network", {"log_prob": LOG_PROB_BY_HAND}),
                                 FLOW_TESTS)
+
+    def test_tensors_made_without_dtype(self):
+        self.assert_full_points(with_blocks("flow_network", WITHOUT_DTYPE), FLOW_TESTS)
+
+    def test_float32_results_for_float64_inputs(self):
+        self.assert_full_points(with_blocks("flow_network", IN_FLOAT32), FLOW_TESTS)
 
     def test_losses_with_binary_cross_entropy(self):
         self.assert_full_points(with_blocks("gan", BCE), GAN_TESTS)

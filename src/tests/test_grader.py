@@ -120,8 +120,11 @@ class GraderTest(unittest.TestCase):
         self.assertEqual(reasons.pop("4b-0-basic"), "")
         for reason in reasons.values():  # the first line, then a short traceback
             self.assertEqual(reason.splitlines()[0],
-                             "[loss=loss_wasserstein_gp_g] AttributeError: module "
+                             "[loss_wasserstein_gp_g] AttributeError: module "
                              "'submission.gan' has no attribute 'loss_wasserstein_gp_g'")
+        # The critic loss beside it earns its half of 5e-0.
+        self.assertEqual({test["number"]: test["score"] for test in results["tests"]},
+                         {"5e-0-basic": 1.0, "4b-0-basic": 2.0})
 
     def test_error_at_import_fails_that_module_alone(self):
         broken = reference("gan.py") + "\nraise RuntimeError('half done')\n"

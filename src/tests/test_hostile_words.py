@@ -10,14 +10,16 @@ create_graph, extra passes of self.net, extra calls of G.
 """
 
 import ast
+import json
 import unittest
 from unittest import mock
 
 from judge import given_code
 import grader
 from tests.course_starter import course_flow_network
-from tests.submissions import files, grade, reference, replace_block
+from tests.submissions import SRC, files, grade, reference, replace_block
 
+POINTS = json.loads((SRC / "points.json").read_text())
 # The sandbox's helpers, reached from the submission's module as any code there can reach them
 SANDBOX_CALLS = 'import sys\nsandbox_calls = sys.modules["sandbox.calls"]\n'
 
@@ -198,8 +200,10 @@ class ForgedReportsTest(unittest.TestCase):
         tests = ("2b-0-basic", "2b-2-hidden", "2b-3-hidden", "5e-0-basic", "5e-2-hidden",
                  "5e-3-hidden")
         found = self.assert_no_gain(attacked, plain, tests)
-        for test in tests:  # the gradients of the equations catch both flaws
-            self.assertEqual(found["attacked"][test]["score"], 0, test)
+        for test in tests:  # the gradients of the equations catch both flaws: each test of a
+            # pair of losses keeps only the right loss's half (5e-2 judges the critic alone)
+            self.assertEqual(found["attacked"][test]["score"],
+                             0 if test == "5e-2-hidden" else POINTS[test] / 2, test)
 
     def test_forged_batch_sizes_of_self_net_gain_nothing(self):
         # Two passes of self.net with exact values: a note, no points at stake, either way.
@@ -222,6 +226,31 @@ class ForgedReportsTest(unittest.TestCase):
         self.assertEqual(found["plain"]["2b-3-hidden"]["score"], 1.5)
         self.assertIn("not graded: the critic saw batches of [1",
                       found["plain"]["5e-3-hidden"]["output"])
+
+    def test_records_of_the_given_codes_structure_decide_nothing(self):
+        # Given code built otherwise, its values unchanged: ReLU as LeakyReLU(0), the
+        # reversals of a subclass, samples as a tensor. Which classes the layers are and what
+        # sample returns are the sandbox's records: notes, no points at stake.
+        flow = reference("flow_network.py")
+        for old, new in (("nn.ReLU()", "nn.LeakyReLU(0.0)"),
+                         ("nf_blocks.append(PermuteLayer(input_size))",
+                          "nf_blocks.append(Reversal(input_size))"),
+                         ("return x.cpu().numpy()", "return x.cpu()")):
+            self.assertIn(old, flow)
+            flow = flow.replace(old, new)
+        flow += "\n\nclass Reversal(PermuteLayer):\n    pass\n"
+        tests = ("1a-1-hidden", "1c-3-hidden", "1c-4-hidden")
+        _, printed, results = grade(files(flow_network=flow), *tests)
+        found = {test["number"]: test for test in results["tests"]}
+        self.assertEqual({test: found[test]["score"] for test in tests},
+                         {test: POINTS[test] for test in tests}, printed)
+        for test, note in (("1a-1-hidden", "not graded: MADE.net should be the layers "
+                                           "MaskedLinear, ReLU, MaskedLinear"),
+                           ("1c-3-hidden", "not graded: MAF.nf should be the blocks MADE, "
+                                           "PermuteLayer"),
+                           ("1c-4-hidden", "not graded: MAF.sample should return a numpy "
+                                           "array")):
+            self.assertIn(note, found[test]["output"], test)
 
 
 # The reference's forward and inverse (after a D = 1 branch)

@@ -9,9 +9,12 @@ exp(alpha_i)); 5e-0 for the penalty without create_graph, since the basic test a
 linear critic's gradient (caught before the hand-in); and 5e-3 for it too, since the gradients
 a loss sends are compared with those of its equation."""
 
+import json
 import unittest
 
-from tests.submissions import files, grade, reference, replace_block
+from tests.submissions import SRC, files, grade, reference, replace_block
+
+POINTS = json.loads((SRC / "points.json").read_text())
 
 WRONG = {
     "forward: x = mu - z exp(alpha)": ("forward", """
@@ -62,6 +65,9 @@ return d(x_fake).mean() - d(x_real).mean() + 10 * ((norm - 1) ** 2).mean()
 """),
 }
 
+CONDITIONAL_G_MINIMAX = ("conditional_loss_nonsaturating_g",
+                         "return F.logsigmoid(-d(g(z, y_real), y_real)).mean()")
+
 # The tests each wrong implementation fails (the 0-point checks of written answers aside).
 FAILS = {
     "forward: x = mu - z exp(alpha)": ["1a-0-basic", "1a-1-hidden", "1a-2-hidden", "1a-4-hidden",
@@ -107,6 +113,23 @@ class WrongImplementationsTest(unittest.TestCase):
                                 if test["score"] < test["max_score"])
                 self.assertEqual(failed, sorted(FAILS.get(flow, []) + FAILS[gan]))
                 self.assertEqual(status, 1)
+
+    def test_a_wrong_loss_costs_the_loss_beside_it_nothing(self):
+        # A wrong D loss beside a right G loss (2b), a right D loss beside a wrong G loss (4b):
+        # every test of the pair judges each loss alone, and the right one earns its half.
+        gan = reference("gan.py")
+        for function, body in (WRONG["D loss without the reals"], CONDITIONAL_G_MINIMAX):
+            gan = replace_block(gan, function, body.strip())
+        tests = sorted(test for test, value in POINTS.items() if test[:2] in ("2b", "4b") and value)
+        _, _, results = grade(files(gan=gan), *tests)
+        found = {test["number"]: test for test in results["tests"]}
+        self.assertEqual({test: found[test]["score"] for test in tests},
+                         {test: POINTS[test] / 2 for test in tests})
+        for test in tests:
+            wrong_loss = ("loss_nonsaturating_d" if test.startswith("2b")
+                          else "conditional_loss_nonsaturating_g")
+            self.assertTrue(found[test]["output"].startswith(f"[{wrong_loss}"),
+                            found[test]["output"])
 
 
 if __name__ == "__main__":

@@ -39,8 +39,8 @@ import torch
 
 import graderUtil
 from course import manifest
-from judge.common import (FLOAT32_TOL, GRADED_NAMES, SEED, assert_close,
-                           assert_gradients_reach, assert_loss, assert_pair_close,
+from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, NONSATURATING, SEED, WGAN_GP,
+                           assert_close, assert_gradients_reach, assert_loss, assert_pair_close,
                            check_critic_gradient, check_finite_loss, check_pair, check_tensor)
 from graderUtil import ask, call, graded
 from sandbox.calls import loss_call, made_call, maf_call
@@ -96,10 +96,14 @@ def judge_loss(case: dict, answer: dict) -> None:
 
 
 class BasicTest(unittest.TestCase):
+    graded_function: str | None = None  # the loss a run judges, of a test's functions (graded)
+
     def check(self, test_id: str, kind: str) -> None:
         """Every case of ``test_id`` (``kind``: "flow" or "loss") made by the sandbox, its
-        result judged here."""
-        cases = CASES[test_id]
+        result judged here; of a test of several losses, those of the loss this run judges
+        (each loss earns its share of the points alone)."""
+        cases = [case for case in CASES[test_id]
+                 if self.graded_function is None or case["loss"] == self.graded_function]
         make, judge = (flow_call, judge_flow) if kind == "flow" else (loss_case_call, judge_loss)
         got = ask([make(case) for case in cases])
         for index, case in enumerate(cases):
@@ -134,7 +138,9 @@ class BasicTest(unittest.TestCase):
         "2b-0-basic",
         "loss_nonsaturating_d and loss_nonsaturating_g return 0-dim float32 tensors with the "
         "values of equations 10 and 11 (stand-in networks, batch of 6), also at logits near "
-        "-100 and 100, and train D and G",
+        "-100 and 100, and train D and G"
+        "; each loss earns half the points",
+        functions=NONSATURATING,
     )
     def test_nonsaturating_losses(self) -> None:
         self.check("2b-0-basic", "loss")
@@ -143,7 +149,9 @@ class BasicTest(unittest.TestCase):
         "4b-0-basic",
         "conditional_loss_nonsaturating_d and _g return 0-dim float32 tensors with the values "
         "of equation 18 and -E log D(G(z, y), y) (stand-in networks, batch of 6), also at "
-        "logits near -100 and 100, and train D and G",
+        "logits near -100 and 100, and train D and G"
+        "; each loss earns half the points",
+        functions=CONDITIONAL,
     )
     def test_conditional_losses(self) -> None:
         self.check("4b-0-basic", "loss")
@@ -152,7 +160,9 @@ class BasicTest(unittest.TestCase):
         "5e-0-basic",
         "loss_wasserstein_gp_d and _g return 0-dim float32 tensors with the values of "
         "equations 24 (lambda = 10) and 25 (stand-in networks, batch of 6), train D and G, "
-        "and the penalty trains D (a linear critic's gradient in w)",
+        "and the penalty trains D (a linear critic's gradient in w)"
+        "; each loss earns half the points",
+        functions=WGAN_GP,
     )
     def test_wasserstein_gp_losses(self) -> None:
         self.check("5e-0-basic", "loss")
