@@ -286,7 +286,8 @@ def assert_generator_inputs(calls: object, z: Tensor, y_real: Tensor | None) -> 
         if y_real is not None and not (len(args) == 2 and args[1] is not None
                                        and torch.equal(args[1], y_real)):
             given = args[1].tolist() if len(args) == 2 and args[1] is not None else None
-            classes = f" (classes {sorted(set(given))} only)" if given else ""
+            fewer = given and len(set(given)) < len(set(y_real.tolist()))
+            classes = f" (classes {sorted(set(given))} only)" if fewer else ""
             raise AssertionError(
                 f"G was given the labels {given}{classes}, not the real labels y_real = "
                 f"{y_real.tolist()}: generate each fake for its real label, g(z, y_real), and "

@@ -304,6 +304,7 @@ class LinearConditionalGenerator(LinearGenerator):
 
     def __init__(self) -> None:
         super().__init__()
+        self.num_classes = NUM_CLASSES
         self.label_images = nn.Parameter(torch.randn(NUM_CLASSES, N_PIXELS))
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
@@ -348,12 +349,19 @@ class LinearCritic(nn.Module):
         return self.linear(x.flatten(1)).squeeze(1)
 
 
+# The network of network.py that each stand-in stands in for. A stand-in has every public
+# attribute of its network (tests/test_networks.py checks it), so that a loss may read them
+# as it would there (g.dim_z, g.num_classes).
+STANDS_IN_FOR: dict[type[nn.Module], type[nn.Module]] = {
+    LinearGenerator: network.Generator,
+    LinearConditionalGenerator: network.ConditionalGenerator,
+    TinyDiscriminator: network.Discriminator,
+    TinyConditionalDiscriminator: network.ConditionalDiscriminator,
+    LinearCritic: network.Discriminator,
+}
 # What the judge may name as G or D: the stand-ins and network.py's networks
 NETWORKS: dict[str, type[nn.Module]] = {
-    cls.__name__: cls for cls in (
-        LinearGenerator, LinearConditionalGenerator, TinyDiscriminator,
-        TinyConditionalDiscriminator, LinearCritic, network.Generator,
-        network.ConditionalGenerator, network.Discriminator, network.ConditionalDiscriminator)
+    cls.__name__: cls for cls in (*STANDS_IN_FOR, *dict.fromkeys(STANDS_IN_FOR.values()))
 }
 
 

@@ -115,6 +115,11 @@ return -F.logsigmoid(d(x_real)).mean() - F.logsigmoid(1 - d(g(z))).mean()
             g_labels="y_fake", d_labels="y_fake"), {
             "4b-0-basic": "the test's batch has 4 classes (0 to 3): the fakes' labels should "
                           "be the real ones"}),
+    "conditional D: fake labels from torch.randint(g.num_classes)": (
+        "gan", "conditional_loss_nonsaturating_d", CONDITIONAL_D.format(
+            labels="y_fake = torch.randint(g.num_classes, (batch_size,), device=device)\n",
+            g_labels="y_fake", d_labels="y_fake"), {
+            "4b-0-basic": "not the real labels y_real = "}),
     "conditional D: G and D given different labels": (
         "gan", "conditional_loss_nonsaturating_d", CONDITIONAL_D.format(
             labels="", g_labels="y_real", d_labels="y_real.roll(1)"), {
