@@ -37,6 +37,7 @@ if __name__ == "__main__":  # before the imports below: the sandbox imports torc
 import ast
 import copy
 import functools
+import itertools
 import operator
 import sys
 import unittest
@@ -832,7 +833,7 @@ class MAFTest(FlowTestCase):
         def judge(got: Answers) -> None:
             (value,) = got[0]
             value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
-            assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes)
+            assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, BATCH)
 
         ask_and_judge([([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
                               methods=["log_probs"], x=x)], judge)])
@@ -872,9 +873,9 @@ class MAFTest(FlowTestCase):
         """log_probs, loss and log_prob of one MAF of test_log_probs_jacobian."""
         value, loss, per_row = answer
         value = check_tensor(value, "MAF.log_probs(x)", (), torch.float64)
-        assert_close(value, expected.mean(), "log_probs", FLOAT64_TOL, mistakes)
+        assert_close(value, expected.mean(), "log_probs", FLOAT64_TOL, mistakes, BATCH)
         loss = check_tensor(loss, "MAF.loss(x)", (), torch.float64)
-        assert_close(loss, -expected.mean(), "loss", FLOAT64_TOL)
+        assert_close(loss, -expected.mean(), "loss", FLOAT64_TOL, batch=BATCH)
         if isinstance(per_row, Tensor) and tuple(per_row.shape) == (BATCH, D):
             raise AssertionError(
                 f"MAF.log_prob(x) should have shape ({BATCH},), one value per row, got "
@@ -905,7 +906,8 @@ class MAFTest(FlowTestCase):
             mass = log_density.exp().sum() * step**2
             assert_close(mass, torch.tensor(1.0), "the total probability", 1e-3)
             value = check_tensor(value, "MAF.log_probs", (), torch.float64)
-            assert_close(value, log_density.mean(), "log_probs of the grid", FLOAT64_TOL)
+            assert_close(value, log_density.mean(), "log_probs of the grid", FLOAT64_TOL,
+                         batch=len(grid))
 
         ask_and_judge([([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
                               methods=["log_prob", "log_probs"], x=grid, dtype="float64",
@@ -948,7 +950,7 @@ class MAFTest(FlowTestCase):
                                      one_pass=False)
                     value = check_tensor(answer["log_probs"], "MAF.log_probs(x)", (),
                                          torch.float32)
-                    assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes)
+                    assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, batch)
                     assert_gradients(answer["gradients"], gradients)
 
         ask_and_judge([(calls, judge)])
@@ -1192,29 +1194,67 @@ def reference_gradients(name: str, setup: Setup, train: dict[str, str]
     return gradients_of(loss_equation(name, scores, create_graph=True)), mistakes
 
 
+class Term(NamedTuple):
+    """One term of a loss as its equation writes it: its name for the messages (``the fakes'
+    term -E log(1 - D(G(z)))``), its value, and the values of its known wrong forms, each
+    named by what follows the term's name (``written as ...``)."""
+
+    name: str
+    value: Tensor
+    forms: dict[str, Tensor]
+
+
+SIGN, SUMMED = "with the wrong sign", "summed over the batch, not averaged"
+
+
+def term_mistakes(terms: list[Term], batch: int) -> dict[str, Tensor]:
+    """The values of a loss, the sum of ``terms``, with one or more of them wrong, each named
+    by the terms that differ and how (fewest first): a term with the wrong sign, left out,
+    summed over the ``batch``, or in one of its wrong forms. Every term wrong in the same way
+    by a sign or a sum is the whole loss scaled, which assert_close's ratio names."""
+    choices = [[(None, term.value), (SIGN, -term.value), ("left out", torch.zeros_like(term.value)),
+                (SUMMED, batch * term.value), *term.forms.items()] for term in terms]
+    found = []
+    for choice in itertools.product(*choices):
+        wrong = [(term.name, form) for term, (form, _) in zip(terms, choice) if form is not None]
+        scaled = len(wrong) == len(terms) and len({form for _, form in wrong}) == 1 \
+            and wrong[0][1] in (SIGN, SUMMED)
+        if wrong and not scaled:
+            description = ", and ".join(f"{name} {form}" for name, form in wrong)
+            found.append((len(wrong), description, sum(value for _, value in choice)))
+    return {description: value for _, description, value in sorted(found, key=lambda f: f[0])}
+
+
 def loss_mistakes(
     name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
 ) -> dict[str, Tensor]:
     """The values of common wrong versions of the loss ``name`` on (g, d), by description,
-    computed as reference_losses computes the right ones."""
+    computed as reference_losses computes the right ones: whole-loss mistakes first, then
+    (term_mistakes) those of one or more of its terms."""
     batch = len(x_real)
     alpha, g64, d64, real, fake, h_real, h_fake = scored(g, d, x_real, y_real)
     fake, h_real, h_fake = fake.detach(), h_real.detach(), h_fake.detach()
-    prefix = "" if y_real is None else "conditional_"
-    mistakes = {
-        f"{prefix}loss_nonsaturating_d": {
-            "log(1 - D(G(z))) written as logsigmoid(1 - h) (1 - sigma(h) = sigma(-h), so "
-            "log(1 - D) = logsigmoid(-h))":
-                neg_log_sigmoid(h_real).mean() + neg_log_sigmoid(1 - h_fake).mean(),
-            "the reals' term -E log D(x) left out": neg_log_sigmoid(-h_fake).mean(),
-        },
-        f"{prefix}loss_nonsaturating_g": {
-            "the minimax form E log(1 - D(G(z))) (the non-saturating loss is "
-            "-E log D(G(z)))": -neg_log_sigmoid(-h_fake).mean(),
-        },
-    }
+    real_of, fake_of = ("x", "G(z)") if y_real is None else ("x, y", "G(z, y), y")
+    if name.endswith("loss_nonsaturating_d"):
+        return term_mistakes([
+            Term(f"the reals' term -E log D({real_of})", neg_log_sigmoid(h_real).mean(), {
+                f"written as -E log(1 - D({real_of})), the fakes' form":
+                    neg_log_sigmoid(-h_real).mean()}),
+            Term(f"the fakes' term -E log(1 - D({fake_of}))", neg_log_sigmoid(-h_fake).mean(), {
+                f"written as -E log D({fake_of}), the generator's form":
+                    neg_log_sigmoid(h_fake).mean(),
+                "written as logsigmoid(1 - h) (1 - sigma(h) = sigma(-h), so log(1 - D) = "
+                "logsigmoid(-h))": neg_log_sigmoid(1 - h_fake).mean()}),
+        ], batch)
+    if name.endswith("loss_nonsaturating_g"):
+        return {
+            f"the minimax form E log(1 - D({fake_of})) (the non-saturating loss is "
+            f"-E log D({fake_of}))": -neg_log_sigmoid(-h_fake).mean(),
+            f"-E log(1 - D({fake_of})), the discriminator's term for the fakes (the "
+            f"non-saturating loss is -E log D({fake_of}))": neg_log_sigmoid(-h_fake).mean(),
+        }
     if name != "loss_wasserstein_gp_d":
-        return mistakes.get(name, {})
+        return {}
 
     def critic_loss(h_fakes: Tensor, norms: Tensor) -> Tensor:
         """Equation 24 with the penalty on these gradient norms."""
@@ -1241,6 +1281,7 @@ def loss_mistakes(
         torch.randn(batch, g.dim_z)
         drawn_after_z[shape] = torch.rand(shape)
     grads = input_gradients(d64, alpha * fake + (1 - alpha) * real)  # at the right x_hat
+    penalty = LAMBDA * ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
     return {
         "alpha drawn before z (z = torch.randn(...) is the first draw, alpha the second)":
             before_z[False],
@@ -1259,7 +1300,12 @@ def loss_mistakes(
         "the gradient of the batch mean d(x_hat).mean(), 1/B of each sample's gradient "
         "(take the gradient of the sum)":
             critic_loss(h_fake, grads.flatten(1).norm(dim=1) / batch),
-        "the penalty left out (lambda = 10)": h_fake.mean() - h_real.mean(),
+        **term_mistakes([
+            Term("the fakes' term E D(G(z))", h_fake.mean(), {}),
+            Term("the reals' term -E D(x)", -h_real.mean(), {}),
+            Term(f"the penalty {LAMBDA:g} E(||grad D(x_hat)|| - 1)^2", penalty, {
+                f"with lambda = 1 (lambda = {LAMBDA:g})": penalty / LAMBDA}),
+        ], batch),
     }
 
 
@@ -1396,7 +1442,8 @@ class GANTestCase(SeededTestCase):
                 with self.subTest(loss=name, logits=f"{offset:+g} + O(1)"):
                     answer = got[index]
                     loss = check_finite_loss(answer["loss"], name, offset)
-                    assert_close(loss, case.expected, name, FLOAT32_TOL, case.mistakes)
+                    assert_close(loss, case.expected, name, FLOAT32_TOL, case.mistakes,
+                                 GAN_BATCH)
                     if gradients:
                         try:
                             assert_finite_gradients(answer["gradients"])

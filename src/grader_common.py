@@ -79,12 +79,13 @@ class Mismatch(AssertionError):
 
 
 def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float,
-                 mistakes: Mistakes = None) -> None:
+                 mistakes: Mistakes = None, batch: int | None = None) -> None:
     """Passes where ``|actual - expected| <= tol * (1 + |expected|)`` everywhere; raises
     Mismatch otherwise.
 
     A failure shows a few entries against the expected ones and names the likely mistake:
-    one of ``mistakes`` that ``actual`` equals, else a constant ratio (see ``ratio_hint``).
+    one of ``mistakes`` that ``actual`` equals, else a constant ratio (see ``ratio_hint``;
+    ``batch``: the size of the batch that ``expected`` is a mean or a sum over, if it is one).
     """
     actual, expected = torch.as_tensor(actual).detach(), torch.as_tensor(expected).detach()
     if actual.shape != expected.shape:
@@ -99,7 +100,7 @@ def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float,
     message = (f"{what} is wrong: got {entries(actual)}, expected {entries(expected)} "
                f"(off by up to {error:.3g}; tolerance {tol:g})")
     known = matching_mistake(actual, mistakes or {}, tol)
-    hint = f"this is what {known} gives" if known else ratio_hint(actual, expected, tol)
+    hint = f"this is what {known} gives" if known else ratio_hint(actual, expected, tol, batch)
     raise Mismatch(f"{message}: {hint}" if hint else message, known)
 
 
@@ -124,9 +125,10 @@ def entries(values: Tensor, count: int = 3) -> str:
     return shown if values.dim() == 0 else f"[{shown}{', ...' if len(flat) > count else ''}]"
 
 
-def ratio_hint(actual: Tensor, expected: Tensor, tol: float) -> str:
-    """What a constant ratio ``actual / expected`` says, or "": the negated value, or a
-    scale (a batch size: a sum over the batch instead of a mean, or the reverse)."""
+def ratio_hint(actual: Tensor, expected: Tensor, tol: float, batch: int | None = None) -> str:
+    """What a constant ratio ``actual / expected`` says, or "": the negated value, or the
+    ``batch`` size or its inverse (a sum over the batch instead of a mean, or the reverse).
+    Other ratios say nothing (for a scalar, any two values have one)."""
     actual, expected = actual.double().flatten(), expected.double().flatten()
     if not (expected.abs() > 1e-6).all():
         return ""
@@ -136,13 +138,11 @@ def ratio_hint(actual: Tensor, expected: Tensor, tol: float) -> str:
         return ""
     if abs(k + 1) < 1e-3:
         return "it is the negated value: check the sign"
-    scale = k if abs(k) >= 1 else 1 / k
-    if abs(scale - round(scale)) < 1e-3 and round(scale) > 1:
-        n = round(scale)
-        where = ("a sum where a mean is asked for" if abs(k) > 1
+    if batch is not None and batch > 1 and abs(abs(k if k >= 1 else 1 / k) - batch) < 1e-3:
+        where = ("a sum where a mean is asked for" if k > 1
                  else "a mean where a sum is asked for")
-        return f"it is {k:.4g} times the expected value: {where} (over {n} terms)?"
-    return f"it is {k:.4g} times the expected value"
+        return f"it is {k:.4g} times the expected value: {where} (over the batch of {batch})?"
+    return ""
 
 
 def assert_pair_close(
@@ -342,7 +342,7 @@ def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: Mistakes,
     passes a test."""
     loss = check_loss(answer["loss"], name)
     try:
-        assert_close(loss, expected, name, FLOAT32_TOL, mistakes)
+        assert_close(loss, expected, name, FLOAT32_TOL, mistakes, len(x_real))
     except Mismatch as error:
         if error.mistake is None:
             assert_generator_inputs(answer["g_calls"], z, y_real)

@@ -77,7 +77,7 @@ def judge_flow(case: dict, answer: list) -> None:
         assert_pair_close(result, expected, "output, log_det", FLOAT32_TOL, mistakes)
     else:
         result = check_tensor(answer[0], what, tuple(expected.shape), expected.dtype)
-        assert_close(result, expected, what, FLOAT32_TOL, mistakes)
+        assert_close(result, expected, what, FLOAT32_TOL, mistakes, len(case["input"]))
 
 
 def judge_loss(case: dict, answer: dict) -> None:

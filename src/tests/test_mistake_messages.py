@@ -39,6 +39,10 @@ return d(x_fake).mean() - d(x_real).mean() + 10 * ((norm - 1) ** 2).mean()
 PER_SAMPLE_NORM = "grad.reshape(batch_size, -1).norm(2, dim=1)"
 ALPHA = "torch.rand(batch_size, 1, 1, 1, device=device)"
 
+# A ratio without its reason: any two scalars have one, so only a batch size or -1 is named
+BARE_RATIO = (r"times the expected value"
+              r"(?!: a (sum|mean) where a (mean|sum) is asked for \(over the batch of)")
+
 
 def critic(before: str = "", alpha: str = ALPHA, after: str = "", reduce: str = "sum",
            norm: str = PER_SAMPLE_NORM) -> str:
@@ -85,6 +89,9 @@ return (x - mu) * torch.exp(alpha), -alpha.sum(dim=1)
     "G loss: a sum, not a mean": ("gan", "loss_nonsaturating_g",
                                   "return -F.logsigmoid(d(g(z))).sum()", {
         "2b-0-basic": "it is 6 times the expected value: a sum where a mean is asked for"}),
+    "G loss: halved (no hint: a ratio that is not the batch size says nothing)": (
+        "gan", "loss_nonsaturating_g", "return -F.logsigmoid(d(g(z))).mean() / 2", {
+            "2b-0-basic": "loss_nonsaturating_g is wrong: got "}),
     "G loss: log(sigmoid(h)) written out": ("gan", "loss_nonsaturating_g",
                                             "return -torch.log(torch.sigmoid(d(g(z)))).mean()", {
         "2b-0-basic": "log(sigmoid(h)) and log(1 - sigmoid(h)) written out overflow",
@@ -99,10 +106,18 @@ return (-torch.log(torch.sigmoid(d(x_real))).mean()
       "2b-2-hidden": "write them as F.logsigmoid(h) and F.logsigmoid(-h)"}),
     "D loss: logsigmoid(1 - h)": ("gan", "loss_nonsaturating_d", """
 return -F.logsigmoid(d(x_real)).mean() - F.logsigmoid(1 - d(g(z))).mean()
-""", {"2b-0-basic": "this is what log(1 - D(G(z))) written as logsigmoid(1 - h)"}),
+""", {"2b-0-basic": "this is what the fakes' term -E log(1 - D(G(z))) written as "
+                  "logsigmoid(1 - h)"}),
+    "D loss: + on the fakes' term": ("gan", "loss_nonsaturating_d", """
+return -F.logsigmoid(d(x_real)).mean() + F.logsigmoid(-d(g(z))).mean()
+""", {"2b-0-basic": "this is what the fakes' term -E log(1 - D(G(z))) with the wrong sign"}),
+    "D loss: the fakes' term as -log D(G(z))": ("gan", "loss_nonsaturating_d", """
+return -F.logsigmoid(d(x_real)).mean() - F.logsigmoid(d(g(z))).mean()
+""", {"2b-0-basic": "this is what the fakes' term -E log(1 - D(G(z))) written as "
+                    "-E log D(G(z)), the generator's form"}),
     "conditional G loss: minimax": ("gan", "conditional_loss_nonsaturating_g",
                                     "return F.logsigmoid(-d(g(z, y_real), y_real)).mean()", {
-        "4b-0-basic": "this is what the minimax form E log(1 - D(G(z)))"}),
+        "4b-0-basic": "this is what the minimax form E log(1 - D(G(z, y), y))"}),
     "conditional D: fake labels from two classes": ("gan", "conditional_loss_nonsaturating_d",
                                                     CONDITIONAL_D.format(
         labels="y_fake = torch.randint(0, 2, (batch_size,), device=device)\n",
@@ -141,6 +156,15 @@ return -F.logsigmoid(d(x_real)).mean() - F.logsigmoid(1 - d(g(z))).mean()
         norm="grad.norm(2, dim=-1)"), {"5e-0-basic": "this is what the norm over the last axis"}),
     "critic: the gradient of the batch mean": ("gan", "loss_wasserstein_gp_d", critic(
         reduce="mean"), {"5e-0-basic": "this is what the gradient of the batch mean"}),
+    "critic: + on the reals' term": ("gan", "loss_wasserstein_gp_d", critic().replace(
+        "- d(x_real).mean()", "+ d(x_real).mean()"), {
+            "5e-0-basic": "this is what the reals' term -E D(x) with the wrong sign"}),
+    "conditional D: the reals' term summed": ("gan", "conditional_loss_nonsaturating_d", """
+x_fake = g(z, y_real)
+return (-F.logsigmoid(d(x_real, y_real)).sum()
+        - F.logsigmoid(-d(x_fake, y_real)).mean())
+""", {"4b-0-basic": "this is what the reals' term -E log D(x, y) summed over the batch, not "
+                    "averaged"}),
     "critic: penalty without create_graph": (
         "gan", "loss_wasserstein_gp_d", WRONG["critic: penalty without create_graph"][1], {
             "5e-0-basic": "this is what a penalty whose gradient never reaches the critic",
@@ -188,6 +212,7 @@ class MistakeMessagesTest(unittest.TestCase):
                         found = outputs[test]
                         self.assertLess(found["score"], found["max_score"])
                         self.assertIn(fragment, found["output"])
+                        self.assertNotRegex(found["output"], BARE_RATIO)
 
 
 if __name__ == "__main__":
