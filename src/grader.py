@@ -53,8 +53,9 @@ import given_code
 import grader_common
 import graderUtil
 import network
-from grader_common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, NONSATURATING,
-                           NO_PENALTY_GRADIENT, OVERFLOW, SEED, WGAN_GP, Mismatch, assert_close,
+from grader_common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, LOG_DET,
+                           MADE_PARTS, NONSATURATING, NO_PENALTY_GRADIENT, OVERFLOW, SEED,
+                           WGAN_GP, Mismatch, assert_close,
                            assert_finite_gradients, assert_gradients, assert_pair_close,
                            assert_scored, check_critic_gradient, check_finite_loss, check_loss,
                            check_pair, check_tensor, network_spec, trained_layer)
@@ -69,10 +70,6 @@ BATCH = 8
 LARGE_BATCH = 10_000
 MADE_CONFIGS = [(D, n_hidden) for D in (1, 2, 3, 5) for n_hidden in (0, 1, 2)]
 FLOAT64_TOL = 1e-10
-# How the messages name each method's log-det. The problem set's equation 3 gives only the
-# inverse's; the forward's sign is this starter's documented contract, so its message says it.
-LOG_DET = {"forward": "log_det (the contract: log|det dx/dz| = +sum(alpha))",
-           "inverse": "log_det"}
 
 # The GAN losses: a batch for the stand-in networks, and one for network.py's
 GAN_BATCH = 6
@@ -412,23 +409,41 @@ def log_abs_det(jacobians: Tensor) -> Tensor:
 # The flow: what known wrong implementations give, so that a failure can name its mistake
 
 
-def made_mistakes(method: str, net: Net, inputs: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-    """(output, log_det) of common wrong versions of MADE.<method>, by description."""
+def made_mistakes(method: str, net: Net, inputs: Tensor
+                  ) -> dict[str, tuple[Tensor, Tensor | None]]:
+    """(output, log_det) of common wrong versions of MADE.<method>, by description (a NaN
+    stands for any value: grader_common.Mistakes)."""
     mu, alpha = net_mu_alpha(net, inputs)
     if method == "forward":
-        x, log_det = reference_forward(net, inputs)
-        return {
+        output, log_det = reference_forward(net, inputs)
+        mistakes = {
             "one pass of self.net on z (mu_i and alpha_i must come from x_<i, found one "
             "dimension at a time)": (mu + inputs * torch.exp(alpha), alpha.sum(dim=1)),
             "the inverse's sign, -sum(alpha) (the forward's log_det is log|det dx/dz| = "
-            "+sum(alpha))": (x, -log_det),
+            "+sum(alpha))": (output, -log_det),
         }
-    return {
-        "exp(+alpha) in place of exp(-alpha) (z = (x - mu) * exp(-alpha), equation 3)":
-            ((inputs - mu) * torch.exp(alpha), -alpha.sum(dim=1)),
-        "the forward's sign, +sum(alpha) (the inverse's log_det is log|det dz/dx| = "
-        "-sum(alpha), equation 3)": ((inputs - mu) * torch.exp(-alpha), alpha.sum(dim=1)),
-    }
+        last_pass = "each of the D dimensions needs a pass, range(D)"
+    else:
+        output = (inputs - mu) * torch.exp(-alpha)
+        mistakes = {
+            "exp(+alpha) in place of exp(-alpha) (z = (x - mu) * exp(-alpha), equation 3)":
+                ((inputs - mu) * torch.exp(alpha), -alpha.sum(dim=1)),
+            "the forward's sign, +sum(alpha) (the inverse's log_det is log|det dz/dx| = "
+            "-sum(alpha), equation 3)": (output, alpha.sum(dim=1)),
+        }
+        last_pass = "z_i = (x_i - mu_i) * exp(-alpha_i) for every i, all at once"
+    # Checked last: with D > 1 it matches whatever the last dimension holds; with D = 1 the
+    # loop makes no pass, and the output holds what it started from, 0 or the input. It says
+    # nothing of log_det (None), which the output's check precedes.
+    D, name = inputs.shape[1], "x" if method == "forward" else "z"
+    unfilled = [output.clone()] if D > 1 else [torch.zeros_like(inputs), inputs]
+    unfilled[0][:, -1] = float("nan") if D > 1 else 0.0
+    for start, value in zip(("0", "the input"), unfilled):
+        left = (f"{name}[:, :{D - 1}] is right" if D > 1
+                else f"{name} is still {start}, where the loop began")
+        mistakes[f"the last dimension {name}[:, {D - 1}] left unfilled ({left}; does a loop over "
+                 f"range(D - 1) stop one short? {last_pass})"] = (value, None)
+    return mistakes
 
 
 def maf_mistakes(blocks: list[Net | None], x: Tensor) -> dict[str, Tensor]:
@@ -533,7 +548,7 @@ class FlowTestCase(SeededTestCase):
 
         ask_and_judge([(calls, judge)])
 
-    def check_values(self, method: str, expected: Callable, names: str) -> None:
+    def check_values(self, method: str, expected: Callable) -> None:
         """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``."""
         cases = [(D, *made_weights(D, 1), torch.randn(BATCH, D)) for D in (2, 4)]
         references = [(expected(net, x), made_mistakes(method, net, x)) for _, _, net, x in cases]
@@ -547,7 +562,8 @@ class FlowTestCase(SeededTestCase):
                     result = check_pair(answer["result"], f"MADE.{method}", BATCH, D,
                                         torch.float32)
                     expected_pair, mistakes = references[index]
-                    assert_pair_close(result, expected_pair, names, FLOAT32_TOL, mistakes)
+                    assert_pair_close(result, expected_pair, MADE_PARTS[method], FLOAT32_TOL,
+                                      mistakes)
 
         ask_and_judge([(calls, judge)])
 
@@ -600,7 +616,7 @@ class FlowTestCase(SeededTestCase):
                             "sandbox's record); a caller may still need it")
         result = check_pair(answer["result"], what, batch, 3, x.dtype)
         try:
-            assert_pair_close(result, expected, f"output, {LOG_DET[method]}", FLOAT32_TOL,
+            assert_pair_close(result, expected, MADE_PARTS[method], FLOAT32_TOL,
                               mistakes)
         except Mismatch as error:
             if method == "forward" and sizes and len(sizes) == batch != 3 \
@@ -629,7 +645,7 @@ class FlowTestCase(SeededTestCase):
                 return
             (answer,) = got[0]
             result = check_pair(answer["result"], f"MADE.{method}", BATCH, 1, torch.float32)
-            assert_pair_close(result, reference, f"output, {LOG_DET[method]}", FLOAT32_TOL)
+            assert_pair_close(result, reference, MADE_PARTS[method], FLOAT32_TOL)
 
         return calls, judge
 
@@ -644,7 +660,7 @@ class MADEForwardTest(FlowTestCase):
         "at a time (D = 2, 4)",
     )
     def test_forward_values(self) -> None:
-        self.check_values("forward", reference_forward, f"x, {LOG_DET['forward']}")
+        self.check_values("forward", reference_forward)
 
     @graded(
         "1a-1-hidden",
@@ -768,7 +784,7 @@ class MADEInverseTest(FlowTestCase):
         "(D = 2, 4)",
     )
     def test_inverse_values(self) -> None:
-        self.check_values("inverse", reference_inverse, "z, log_det")
+        self.check_values("inverse", reference_inverse)
 
     @graded(
         "1b-1-hidden",

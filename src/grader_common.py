@@ -28,6 +28,14 @@ GRADED_NAMES = {
 }
 
 
+# How the messages name the parts of what MADE.forward and MADE.inverse return. The problem
+# set's equation 3 gives only the inverse's log-det; the forward's sign is this starter's
+# documented contract, so its message says it.
+LOG_DET = {"forward": "log_det (the contract: log|det dx/dz| = +sum(alpha))",
+           "inverse": "log_det"}
+MADE_PARTS = {"forward": f"x, {LOG_DET['forward']}", "inverse": f"z, {LOG_DET['inverse']}"}
+
+
 def network_spec(network: nn.Module) -> dict[str, object]:
     """A network of the judge as the sandbox rebuilds it (sandbox_calls.loss_call): the
     name of its class and its state. The state's tensors share the network's storage, so that
@@ -66,7 +74,8 @@ def check_pair(
 
 
 # What known wrong implementations give on a test's inputs (description: value), computed
-# whatever the verdict: the judge's work must not tell a later child how a test went.
+# whatever the verdict: the judge's work must not tell a later child how a test went. A NaN
+# in a value stands for any value there (a last dimension left unfilled holds anything).
 Mistakes = Mapping[str, Tensor] | None
 
 
@@ -83,7 +92,8 @@ def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float,
     """Passes where ``|actual - expected| <= tol * (1 + |expected|)`` everywhere; raises
     Mismatch otherwise.
 
-    A failure shows a few entries against the expected ones and names the likely mistake:
+    A failure shows a few entries against the expected ones (rows of a matrix as rows, see
+    shown_rows) and names the likely mistake:
     one of ``mistakes`` that ``actual`` equals, else a constant ratio (see ``ratio_hint``;
     ``batch``: the size of the batch that ``expected`` is a mean or a sum over, if it is one).
     """
@@ -97,24 +107,34 @@ def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float,
     if is_close(actual, expected, tol):
         return
     error = (actual.double() - expected.double()).abs().max().item()
-    message = (f"{what} is wrong: got {entries(actual)}, expected {entries(expected)} "
-               f"(off by up to {error:.3g}; tolerance {tol:g})")
+    rows = shown_rows(actual, expected, tol) if actual.dim() == 2 else []
+    got = (f"the rows below{wrong_columns(actual, expected, tol)}" if rows
+           else f"{entries(actual)}, expected {entries(expected)}")
+    message = f"{what} is wrong: got {got} (off by up to {error:.3g}; tolerance {tol:g})"
     known = matching_mistake(actual, mistakes or {}, tol)
     hint = f"this is what {known} gives" if known else ratio_hint(actual, expected, tol, batch)
-    raise Mismatch(f"{message}: {hint}" if hint else message, known)
+    raise Mismatch("\n".join([f"{message}: {hint}" if hint else message, *rows]), known)
 
 
 def matching_mistake(actual: Tensor, mistakes: Mapping[str, Tensor], tol: float) -> str | None:
-    """The description of the first of ``mistakes`` whose value ``actual`` equals, or None."""
+    """The description of the first of ``mistakes`` whose value ``actual`` equals (where the
+    value is not NaN), or None."""
     for description, value in mistakes.items():
-        if tuple(value.shape) == tuple(actual.shape) and is_close(actual, value, tol):
+        known = ~torch.isnan(value)
+        if tuple(value.shape) == tuple(actual.shape) and is_close(actual[known], value[known],
+                                                                  tol):
             return description
     return None
 
 
 def is_close(actual: Tensor, expected: Tensor, tol: float) -> bool:
+    return bool(is_close_each(actual, expected, tol).all())
+
+
+def is_close_each(actual: Tensor, expected: Tensor, tol: float) -> Tensor:
+    """Whether each entry of ``actual`` is within ``tol * (1 + |expected|)`` of ``expected``."""
     error = (actual.double() - expected.double()).abs()
-    return bool((error <= tol * (1 + expected.double().abs())).all())
+    return error <= tol * (1 + expected.double().abs())
 
 
 def entries(values: Tensor, count: int = 3) -> str:
@@ -123,6 +143,23 @@ def entries(values: Tensor, count: int = 3) -> str:
     flat = values.detach().double().flatten()
     shown = ", ".join(f"{value:.4g}" for value in flat[:count].tolist())
     return shown if values.dim() == 0 else f"[{shown}{', ...' if len(flat) > count else ''}]"
+
+
+def shown_rows(actual: Tensor, expected: Tensor, tol: float, count: int = 3) -> list[str]:
+    """The first ``count`` rows of a matrix that differ from the expected ones, a line each:
+    ``  row 0: got [...], expected [...]``."""
+    wrong = ~(is_close_each(actual, expected, tol).all(dim=1))
+    return [f"  row {row}: got {entries(actual[row], 6)}, expected {entries(expected[row], 6)}"
+            for row in wrong.nonzero().flatten()[:count].tolist()]
+
+
+def wrong_columns(actual: Tensor, expected: Tensor, tol: float) -> str:
+    """``, wrong in column 3 alone`` where some columns of a matrix are right throughout and
+    others not; else ""."""
+    wrong = (~is_close_each(actual, expected, tol).all(dim=0)).nonzero().flatten().tolist()
+    if not 0 < len(wrong) < actual.shape[1]:
+        return ""
+    return f", wrong in column{'s' * (len(wrong) > 1)} {', '.join(map(str, wrong))} alone"
 
 
 def ratio_hint(actual: Tensor, expected: Tensor, tol: float, batch: int | None = None) -> str:
@@ -147,12 +184,14 @@ def ratio_hint(actual: Tensor, expected: Tensor, tol: float, batch: int | None =
 
 def assert_pair_close(
     actual: tuple[Tensor, Tensor], expected: tuple[Tensor, Tensor], names: str, tol: float,
-    mistakes: Mapping[str, tuple[Tensor, Tensor]] | None = None
+    mistakes: Mapping[str, tuple[Tensor | None, Tensor | None]] | None = None
 ) -> None:
     """assert_close for both parts of an (output, log_det) pair; ``names`` like "x, log_det";
-    ``mistakes``: known wrong pairs, by description."""
+    ``mistakes``: known wrong pairs, by description (None: a part this mistake says nothing
+    of)."""
     for part, (value, reference, name) in enumerate(zip(actual, expected, names.split(", "))):
-        known = {description: pair[part] for description, pair in (mistakes or {}).items()}
+        known = {description: pair[part] for description, pair in (mistakes or {}).items()
+                 if pair[part] is not None}
         assert_close(value, reference, name, tol, known)
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 import graderUtil
-from grader_common import (FLOAT32_TOL, GRADED_NAMES, SEED, assert_close,
+from grader_common import (FLOAT32_TOL, GRADED_NAMES, MADE_PARTS, SEED, assert_close,
                            assert_gradients_reach, assert_loss, assert_pair_close,
                            check_critic_gradient, check_finite_loss, check_pair, check_tensor)
 from graderUtil import ask, call, graded
@@ -74,7 +74,8 @@ def judge_flow(case: dict, answer: list) -> None:
     if case["model"] == "MADE":
         batch, dim = expected[0].shape
         result = check_pair(answer[0]["result"], what, batch, dim, expected[0].dtype)
-        assert_pair_close(result, expected, "output, log_det", FLOAT32_TOL, mistakes)
+        assert_pair_close(result, expected, MADE_PARTS[case["method"]], FLOAT32_TOL,
+                          mistakes)
     else:
         result = check_tensor(answer[0], what, tuple(expected.shape), expected.dtype)
         assert_close(result, expected, what, FLOAT32_TOL, mistakes, len(case["input"]))

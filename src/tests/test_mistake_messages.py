@@ -63,6 +63,25 @@ mu, alpha = self.net(z).chunk(2, dim=1)
 return mu + z * torch.exp(alpha), alpha.sum(dim=1)
 """, {"1a-0-basic": "this is what one pass of self.net on z",
       "1a-1-hidden": "this is what one pass of self.net on z"}),
+    "forward: range(D - 1), the last column left at 0": ("flow_network", "forward", """
+x = torch.zeros_like(z)
+log_det = torch.zeros_like(z[:, 0])
+for i in range(self.input_size - 1):
+    mu, alpha = self.net(x).chunk(2, dim=1)
+    x[:, i] = mu[:, i] + z[:, i] * torch.exp(alpha[:, i])
+    log_det += alpha[:, i]
+return x, log_det
+""", {"1a-0-basic": "x is wrong: got the rows below, wrong in column 1 alone (off by up to ",
+      "1a-1-hidden": "[D=1, n_hidden=0] x is wrong: got the rows below (off by up to 1.49; "
+                     "tolerance 1e-05): this is what the last dimension x[:, 0] left unfilled "
+                     "(x is still 0, where the loop began; does a loop over range(D - 1) stop "
+                     "one short?"}),
+    "forward: range(D - 1) passes of the whole x": ("flow_network", "forward", FORWARD_LOOP.format(
+        passes="self.input_size - 1", log_det="alpha.sum(dim=1)"), {
+            "1a-0-basic": "this is what the last dimension x[:, 1] left unfilled (x[:, :1] "
+                          "is right; does a loop over range(D - 1) stop one short? each of the "
+                          "D dimensions needs a pass, range(D)) gives\n",
+            "1a-4-hidden": "this is what the last dimension x[:, 2] left unfilled"}),
     "forward: a loop over the rows": ("flow_network", "forward", FORWARD_LOOP.format(
         passes="z.shape[0]", log_det="alpha.sum(dim=1)"), {
             "1a-4-hidden": "the loop should run over the D dimensions, not the rows"}),
@@ -71,6 +90,14 @@ mu, alpha = self.net(x).chunk(2, dim=1)
 return (x - mu) * torch.exp(-alpha), alpha.sum(dim=1)
 """, {"1b-0-basic": "this is what the forward's sign, +sum(alpha)",
       "1b-1-hidden": "this is what the forward's sign"}),
+    "inverse: a loop over range(D - 1)": ("flow_network", "inverse", """
+mu, alpha = self.net(x).chunk(2, dim=1)
+z = torch.zeros_like(x)
+for i in range(self.input_size - 1):
+    z[:, i] = (x[:, i] - mu[:, i]) * torch.exp(-alpha[:, i])
+return z, -alpha[:, :-1].sum(dim=1)
+""", {"1b-0-basic": "this is what the last dimension z[:, 1] left unfilled (z[:, :1] is "
+                    "right;"}),
     "inverse: exp(+alpha)": ("flow_network", "inverse", """
 mu, alpha = self.net(x).chunk(2, dim=1)
 return (x - mu) * torch.exp(alpha), -alpha.sum(dim=1)
