@@ -23,7 +23,10 @@ No point rests on the submission's word. Gradients that the sandbox sends back a
 with the gradients of the reference computations at the same draws and weights (to forge them
 is to compute them). Records that only the sandbox can make (the batch sizes self.net saw,
 what G and D were given, the input as a call left it) decide nothing: they are notes with no
-points at stake, or hints that explain a value that failed. The D = 1 cases are left out only
+points at stake, or hints that explain a value that failed. A basic test also runs its
+function with the inputs on PyTorch's meta device (on_another_device): where the sandbox
+reports a tensor made on the CPU there, the test fails, as it does where the code raises; the
+report passes nothing. The D = 1 cases are left out only
 where the uploaded MADE.create_masks is the course starter's own, read here as text, never on
 the sandbox's report. Each test computes all it compares with (known mistakes included) and
 then asks once: the questions and the judge's work do not depend on any verdict.
@@ -55,7 +58,8 @@ import graderUtil
 import network
 from grader_common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, LOG_DET,
                            MADE_PARTS, NONSATURATING, NO_PENALTY_GRADIENT, OVERFLOW, SEED,
-                           WGAN_GP, Mismatch, assert_close,
+                           ON_ANOTHER_DEVICE, WGAN_GP, Mismatch, assert_close,
+                           assert_one_device,
                            assert_finite_gradients, assert_gradients, assert_pair_close,
                            assert_scored, check_critic_gradient, check_finite_loss, check_loss,
                            check_pair, check_tensor, network_spec, trained_layer)
@@ -234,6 +238,18 @@ def ask_and_judge(*asks: list[Part]) -> None:
         for calls, judge in parts:
             judge(got.part(start))
             start += len(calls)
+
+
+def on_another_device(test_id: str) -> Part:
+    """The runs of the basic test ``test_id``'s graded functions with their inputs on the meta
+    device (grader_common.ON_META): each fails where its code makes a tensor on the CPU."""
+    runs = grader_common.ON_META[test_id]
+
+    def judge(got: Answers) -> None:
+        for index, (what, _) in enumerate(runs):
+            assert_one_device(got[index], what)
+
+    return [each for _, each in runs], judge
 
 
 def batch_sizes(record: object) -> list[int] | None:
@@ -548,8 +564,9 @@ class FlowTestCase(SeededTestCase):
 
         ask_and_judge([(calls, judge)])
 
-    def check_values(self, method: str, expected: Callable) -> None:
-        """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``."""
+    def check_values(self, method: str, expected: Callable, test_id: str) -> None:
+        """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``, and
+        the run of the basic test ``test_id`` on another device (on_another_device)."""
         cases = [(D, *made_weights(D, 1), torch.randn(BATCH, D)) for D in (2, 4)]
         references = [(expected(net, x), made_mistakes(method, net, x)) for _, _, net, x in cases]
         calls = [call(made_call, args=made_args(D, 1), state=state, method=method, inputs=[x])
@@ -565,7 +582,7 @@ class FlowTestCase(SeededTestCase):
                     assert_pair_close(result, expected_pair, MADE_PARTS[method], FLOAT32_TOL,
                                       mistakes)
 
-        ask_and_judge([(calls, judge)])
+        ask_and_judge([(calls, judge), on_another_device(test_id)])
 
     @staticmethod
     def edge_cases(method: str, expected_pair: Callable, one_pass: bool) -> tuple[Part, Part]:
@@ -657,10 +674,10 @@ class MADEForwardTest(FlowTestCase):
         "1a-0-basic",
         "MADE.forward returns a tuple (x, log_det) of float32 tensors shaped (B, D), (B,) "
         "equal to x_i = mu_i + z_i*exp(alpha_i), log_det = sum alpha_i found one dimension "
-        "at a time (D = 2, 4)",
+        f"at a time (D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_forward_values(self) -> None:
-        self.check_values("forward", reference_forward)
+        self.check_values("forward", reference_forward, "1a-0-basic")
 
     @graded(
         "1a-1-hidden",
@@ -781,10 +798,10 @@ class MADEInverseTest(FlowTestCase):
         "1b-0-basic",
         "MADE.inverse returns a tuple (z, log_det) of float32 tensors shaped (B, D), (B,) "
         "equal to (x - mu)*exp(-alpha) and -sum alpha_i with mu, alpha from MADE.net(x) "
-        "(D = 2, 4)",
+        f"(D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_inverse_values(self) -> None:
-        self.check_values("inverse", reference_inverse)
+        self.check_values("inverse", reference_inverse, "1b-0-basic")
 
     @graded(
         "1b-1-hidden",
@@ -838,7 +855,8 @@ class MAFTest(FlowTestCase):
     @graded(
         "1c-0-basic",
         "MAF.log_probs returns a 0-dim float32 tensor: the batch mean of log N(z; 0, I) plus "
-        "every block's log-det, found from the MADE nets and feature reversals (D = 2, 3 flows)",
+        "every block's log-det, found from the MADE nets and feature reversals (D = 2, 3 flows); "
+        f"{ON_ANOTHER_DEVICE}",
     )
     def test_log_probs_values(self) -> None:
         state, blocks = maf_weights(2, 3)
@@ -852,7 +870,8 @@ class MAFTest(FlowTestCase):
             assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, BATCH)
 
         ask_and_judge([([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
-                              methods=["log_probs"], x=x)], judge)])
+                              methods=["log_probs"], x=x)], judge),
+                       on_another_device("1c-0-basic")])
 
     @graded(
         "1c-1-hidden",
@@ -1526,11 +1545,12 @@ class NonSaturatingLossTest(GANTestCase):
         "loss_nonsaturating_d and loss_nonsaturating_g return 0-dim float32 tensors equal to "
         "equations 10 and 11 computed in float64 for the same z (stand-in networks, batch of 6, "
         "device=torch.device('cpu')), also at logits near -100 and 100, and send D and G the "
-        "gradients of those equations",
+        f"gradients of those equations; {ON_ANOTHER_DEVICE}",
     )
     def test_values(self) -> None:
         ask_and_judge([self.values(NONSATURATING, stand_ins(conditional=False)),
-                       self.extreme_logits(NONSATURATING, BASIC_LOGITS, gradients=False)])
+                       self.extreme_logits(NONSATURATING, BASIC_LOGITS, gradients=False),
+                       on_another_device("2b-0-basic")])
 
     @graded(
         "2b-1-hidden",
@@ -1567,11 +1587,12 @@ class ConditionalLossTest(GANTestCase):
         "conditional_loss_nonsaturating_d and _g return 0-dim float32 tensors equal to "
         "equation 18 and -E log D(G(z, y), y) computed in float64 for the same z "
         "(stand-in networks, batch of 6), also at logits near -100 and 100, and send D and G "
-        "the gradients of those equations",
+        f"the gradients of those equations; {ON_ANOTHER_DEVICE}",
     )
     def test_values(self) -> None:
         ask_and_judge([self.values(CONDITIONAL, stand_ins(conditional=True)),
-                       self.extreme_logits(CONDITIONAL, BASIC_LOGITS, gradients=False)])
+                       self.extreme_logits(CONDITIONAL, BASIC_LOGITS, gradients=False),
+                       on_another_device("4b-0-basic")])
 
     @graded(
         "4b-1-hidden",
@@ -1622,12 +1643,12 @@ class WassersteinGPLossTest(GANTestCase):
         "(lambda = 10, z then alpha drawn, the gradient norms by autograd one sample at a "
         "time) and 25 in float64 (stand-in networks, batch of 6), send D and G the gradients of "
         "those equations, and the penalty trains D (a linear critic's gradient in w, "
-        "||w|| = 3)",
+        f"||w|| = 3); {ON_ANOTHER_DEVICE}",
     )
     def test_values(self) -> None:
         setup = stand_ins(conditional=False)
         critic = self.linear_critic_case(3.0)
-        ask_and_judge([self.values(WGAN_GP, setup), critic])
+        ask_and_judge([self.values(WGAN_GP, setup), critic, on_another_device("5e-0-basic")])
 
     @graded(
         "5e-1-hidden",

@@ -1,5 +1,6 @@
 """What the two judges of the problem set share: the graded names, the checks that fail with
-a one-line message, and how a network under test is described to the sandbox.
+a one-line message, how a network under test is described to the sandbox, and the run of each
+graded function on the meta device that its basic test makes.
 
 ``grader.py`` judges against values it computes itself; the students' grader of the release
 (``make release``) judges its basic tests against values stored in ``basic_tests.pt``. Both
@@ -12,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 import graderUtil
+from sandbox_calls import loss_on_meta, made_on_meta, maf_on_meta
 
 HIDDEN_SIZE = 16  # the width of every MADE that the tests build
 FLOAT32_TOL = 1e-5
@@ -388,3 +390,49 @@ def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: Mistakes,
             if y_real is not None:
                 assert_labels(name, answer["d_calls"], fakes, x_real, y_real)
         raise
+
+
+# ----------------------------------------------------------------------------------------
+# Every graded function on another device (sandbox_calls.mixed_devices): a part of its basic
+# test. Only the sandbox sees how the code ran there; its report can fail the test, as an
+# error of the code can, and nothing else rests on it.
+
+ON_META_BATCH = 6
+# By basic test: what each run is called in the messages, and its call
+ON_META = {
+    "1a-0-basic": [("MADE.forward", graderUtil.call(
+        made_on_meta, args=(2, HIDDEN_SIZE, 1), method="forward", batch=ON_META_BATCH))],
+    "1b-0-basic": [("MADE.inverse", graderUtil.call(
+        made_on_meta, args=(2, HIDDEN_SIZE, 1), method="inverse", batch=ON_META_BATCH))],
+    "1c-0-basic": [("MAF.log_probs", graderUtil.call(
+        maf_on_meta, args=(2, HIDDEN_SIZE, 1, 3), batch=ON_META_BATCH))],
+    **{test_id: [(name, graderUtil.call(loss_on_meta, name=name, g=g, d=d, batch=ON_META_BATCH))
+                 for name in names]
+       for test_id, names, g, d in (
+           ("2b-0-basic", NONSATURATING, "LinearGenerator", "TinyDiscriminator"),
+           ("4b-0-basic", CONDITIONAL, "LinearConditionalGenerator",
+            "TinyConditionalDiscriminator"),
+           ("5e-0-basic", WGAN_GP, "LinearGenerator", "TinyDiscriminator"))},
+}
+# What the basic tests' descriptions say of it
+ON_ANOTHER_DEVICE = ("with the inputs on another device (PyTorch's meta device, as on a GPU) no "
+                     "tensor is made on the CPU")
+
+
+def assert_one_device(found: object, what: str) -> None:
+    """Fails where the run of ``what`` on the meta device (an answer to an ON_META call) met a
+    tensor made on the CPU, naming the line."""
+    if found is None:
+        return
+    keys = {"error": str, "file": str, "line": int, "function": str, "code": str}
+    if not (isinstance(found, dict) and set(found) == set(keys)
+            and all(type(found[key]) is kind for key, kind in keys.items())):
+        raise AssertionError(f"the record of {what}'s run on another device is not a report")
+    where = (f"{found['file']}, line {found['line']}, in {found['function']}: "
+             f"`{found['code']}`" if found["file"] else "a line outside your files")
+    raise AssertionError(
+        f"{what} mixes devices: run with its inputs on another device (PyTorch's meta device, "
+        f"as on a GPU with --device gpu), it fails at {where} ({found['error']}). A tensor "
+        "made without device= is on the CPU: make each new tensor where the inputs are, "
+        "torch.zeros(B, device=x.device), x.new_zeros(B), torch.zeros_like(x), or in a loss "
+        "device=device")
