@@ -23,7 +23,10 @@ No point rests on the submission's word. Gradients that the sandbox sends back a
 with the gradients of the reference computations at the same draws and weights (to forge them
 is to compute them). Records that only the sandbox can make (the batch sizes self.net saw,
 what G and D were given, the input as a call left it) decide nothing: they are notes with no
-points at stake, or hints that explain a value that failed. The D = 1 cases are left out only
+points at stake, or hints that explain a value that failed. A basic test also runs its
+function with the inputs on PyTorch's meta device (on_another_device): where the sandbox
+reports a tensor made on the CPU there, the test fails, as it does where the code raises; the
+report passes nothing. The D = 1 cases are left out only
 where the uploaded MADE.create_masks is the course starter's own, read here as text, never on
 the sandbox's report. Each test computes all it compares with (known mistakes included) and
 then asks once: the questions and the judge's work do not depend on any verdict.
@@ -37,6 +40,7 @@ if __name__ == "__main__":  # before the imports below: the sandbox imports torc
 import ast
 import copy
 import functools
+import itertools
 import operator
 import sys
 import unittest
@@ -53,8 +57,10 @@ from judge import common
 import graderUtil
 from course import manifest
 import network
-from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, NONSATURATING,
-                           NO_PENALTY_GRADIENT, OVERFLOW, SEED, WGAN_GP, Mismatch, assert_close,
+from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, LOG_DET,
+                          MADE_PARTS, NONSATURATING, NO_PENALTY_GRADIENT, OVERFLOW, SEED,
+                          ON_ANOTHER_DEVICE, WGAN_GP, Mismatch, assert_close,
+                          assert_one_device,
                            assert_finite_gradients, assert_gradients, assert_pair_close,
                            assert_scored, check_critic_gradient, check_finite_loss, check_loss,
                            check_pair, check_tensor, network_spec, trained_layer)
@@ -77,10 +83,6 @@ FLOAT64_ANSWER = (torch.float64, torch.float32)
 # log_probs, the sandbox takes each of the grid's 10,000 rows alone (sandbox_calls.log_prob_of):
 # about 3 s on a loaded 2-core machine (median of 5: 2.9 s, at most 3.9 s).
 ROW_BY_ROW_TIMEOUT = 20
-# How the messages name each method's log-det. The problem set's equation 3 gives only the
-# inverse's; the forward's sign is this starter's documented contract, so its message says it.
-LOG_DET = {"forward": "log_det (the contract: log|det dx/dz| = +sum(alpha))",
-           "inverse": "log_det"}
 
 # The GAN losses: a batch for the stand-in networks, and one for network.py's
 GAN_BATCH = 6
@@ -245,6 +247,19 @@ def ask_and_judge(*asks: list[Part]) -> None:
         for calls, judge in parts:
             judge(got.part(start))
             start += len(calls)
+
+
+def on_another_device(test_id: str, function: str | None = None) -> Part:
+    """The runs of the basic test ``test_id``'s graded functions (``function`` alone, if
+    given) with their inputs on the meta device (judge.common.ON_META): each fails where its
+    code makes a tensor on the CPU."""
+    runs = [run for run in common.ON_META[test_id] if function in (None, run[0])]
+
+    def judge(got: Answers) -> None:
+        for index, (what, _) in enumerate(runs):
+            assert_one_device(got[index], what)
+
+    return [each for _, each in runs], judge
 
 
 def batch_sizes(record: object) -> list[int] | None:
@@ -459,23 +474,41 @@ def log_abs_det(jacobians: Tensor) -> Tensor:
 # The flow: what known wrong implementations give, so that a failure can name its mistake
 
 
-def made_mistakes(method: str, net: Net, inputs: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
-    """(output, log_det) of common wrong versions of MADE.<method>, by description."""
+def made_mistakes(method: str, net: Net, inputs: Tensor
+                  ) -> dict[str, tuple[Tensor, Tensor | None]]:
+    """(output, log_det) of common wrong versions of MADE.<method>, by description (a NaN
+    stands for any value: grader_common.Mistakes)."""
     mu, alpha = net_mu_alpha(net, inputs)
     if method == "forward":
-        x, log_det = reference_forward(net, inputs)
-        return {
+        output, log_det = reference_forward(net, inputs)
+        mistakes = {
             "one pass of self.net on z (mu_i and alpha_i must come from x_<i, found one "
             "dimension at a time)": (mu + inputs * torch.exp(alpha), alpha.sum(dim=1)),
             "the inverse's sign, -sum(alpha) (the forward's log_det is log|det dx/dz| = "
-            "+sum(alpha))": (x, -log_det),
+            "+sum(alpha))": (output, -log_det),
         }
-    return {
-        "exp(+alpha) in place of exp(-alpha) (z = (x - mu) * exp(-alpha), equation 3)":
-            ((inputs - mu) * torch.exp(alpha), -alpha.sum(dim=1)),
-        "the forward's sign, +sum(alpha) (the inverse's log_det is log|det dz/dx| = "
-        "-sum(alpha), equation 3)": ((inputs - mu) * torch.exp(-alpha), alpha.sum(dim=1)),
-    }
+        last_pass = "each of the D dimensions needs a pass, range(D)"
+    else:
+        output = (inputs - mu) * torch.exp(-alpha)
+        mistakes = {
+            "exp(+alpha) in place of exp(-alpha) (z = (x - mu) * exp(-alpha), equation 3)":
+                ((inputs - mu) * torch.exp(alpha), -alpha.sum(dim=1)),
+            "the forward's sign, +sum(alpha) (the inverse's log_det is log|det dz/dx| = "
+            "-sum(alpha), equation 3)": (output, alpha.sum(dim=1)),
+        }
+        last_pass = "z_i = (x_i - mu_i) * exp(-alpha_i) for every i, all at once"
+    # Checked last: with D > 1 it matches whatever the last dimension holds; with D = 1 the
+    # loop makes no pass, and the output holds what it started from, 0 or the input. It says
+    # nothing of log_det (None), which the output's check precedes.
+    D, name = inputs.shape[1], "x" if method == "forward" else "z"
+    unfilled = [output.clone()] if D > 1 else [torch.zeros_like(inputs), inputs]
+    unfilled[0][:, -1] = float("nan") if D > 1 else 0.0
+    for start, value in zip(("0", "the input"), unfilled):
+        left = (f"{name}[:, :{D - 1}] is right" if D > 1
+                else f"{name} is still {start}, where the loop began")
+        mistakes[f"the last dimension {name}[:, {D - 1}] left unfilled ({left}; does a loop over "
+                 f"range(D - 1) stop one short? {last_pass})"] = (value, None)
+    return mistakes
 
 
 def maf_mistakes(blocks: list[Net | None], x: Tensor) -> dict[str, Tensor]:
@@ -593,8 +626,9 @@ class FlowTestCase(SeededTestCase):
 
         ask_and_judge([(calls, judge)])
 
-    def check_values(self, method: str, expected: Callable, names: str) -> None:
-        """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``."""
+    def check_values(self, method: str, expected: Callable, test_id: str) -> None:
+        """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``, and
+        the run of the basic test ``test_id`` on another device (on_another_device)."""
         cases = [(D, *made_weights(D, 1), torch.randn(BATCH, D)) for D in (2, 4)]
         references = [(expected(net, x), made_mistakes(method, net, x)) for _, _, net, x in cases]
         calls = [call(made_call, args=made_args(D, 1), state=state, method=method, inputs=[x])
@@ -607,9 +641,10 @@ class FlowTestCase(SeededTestCase):
                     result = check_pair(answer["result"], f"MADE.{method}", BATCH, D,
                                         torch.float32)
                     expected_pair, mistakes = references[index]
-                    assert_pair_close(result, expected_pair, names, FLOAT32_TOL, mistakes)
+                    assert_pair_close(result, expected_pair, MADE_PARTS[method], FLOAT32_TOL,
+                                      mistakes)
 
-        ask_and_judge([(calls, judge)])
+        ask_and_judge([(calls, judge), on_another_device(test_id)])
 
     @staticmethod
     def edge_cases(method: str, expected_pair: Callable, one_pass: bool) -> tuple[Part, Part]:
@@ -661,7 +696,7 @@ class FlowTestCase(SeededTestCase):
         result = check_pair(answer["result"], what, batch, 3,
                             FLOAT64_ANSWER if x.dtype == torch.float64 else x.dtype)
         try:
-            assert_pair_close(result, expected, f"output, {LOG_DET[method]}", FLOAT32_TOL,
+            assert_pair_close(result, expected, MADE_PARTS[method], FLOAT32_TOL,
                               mistakes)
         except Mismatch as error:
             if method == "forward" and sizes and len(sizes) == batch != 3 \
@@ -690,7 +725,7 @@ class FlowTestCase(SeededTestCase):
                 return
             (answer,) = got[0]
             result = check_pair(answer["result"], f"MADE.{method}", BATCH, 1, torch.float32)
-            assert_pair_close(result, reference, f"output, {LOG_DET[method]}", FLOAT32_TOL)
+            assert_pair_close(result, reference, MADE_PARTS[method], FLOAT32_TOL)
 
         return calls, judge
 
@@ -702,10 +737,10 @@ class MADEForwardTest(FlowTestCase):
         "1a-0-basic",
         "MADE.forward returns a tuple (x, log_det) of float32 tensors shaped (B, D), (B,) "
         "equal to x_i = mu_i + z_i*exp(alpha_i), log_det = sum alpha_i found one dimension "
-        "at a time (D = 2, 4)",
+        f"at a time (D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_forward_values(self) -> None:
-        self.check_values("forward", reference_forward, f"x, {LOG_DET['forward']}")
+        self.check_values("forward", reference_forward, "1a-0-basic")
 
     @graded(
         "1a-1-hidden",
@@ -820,10 +855,10 @@ class MADEInverseTest(FlowTestCase):
         "1b-0-basic",
         "MADE.inverse returns a tuple (z, log_det) of float32 tensors shaped (B, D), (B,) "
         "equal to (x - mu)*exp(-alpha) and -sum alpha_i with mu, alpha from MADE.net(x) "
-        "(D = 2, 4)",
+        f"(D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_inverse_values(self) -> None:
-        self.check_values("inverse", reference_inverse, "z, log_det")
+        self.check_values("inverse", reference_inverse, "1b-0-basic")
 
     @graded(
         "1b-1-hidden",
@@ -877,7 +912,8 @@ class MAFTest(FlowTestCase):
     @graded(
         "1c-0-basic",
         "MAF.log_probs returns a 0-dim float32 tensor: the batch mean of log N(z; 0, I) plus "
-        "every block's log-det, found from the MADE nets and feature reversals (D = 2, 3 flows)",
+        "every block's log-det, found from the MADE nets and feature reversals (D = 2, 3 flows); "
+        f"{ON_ANOTHER_DEVICE}",
     )
     def test_log_probs_values(self) -> None:
         state, blocks = maf_weights(2, 3)
@@ -888,10 +924,11 @@ class MAFTest(FlowTestCase):
         def judge(got: Answers) -> None:
             (value,) = got[0]
             value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
-            assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes)
+            assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, BATCH)
 
         ask_and_judge([([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
-                              methods=["log_probs"], x=x)], judge)])
+                              methods=["log_probs"], x=x)], judge),
+                       on_another_device("1c-0-basic")])
 
     @graded(
         "1c-1-hidden",
@@ -929,9 +966,9 @@ class MAFTest(FlowTestCase):
         float32 (FLOAT64_ANSWER)."""
         value, loss, per_row = answer
         value = check_tensor(value, "MAF.log_probs(x)", (), FLOAT64_ANSWER)
-        assert_close(value, expected.mean(), "log_probs", tolerance(value), mistakes)
+        assert_close(value, expected.mean(), "log_probs", tolerance(value), mistakes, BATCH)
         loss = check_tensor(loss, "MAF.loss(x)", (), FLOAT64_ANSWER)
-        assert_close(loss, -expected.mean(), "loss", tolerance(loss))
+        assert_close(loss, -expected.mean(), "loss", tolerance(loss), batch=BATCH)
         if isinstance(per_row, Tensor) and tuple(per_row.shape) == (BATCH, D):
             raise AssertionError(
                 f"MAF.log_prob(x) should have shape ({BATCH},), one value per row, got "
@@ -964,7 +1001,7 @@ class MAFTest(FlowTestCase):
             assert_close(mass, torch.tensor(1.0), "the total probability", 1e-3)
             value = check_tensor(value, "MAF.log_probs", (), FLOAT64_ANSWER)
             assert_close(value, log_density.double().mean(), "log_probs of the grid",
-                         tolerance(value, log_density))
+                         tolerance(value, log_density), batch=len(grid))
 
         ask_and_judge([([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
                               methods=["log_prob", "log_probs"], x=grid, dtype="float64",
@@ -1009,7 +1046,7 @@ class MAFTest(FlowTestCase):
                                      one_pass=False)
                     value = check_tensor(answer["log_probs"], "MAF.log_probs(x)", (),
                                          torch.float32)
-                    assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes)
+                    assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, batch)
                     assert_gradients(answer["gradients"], gradients)
 
         ask_and_judge([(calls, judge)])
@@ -1255,29 +1292,67 @@ def reference_gradients(name: str, setup: Setup, train: dict[str, str]
     return gradients_of(loss_equation(name, scores, create_graph=True)), mistakes
 
 
+class Term(NamedTuple):
+    """One term of a loss as its equation writes it: its name for the messages (``the fakes'
+    term -E log(1 - D(G(z)))``), its value, and the values of its known wrong forms, each
+    named by what follows the term's name (``written as ...``)."""
+
+    name: str
+    value: Tensor
+    forms: dict[str, Tensor]
+
+
+SIGN, SUMMED = "with the wrong sign", "summed over the batch, not averaged"
+
+
+def term_mistakes(terms: list[Term], batch: int) -> dict[str, Tensor]:
+    """The values of a loss, the sum of ``terms``, with one or more of them wrong, each named
+    by the terms that differ and how (fewest first): a term with the wrong sign, left out,
+    summed over the ``batch``, or in one of its wrong forms. Every term wrong in the same way
+    by a sign or a sum is the whole loss scaled, which assert_close's ratio names."""
+    choices = [[(None, term.value), (SIGN, -term.value), ("left out", torch.zeros_like(term.value)),
+                (SUMMED, batch * term.value), *term.forms.items()] for term in terms]
+    found = []
+    for choice in itertools.product(*choices):
+        wrong = [(term.name, form) for term, (form, _) in zip(terms, choice) if form is not None]
+        scaled = len(wrong) == len(terms) and len({form for _, form in wrong}) == 1 \
+            and wrong[0][1] in (SIGN, SUMMED)
+        if wrong and not scaled:
+            description = ", and ".join(f"{name} {form}" for name, form in wrong)
+            found.append((len(wrong), description, sum(value for _, value in choice)))
+    return {description: value for _, description, value in sorted(found, key=lambda f: f[0])}
+
+
 def loss_mistakes(
     name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
 ) -> dict[str, Tensor]:
     """The values of common wrong versions of the loss ``name`` on (g, d), by description,
-    computed as reference_losses computes the right ones."""
+    computed as reference_losses computes the right ones: whole-loss mistakes first, then
+    (term_mistakes) those of one or more of its terms."""
     batch = len(x_real)
     alpha, g64, d64, real, fake, h_real, h_fake = scored(g, d, x_real, y_real)
     fake, h_real, h_fake = fake.detach(), h_real.detach(), h_fake.detach()
-    prefix = "" if y_real is None else "conditional_"
-    mistakes = {
-        f"{prefix}loss_nonsaturating_d": {
-            "log(1 - D(G(z))) written as logsigmoid(1 - h) (1 - sigma(h) = sigma(-h), so "
-            "log(1 - D) = logsigmoid(-h))":
-                neg_log_sigmoid(h_real).mean() + neg_log_sigmoid(1 - h_fake).mean(),
-            "the reals' term -E log D(x) left out": neg_log_sigmoid(-h_fake).mean(),
-        },
-        f"{prefix}loss_nonsaturating_g": {
-            "the minimax form E log(1 - D(G(z))) (the non-saturating loss is "
-            "-E log D(G(z)))": -neg_log_sigmoid(-h_fake).mean(),
-        },
-    }
+    real_of, fake_of = ("x", "G(z)") if y_real is None else ("x, y", "G(z, y), y")
+    if name.endswith("loss_nonsaturating_d"):
+        return term_mistakes([
+            Term(f"the reals' term -E log D({real_of})", neg_log_sigmoid(h_real).mean(), {
+                f"written as -E log(1 - D({real_of})), the fakes' form":
+                    neg_log_sigmoid(-h_real).mean()}),
+            Term(f"the fakes' term -E log(1 - D({fake_of}))", neg_log_sigmoid(-h_fake).mean(), {
+                f"written as -E log D({fake_of}), the generator's form":
+                    neg_log_sigmoid(h_fake).mean(),
+                "written as logsigmoid(1 - h) (1 - sigma(h) = sigma(-h), so log(1 - D) = "
+                "logsigmoid(-h))": neg_log_sigmoid(1 - h_fake).mean()}),
+        ], batch)
+    if name.endswith("loss_nonsaturating_g"):
+        return {
+            f"the minimax form E log(1 - D({fake_of})) (the non-saturating loss is "
+            f"-E log D({fake_of}))": -neg_log_sigmoid(-h_fake).mean(),
+            f"-E log(1 - D({fake_of})), the discriminator's term for the fakes (the "
+            f"non-saturating loss is -E log D({fake_of}))": neg_log_sigmoid(-h_fake).mean(),
+        }
     if name != "loss_wasserstein_gp_d":
-        return mistakes.get(name, {})
+        return {}
 
     def critic_loss(h_fakes: Tensor, norms: Tensor) -> Tensor:
         """Equation 24 with the penalty on these gradient norms."""
@@ -1304,6 +1379,7 @@ def loss_mistakes(
         torch.randn(batch, g.dim_z)
         drawn_after_z[shape] = torch.rand(shape)
     grads = input_gradients(d64, alpha * fake + (1 - alpha) * real)  # at the right x_hat
+    penalty = LAMBDA * ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
     return {
         "alpha drawn before z (z = torch.randn(...) is the first draw, alpha the second)":
             before_z[False],
@@ -1322,7 +1398,12 @@ def loss_mistakes(
         "the gradient of the batch mean d(x_hat).mean(), 1/B of each sample's gradient "
         "(take the gradient of the sum)":
             critic_loss(h_fake, grads.flatten(1).norm(dim=1) / batch),
-        "the penalty left out (lambda = 10)": h_fake.mean() - h_real.mean(),
+        **term_mistakes([
+            Term("the fakes' term E D(G(z))", h_fake.mean(), {}),
+            Term("the reals' term -E D(x)", -h_real.mean(), {}),
+            Term(f"the penalty {LAMBDA:g} E(||grad D(x_hat)|| - 1)^2", penalty, {
+                f"with lambda = 1 (lambda = {LAMBDA:g})": penalty / LAMBDA}),
+        ], batch),
     }
 
 
@@ -1453,7 +1534,8 @@ class GANTestCase(SeededTestCase):
                 with self.subTest(logits=f"{offset:+g} + O(1)"):
                     answer = got[index]
                     loss = check_finite_loss(answer["loss"], name, offset)
-                    assert_close(loss, case.expected, name, FLOAT32_TOL, case.mistakes)
+                    assert_close(loss, case.expected, name, FLOAT32_TOL, case.mistakes,
+                                 GAN_BATCH)
                     if gradients:
                         try:
                             assert_finite_gradients(answer["gradients"])
@@ -1514,13 +1596,14 @@ class NonSaturatingLossTest(GANTestCase):
         "loss_nonsaturating_d and loss_nonsaturating_g return 0-dim float32 tensors equal to "
         "equations 10 and 11 computed in float64 for the same z (stand-in networks, batch of 6, "
         "device=torch.device('cpu')), also at logits near -100 and 100, and send D and G the "
-        "gradients of those equations"
+        f"gradients of those equations; {ON_ANOTHER_DEVICE}"
         "; each loss earns half the points",
         functions=NONSATURATING,
     )
     def test_values(self) -> None:
         ask_and_judge([self.values(self.graded_function, stand_ins(conditional=False)),
-                       self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False)])
+                       self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
+                       on_another_device("2b-0-basic", self.graded_function)])
 
     @graded(
         "2b-1-hidden",
@@ -1563,13 +1646,14 @@ class ConditionalLossTest(GANTestCase):
         "conditional_loss_nonsaturating_d and _g return 0-dim float32 tensors equal to "
         "equation 18 and -E log D(G(z, y), y) computed in float64 for the same z "
         "(stand-in networks, batch of 6), also at logits near -100 and 100, and send D and G "
-        "the gradients of those equations"
+        f"the gradients of those equations; {ON_ANOTHER_DEVICE}"
         "; each loss earns half the points",
         functions=CONDITIONAL,
     )
     def test_values(self) -> None:
         ask_and_judge([self.values(self.graded_function, stand_ins(conditional=True)),
-                       self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False)])
+                       self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
+                       on_another_device("4b-0-basic", self.graded_function)])
 
     @graded(
         "4b-1-hidden",
@@ -1626,7 +1710,7 @@ class WassersteinGPLossTest(GANTestCase):
         "(lambda = 10, z then alpha drawn, the gradient norms by autograd one sample at a "
         "time) and 25 in float64 (stand-in networks, batch of 6), send D and G the gradients of "
         "those equations, and the penalty trains D (a linear critic's gradient in w, "
-        "||w|| = 3)"
+        f"||w|| = 3); {ON_ANOTHER_DEVICE}"
         "; each loss earns half the points",
         functions=WGAN_GP,
     )
@@ -1635,7 +1719,7 @@ class WassersteinGPLossTest(GANTestCase):
         parts = [self.values(name, stand_ins(conditional=False))]
         if name == "loss_wasserstein_gp_d":
             parts.append(self.linear_critic_case(3.0))
-        ask_and_judge(parts)
+        ask_and_judge([*parts, on_another_device("5e-0-basic", name)])
 
     @graded(
         "5e-1-hidden",

@@ -182,8 +182,10 @@ def loss_case(name: str, setup: tuple, logits: float | None = None,
 
 
 def detached(values: object) -> object:
-    """``values`` (tensors in tuples and dicts) as plain tensors in float32 where float64,
-    the results' dtype, for basic_tests.pt."""
+    """``values`` (tensors in tuples and dicts, or None) as plain tensors in float32 where
+    float64, the results' dtype, for basic_tests.pt."""
+    if values is None:
+        return None
     if isinstance(values, torch.Tensor):
         values = values.detach()
         return values.float() if values.dtype == torch.float64 else values

@@ -1,5 +1,6 @@
 """What the two judges of the problem set share: the graded names, the checks that fail with
-a one-line message, and how a network under test is described to the sandbox.
+a one-line message, how a network under test is described to the sandbox, and the run of each
+graded function on the meta device that its basic test makes.
 
 ``grader.py`` judges against values it computes itself; the students' grader of the release
 (``make release``) judges its basic tests against values stored in ``basic_tests.pt``. Both
@@ -12,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 import graderUtil
+from sandbox.calls import loss_on_meta, made_on_meta, maf_on_meta
 
 HIDDEN_SIZE = 16  # the width of every MADE that the tests build
 FLOAT32_TOL = 1e-5
@@ -26,6 +28,14 @@ GRADED_NAMES = {
     "flow_network": ("MaskedLinear", "MADE", "PermuteLayer", "MAF"),
     "gan": NONSATURATING + CONDITIONAL + WGAN_GP,
 }
+
+
+# How the messages name the parts of what MADE.forward and MADE.inverse return. The problem
+# set's equation 3 gives only the inverse's log-det; the forward's sign is this starter's
+# documented contract, so its message says it.
+LOG_DET = {"forward": "log_det (the contract: log|det dx/dz| = +sum(alpha))",
+           "inverse": "log_det"}
+MADE_PARTS = {"forward": f"x, {LOG_DET['forward']}", "inverse": f"z, {LOG_DET['inverse']}"}
 
 
 def network_spec(network: nn.Module) -> dict[str, object]:
@@ -74,7 +84,8 @@ def check_pair(
 
 
 # What known wrong implementations give on a test's inputs (description: value), computed
-# whatever the verdict: the judge's work must not tell a later child how a test went.
+# whatever the verdict: the judge's work must not tell a later child how a test went. A NaN
+# in a value stands for any value there (a last dimension left unfilled holds anything).
 Mistakes = Mapping[str, Tensor] | None
 
 
@@ -87,12 +98,14 @@ class Mismatch(AssertionError):
 
 
 def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float,
-                 mistakes: Mistakes = None) -> None:
+                 mistakes: Mistakes = None, batch: int | None = None) -> None:
     """Passes where ``|actual - expected| <= tol * (1 + |expected|)`` everywhere; raises
     Mismatch otherwise.
 
-    A failure shows a few entries against the expected ones and names the likely mistake:
-    one of ``mistakes`` that ``actual`` equals, else a constant ratio (see ``ratio_hint``).
+    A failure shows a few entries against the expected ones (rows of a matrix as rows, see
+    shown_rows) and names the likely mistake:
+    one of ``mistakes`` that ``actual`` equals, else a constant ratio (see ``ratio_hint``;
+    ``batch``: the size of the batch that ``expected`` is a mean or a sum over, if it is one).
     """
     actual, expected = torch.as_tensor(actual).detach(), torch.as_tensor(expected).detach()
     if actual.shape != expected.shape:
@@ -104,24 +117,34 @@ def assert_close(actual: Tensor, expected: Tensor, what: str, tol: float,
     if is_close(actual, expected, tol):
         return
     error = (actual.double() - expected.double()).abs().max().item()
-    message = (f"{what} is wrong: got {entries(actual)}, expected {entries(expected)} "
-               f"(off by up to {error:.3g}; tolerance {tol:g})")
+    rows = shown_rows(actual, expected, tol) if actual.dim() == 2 else []
+    got = (f"the rows below{wrong_columns(actual, expected, tol)}" if rows
+           else f"{entries(actual)}, expected {entries(expected)}")
+    message = f"{what} is wrong: got {got} (off by up to {error:.3g}; tolerance {tol:g})"
     known = matching_mistake(actual, mistakes or {}, tol)
-    hint = f"this is what {known} gives" if known else ratio_hint(actual, expected, tol)
-    raise Mismatch(f"{message}: {hint}" if hint else message, known)
+    hint = f"this is what {known} gives" if known else ratio_hint(actual, expected, tol, batch)
+    raise Mismatch("\n".join([f"{message}: {hint}" if hint else message, *rows]), known)
 
 
 def matching_mistake(actual: Tensor, mistakes: Mapping[str, Tensor], tol: float) -> str | None:
-    """The description of the first of ``mistakes`` whose value ``actual`` equals, or None."""
+    """The description of the first of ``mistakes`` whose value ``actual`` equals (where the
+    value is not NaN), or None."""
     for description, value in mistakes.items():
-        if tuple(value.shape) == tuple(actual.shape) and is_close(actual, value, tol):
+        known = ~torch.isnan(value)
+        if tuple(value.shape) == tuple(actual.shape) and is_close(actual[known], value[known],
+                                                                  tol):
             return description
     return None
 
 
 def is_close(actual: Tensor, expected: Tensor, tol: float) -> bool:
+    return bool(is_close_each(actual, expected, tol).all())
+
+
+def is_close_each(actual: Tensor, expected: Tensor, tol: float) -> Tensor:
+    """Whether each entry of ``actual`` is within ``tol * (1 + |expected|)`` of ``expected``."""
     error = (actual.double() - expected.double()).abs()
-    return bool((error <= tol * (1 + expected.double().abs())).all())
+    return error <= tol * (1 + expected.double().abs())
 
 
 def entries(values: Tensor, count: int = 3) -> str:
@@ -132,9 +155,27 @@ def entries(values: Tensor, count: int = 3) -> str:
     return shown if values.dim() == 0 else f"[{shown}{', ...' if len(flat) > count else ''}]"
 
 
-def ratio_hint(actual: Tensor, expected: Tensor, tol: float) -> str:
-    """What a constant ratio ``actual / expected`` says, or "": the negated value, or a
-    scale (a batch size: a sum over the batch instead of a mean, or the reverse)."""
+def shown_rows(actual: Tensor, expected: Tensor, tol: float, count: int = 3) -> list[str]:
+    """The first ``count`` rows of a matrix that differ from the expected ones, a line each:
+    ``  row 0: got [...], expected [...]``."""
+    wrong = ~(is_close_each(actual, expected, tol).all(dim=1))
+    return [f"  row {row}: got {entries(actual[row], 6)}, expected {entries(expected[row], 6)}"
+            for row in wrong.nonzero().flatten()[:count].tolist()]
+
+
+def wrong_columns(actual: Tensor, expected: Tensor, tol: float) -> str:
+    """``, wrong in column 3 alone`` where some columns of a matrix are right throughout and
+    others not; else ""."""
+    wrong = (~is_close_each(actual, expected, tol).all(dim=0)).nonzero().flatten().tolist()
+    if not 0 < len(wrong) < actual.shape[1]:
+        return ""
+    return f", wrong in column{'s' * (len(wrong) > 1)} {', '.join(map(str, wrong))} alone"
+
+
+def ratio_hint(actual: Tensor, expected: Tensor, tol: float, batch: int | None = None) -> str:
+    """What a constant ratio ``actual / expected`` says, or "": the negated value, or the
+    ``batch`` size or its inverse (a sum over the batch instead of a mean, or the reverse).
+    Other ratios say nothing (for a scalar, any two values have one)."""
     actual, expected = actual.double().flatten(), expected.double().flatten()
     if not (expected.abs() > 1e-6).all():
         return ""
@@ -144,23 +185,23 @@ def ratio_hint(actual: Tensor, expected: Tensor, tol: float) -> str:
         return ""
     if abs(k + 1) < 1e-3:
         return "it is the negated value: check the sign"
-    scale = k if abs(k) >= 1 else 1 / k
-    if abs(scale - round(scale)) < 1e-3 and round(scale) > 1:
-        n = round(scale)
-        where = ("a sum where a mean is asked for" if abs(k) > 1
+    if batch is not None and batch > 1 and abs(abs(k if k >= 1 else 1 / k) - batch) < 1e-3:
+        where = ("a sum where a mean is asked for" if k > 1
                  else "a mean where a sum is asked for")
-        return f"it is {k:.4g} times the expected value: {where} (over {n} terms)?"
-    return f"it is {k:.4g} times the expected value"
+        return f"it is {k:.4g} times the expected value: {where} (over the batch of {batch})?"
+    return ""
 
 
 def assert_pair_close(
     actual: tuple[Tensor, Tensor], expected: tuple[Tensor, Tensor], names: str, tol: float,
-    mistakes: Mapping[str, tuple[Tensor, Tensor]] | None = None
+    mistakes: Mapping[str, tuple[Tensor | None, Tensor | None]] | None = None
 ) -> None:
     """assert_close for both parts of an (output, log_det) pair; ``names`` like "x, log_det";
-    ``mistakes``: known wrong pairs, by description."""
+    ``mistakes``: known wrong pairs, by description (None: a part this mistake says nothing
+    of)."""
     for part, (value, reference, name) in enumerate(zip(actual, expected, names.split(", "))):
-        known = {description: pair[part] for description, pair in (mistakes or {}).items()}
+        known = {description: pair[part] for description, pair in (mistakes or {}).items()
+                 if pair[part] is not None}
         assert_close(value, reference, name, tol, known)
 
 
@@ -294,7 +335,8 @@ def assert_generator_inputs(calls: object, z: Tensor, y_real: Tensor | None) -> 
         if y_real is not None and not (len(args) == 2 and args[1] is not None
                                        and torch.equal(args[1], y_real)):
             given = args[1].tolist() if len(args) == 2 and args[1] is not None else None
-            classes = f" (classes {sorted(set(given))} only)" if given else ""
+            fewer = given and len(set(given)) < len(set(y_real.tolist()))
+            classes = f" (classes {sorted(set(given))} only)" if fewer else ""
             raise AssertionError(
                 f"G was given the labels {given}{classes}, not the real labels y_real = "
                 f"{y_real.tolist()}: generate each fake for its real label, g(z, y_real), and "
@@ -349,10 +391,56 @@ def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: Mistakes,
     passes a test."""
     loss = check_loss(answer["loss"], name)
     try:
-        assert_close(loss, expected, name, FLOAT32_TOL, mistakes)
+        assert_close(loss, expected, name, FLOAT32_TOL, mistakes, len(x_real))
     except Mismatch as error:
         if error.mistake is None:
             assert_generator_inputs(answer["g_calls"], z, y_real)
             if y_real is not None:
                 assert_labels(name, answer["d_calls"], fakes, x_real, y_real)
         raise
+
+
+# ----------------------------------------------------------------------------------------
+# Every graded function on another device (sandbox_calls.mixed_devices): a part of its basic
+# test. Only the sandbox sees how the code ran there; its report can fail the test, as an
+# error of the code can, and nothing else rests on it.
+
+ON_META_BATCH = 6
+# By basic test: what each run is called in the messages, and its call
+ON_META = {
+    "1a-0-basic": [("MADE.forward", graderUtil.call(
+        made_on_meta, args=(2, HIDDEN_SIZE, 1), method="forward", batch=ON_META_BATCH))],
+    "1b-0-basic": [("MADE.inverse", graderUtil.call(
+        made_on_meta, args=(2, HIDDEN_SIZE, 1), method="inverse", batch=ON_META_BATCH))],
+    "1c-0-basic": [("MAF.log_probs", graderUtil.call(
+        maf_on_meta, args=(2, HIDDEN_SIZE, 1, 3), batch=ON_META_BATCH))],
+    **{test_id: [(name, graderUtil.call(loss_on_meta, name=name, g=g, d=d, batch=ON_META_BATCH))
+                 for name in names]
+       for test_id, names, g, d in (
+           ("2b-0-basic", NONSATURATING, "LinearGenerator", "TinyDiscriminator"),
+           ("4b-0-basic", CONDITIONAL, "LinearConditionalGenerator",
+            "TinyConditionalDiscriminator"),
+           ("5e-0-basic", WGAN_GP, "LinearGenerator", "TinyDiscriminator"))},
+}
+# What the basic tests' descriptions say of it
+ON_ANOTHER_DEVICE = ("with the inputs on another device (PyTorch's meta device, as on a GPU) no "
+                     "tensor is made on the CPU")
+
+
+def assert_one_device(found: object, what: str) -> None:
+    """Fails where the run of ``what`` on the meta device (an answer to an ON_META call) met a
+    tensor made on the CPU, naming the line."""
+    if found is None:
+        return
+    keys = {"error": str, "file": str, "line": int, "function": str, "code": str}
+    if not (isinstance(found, dict) and set(found) == set(keys)
+            and all(type(found[key]) is kind for key, kind in keys.items())):
+        raise AssertionError(f"the record of {what}'s run on another device is not a report")
+    where = (f"{found['file']}, line {found['line']}, in {found['function']}: "
+             f"`{found['code']}`" if found["file"] else "a line outside your files")
+    raise AssertionError(
+        f"{what} mixes devices: run with its inputs on another device (PyTorch's meta device, "
+        f"as on a GPU with --device gpu), it fails at {where} ({found['error']}). A tensor "
+        "made without device= is on the CPU: make each new tensor where the inputs are, "
+        "torch.zeros(B, device=x.device), x.new_zeros(B), torch.zeros_like(x), or in a loss "
+        "device=device")

@@ -5,16 +5,19 @@ their weights and masks as state dicts, the inputs, the seeds. A recipe builds t
 under test from the student's classes, loads the judge's weights into them
 (``load_state_dict``), makes the graded calls and returns what the judge needs: the outputs,
 and records that only the sandbox can make (the batch sizes ``self.net`` saw, what G and D
-were given, gradients). No recipe computes an expected value: the judge computes those from
-what it sent, and the records decide nothing: the gradients are compared with the judge's
-own, the rest are notes or hints (anything in this process can be forged by the code under
-test). Both graders ask for these recipes (the students' copy too), and the judge builds its
+were given, gradients, where a run on the meta device met a tensor on the CPU). No recipe
+computes an expected value: the judge computes those from what it sent, and the records
+decide nothing: the gradients are compared with the judge's own, the rest are notes or hints,
+or (the meta device's) fail a test as an error of the code would, and pass none (anything in
+this process can be forged by the code under test). Both graders ask for these recipes (the students' copy too), and the judge builds its
 own copies of the stand-in networks from the classes here.
 """
 
 import contextlib
+import re
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -23,7 +26,7 @@ from torch import Tensor, nn
 from torch.autograd.functional import jacobian
 
 import network
-from sandbox.server import Failure
+from sandbox.server import Failure, frames_inside
 
 CPU = torch.device("cpu")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -295,7 +298,7 @@ NUM_CLASSES = 4
 def check_labels(network: str, y: object) -> None:
     """A one-line Failure, in place of an IndexError inside the stand-in, where the labels
     given to it are not classes of the test's batch."""
-    if isinstance(y, Tensor) and not y.is_floating_point() and y.numel() and (
+    if isinstance(y, Tensor) and not y.is_floating_point() and y.numel() and not y.is_meta and (
             y.min() < 0 or y.max() >= NUM_CLASSES):
         outside = sorted({label for label in y.flatten().tolist()
                           if not 0 <= label < NUM_CLASSES})
@@ -321,6 +324,7 @@ class LinearConditionalGenerator(LinearGenerator):
 
     def __init__(self) -> None:
         super().__init__()
+        self.num_classes = NUM_CLASSES
         self.label_images = nn.Parameter(torch.randn(NUM_CLASSES, N_PIXELS))
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
@@ -365,21 +369,28 @@ class LinearCritic(nn.Module):
         return self.linear(x.flatten(1)).squeeze(1)
 
 
+# The network of network.py that each stand-in stands in for. A stand-in has every public
+# attribute of its network (tests/test_networks.py checks it), so that a loss may read them
+# as it would there (g.dim_z, g.num_classes).
+STANDS_IN_FOR: dict[type[nn.Module], type[nn.Module]] = {
+    LinearGenerator: network.Generator,
+    LinearConditionalGenerator: network.ConditionalGenerator,
+    TinyDiscriminator: network.Discriminator,
+    TinyConditionalDiscriminator: network.ConditionalDiscriminator,
+    LinearCritic: network.Discriminator,
+}
 # What the judge may name as G or D: the stand-ins and network.py's networks
 NETWORKS: dict[str, type[nn.Module]] = {
-    cls.__name__: cls for cls in (
-        LinearGenerator, LinearConditionalGenerator, TinyDiscriminator,
-        TinyConditionalDiscriminator, LinearCritic, network.Generator,
-        network.ConditionalGenerator, network.Discriminator, network.ConditionalDiscriminator)
+    cls.__name__: cls for cls in (*STANDS_IN_FOR, *dict.fromkeys(STANDS_IN_FOR.values()))
 }
 
 
 def call_loss(gan: ModuleType, name: str, g: nn.Module, d: nn.Module, x_real: Tensor,
-              y_real: Tensor | None, seed: int) -> object:
-    """The loss ``name`` called with device=cpu right after ``torch.manual_seed(seed)``."""
+              y_real: Tensor | None, seed: int, device: torch.device = CPU) -> object:
+    """The loss ``name`` called with ``device`` right after ``torch.manual_seed(seed)``."""
     labels = () if y_real is None else (y_real,)
     torch.manual_seed(seed)
-    return getattr(gan, name)(g, d, x_real, *labels, device=CPU)
+    return getattr(gan, name)(g, d, x_real, *labels, device=device)
 
 
 @recipe("gan")
@@ -404,17 +415,90 @@ def loss_call(gan: ModuleType, name: str, g: dict, d: dict, x_real: Tensor,
     return found
 
 
+# ----------------------------------------------------------------------------------------
+# Every graded function: a run with its inputs on PyTorch's meta device, where tensors have
+# shapes but no values. A tensor made on the CPU (torch.zeros(B) without device=) meets the
+# meta tensors there as it would meet a GPU's, and PyTorch refuses it, with no GPU needed.
+
+META = torch.device("meta")
+# What PyTorch says where an operation meets tensors on two devices. Nothing else counts: what
+# needs values (.item(), numpy, torch.distributions' checks of their arguments) cannot run on
+# the meta device, and is not judged here.
+MIXED_DEVICES = re.compile(
+    r"expected all tensors to be on the same device|is not on the expected device"
+    r"|found at least two devices|expected device \w+ but got \w+"
+    r"|indices should be either on cpu or on the same device", re.IGNORECASE)
+SHOWN = 200  # characters of each string of a report
+
+
+def mixed_devices(module: ModuleType, run: Callable[[], object]) -> dict[str, object] | None:
+    """``run()``, with the inputs on the meta device: where PyTorch refuses tensors on two
+    devices, its error and where in ``module``'s package it was raised (where_in); else None,
+    whether it ran or failed otherwise."""
+    try:
+        run()
+    except Exception as error:
+        if MIXED_DEVICES.search(str(error)):
+            return {"error": "".join(str(error).splitlines()[:1])[:SHOWN],
+                    **where_in(module, error)}
+    return None
+
+
+def where_in(module: ModuleType, error: BaseException) -> dict[str, object]:
+    """The innermost line of ``module``'s package in ``error``'s traceback: its file (from the
+    package's folder on), number, function and code; empty where there is none."""
+    package = Path(module.__file__).resolve().parent
+    frames = frames_inside(error, package)
+    if not frames:
+        return {"file": "", "line": 0, "function": "", "code": ""}
+    frame = frames[-1]
+    file = Path(frame.filename).resolve().relative_to(package.parent).as_posix()
+    return {"file": file[:SHOWN], "line": frame.lineno, "function": frame.name[:SHOWN],
+            "code": (frame.line or "")[:SHOWN]}
+
+
+@recipe("flow_network")
+def made_on_meta(fn: ModuleType, args: tuple, method: str, batch: int) -> dict | None:
+    """``MADE(*args).<method>`` on a batch, on the meta device (mixed_devices)."""
+    model = built(fn.MADE, args).to(META)
+    return mixed_devices(fn, lambda: getattr(model, method)(torch.zeros(batch, args[0],
+                                                                        device=META)))
+
+
+@recipe("flow_network")
+def maf_on_meta(fn: ModuleType, args: tuple, batch: int) -> dict | None:
+    """``MAF(*args).log_probs`` on a batch, on the meta device (mixed_devices)."""
+    model = built(fn.MAF, args).to(META)
+    return mixed_devices(fn, lambda: model.log_probs(torch.zeros(batch, args[0], device=META)))
+
+
+@recipe("gan")
+def loss_on_meta(gan: ModuleType, name: str, g: str, d: str, batch: int) -> dict | None:
+    """The loss ``name`` on the stand-ins named ``g`` and ``d`` (NETWORKS), with a batch and
+    device=meta, on the meta device (mixed_devices)."""
+    generator, discriminator = NETWORKS[g]().to(META), NETWORKS[d]().to(META)
+    x_real = torch.zeros(batch, *IMAGE_SHAPE, device=META)
+    y_real = (torch.zeros(batch, dtype=torch.long, device=META)
+              if isinstance(generator, LinearConditionalGenerator) else None)
+    return mixed_devices(gan, lambda: call_loss(gan, name, generator, discriminator, x_real,
+                                                y_real, 0, META))
+
+
 def warm_up() -> None:
     """Runs network.py's networks once, forward and backward twice over (as the gradient
-    penalty does), on two images: the sandbox does this before it forks any child, so that
-    each test's child inherits torch's kernels set up rather than setting them up anew."""
+    penalty does), on two images, on the CPU and on the meta device: the sandbox does this
+    before it forks any child, so that each test's child inherits torch's kernels set up
+    rather than setting them up anew (the meta device's first operation alone imports for
+    about a second)."""
     torch.manual_seed(0)
     with torch.random.fork_rng():
-        for generator, discriminator, labels in (
-                (network.Generator(), network.Discriminator(), ()),
-                (network.ConditionalGenerator(), network.ConditionalDiscriminator(),
-                 (torch.zeros(2, dtype=torch.long),))):
-            images = generator(torch.randn(2, generator.dim_z), *labels)
-            (grad,) = torch.autograd.grad(discriminator(images, *labels).sum(), images,
-                                          create_graph=True)
-            grad.square().sum().backward()
+        for device in (CPU, META):
+            for generator, discriminator, labels in (
+                    (network.Generator(), network.Discriminator(), ()),
+                    (network.ConditionalGenerator(), network.ConditionalDiscriminator(),
+                     (torch.zeros(2, dtype=torch.long, device=device),))):
+                generator, discriminator = generator.to(device), discriminator.to(device)
+                images = generator(torch.randn(2, generator.dim_z, device=device), *labels)
+                (grad,) = torch.autograd.grad(discriminator(images, *labels).sum(), images,
+                                              create_graph=True)
+                grad.square().sum().backward()

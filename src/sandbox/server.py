@@ -245,17 +245,11 @@ class Package:
                 return name
         if isinstance(error, SyntaxError) and error.filename:
             where = Path(error.filename)
-        elif inside := self._frames_inside(error):
+        elif inside := frames_inside(error, self.directory):
             where = Path(inside[-1].filename)
         else:
             return None
         return where.stem if where.stem in self.modules else None
-
-    def _frames_inside(self, error: BaseException) -> list[traceback.FrameSummary]:
-        """The frames of ``error``'s traceback that lie in the package's files."""
-        directory = self.directory.resolve()
-        return [frame for frame in traceback.extract_tb(error.__traceback__)
-                if Path(frame.filename).resolve().is_relative_to(directory)]
 
     def _describe(self, error: BaseException) -> str:
         """One line: the error and, where it is in the package, the file and line."""
@@ -263,13 +257,22 @@ class Package:
         message = f"{type(error).__name__}: {''.join(first_line)}"
         if isinstance(error, SyntaxError):  # its message already names the file and line
             return message
-        if inside := self._frames_inside(error):
+        if inside := frames_inside(error, self.directory):
             message += f" ({Path(inside[-1].filename).name}, line {inside[-1].lineno})"
         return message
 
 
 # ----------------------------------------------------------------------------------------
 # Reports of errors in the submission
+
+
+def frames_inside(error: BaseException, directory: Path) -> list[traceback.FrameSummary]:
+    """The frames of ``error``'s traceback that lie in the files under ``directory`` (the
+    package's), outermost first."""
+    directory = directory.resolve()
+    return [frame for frame in traceback.extract_tb(error.__traceback__)
+            if Path(frame.filename).resolve().is_relative_to(directory)]
+
 
 # Tracebacks leave out the frames of the Python installation (torch, ...) and of this file:
 # what is left points into the student's code and the recipe that called it.

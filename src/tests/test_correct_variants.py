@@ -125,6 +125,33 @@ penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 return d(x_fake).mean() - d(x_real).mean() + 10 * penalty
 """
 
+# Legal beside tensors on any device (a GPU's, or the meta device of the basic tests): a CPU
+# index, a 0-dim CPU tensor
+FORWARD_CPU_INDEX = """
+x = torch.zeros_like(z)
+for i in torch.arange(self.input_size):
+    mu, alpha = self.net(x).chunk(2, dim=1)
+    x[:, i] = mu[:, i] + z[:, i] * torch.exp(alpha[:, i])
+return x, alpha.sum(dim=1)
+"""
+LOG_PROB_CPU_SCALAR = """
+z, log_det_sum = x, 0
+for flow in self.nf:
+    z, log_det = flow.inverse(z)
+    log_det_sum = log_det_sum + log_det
+log_2pi = torch.log(torch.tensor(2 * np.pi, dtype=z.dtype))
+return -0.5 * (z**2 + log_2pi).sum(dim=1) + log_det_sum
+"""
+CRITIC_CPU_SCALAR = """
+lam = torch.tensor(10.0)
+alpha = torch.rand(batch_size, 1, 1, 1, device=device)
+x_fake = g(z)
+x_hat = (alpha * x_fake + (1 - alpha) * x_real).detach().requires_grad_(True)
+(grad,) = torch.autograd.grad(d(x_hat).sum(), x_hat, create_graph=True)
+penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+return d(x_fake).mean() - d(x_real).mean() + lam * penalty
+"""
+
 
 def with_blocks(module: str, bodies: dict[str, str]) -> dict[str, str]:
     """The reference submission with the blocks of these functions of ``module`` replaced."""
@@ -186,6 +213,13 @@ class CorrectVariantsTest(unittest.TestCase):
 
     def test_losses_with_softplus(self):
         self.assert_full_points(with_blocks("gan", SOFTPLUS), GAN_TESTS)
+
+    def test_cpu_indices_and_scalars_beside_another_device(self):
+        self.assert_full_points(
+            with_blocks("flow_network", {"forward": FORWARD_CPU_INDEX,
+                                         "log_prob": LOG_PROB_CPU_SCALAR}), FLOW_TESTS)
+        self.assert_full_points(with_blocks("gan", {"loss_wasserstein_gp_d": CRITIC_CPU_SCALAR}),
+                                GAN_TESTS)
 
     def test_critic_loss_with_the_fake_batch_detached(self):
         self.assert_full_points(with_blocks("gan", {"loss_wasserstein_gp_d": WGAN_GP_DETACHED}),

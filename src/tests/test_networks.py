@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sandbox import calls as sandbox_calls
 from network import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
 
 
@@ -184,6 +185,35 @@ class NetworkTest(unittest.TestCase):
                 args = (self.x, self.y) if isinstance(d, ConditionalDiscriminator) else (self.x,)
                 alone = d(*(a[:1] for a in args))
                 torch.testing.assert_close(d(*args)[:1], alone)
+
+
+def public_values(module: nn.Module) -> set[str]:
+    """The public attributes of ``module`` that are values, not methods or layers, beyond
+    those every nn.Module has (``training``, ...)."""
+    def values(instance: nn.Module) -> set[str]:
+        return {name for name in dir(instance)
+                if not name.startswith("_") and not callable(getattr(instance, name))}
+
+    return values(module) - values(nn.Module())
+
+
+class StandInTest(unittest.TestCase):
+    """The grader's stand-ins (sandbox_calls) for these networks."""
+
+    def test_every_stand_in_has_the_public_attributes_of_its_network(self):
+        self.assertEqual(set(sandbox_calls.NETWORKS),
+                         {cls.__name__ for pair in sandbox_calls.STANDS_IN_FOR.items()
+                          for cls in pair})
+        for stand_in, network in sandbox_calls.STANDS_IN_FOR.items():
+            with self.subTest(stand_in=stand_in.__name__, network=network.__name__):
+                self.assertLessEqual(public_values(network()), public_values(stand_in()))
+
+    def test_a_loss_may_draw_its_inputs_from_those_attributes(self):
+        # As a student's loss may: noise of g.dim_z, fake labels among g.num_classes
+        g = sandbox_calls.LinearConditionalGenerator()
+        d = sandbox_calls.TinyConditionalDiscriminator()
+        labels = torch.randint(g.num_classes, (32,))
+        self.assertEqual(d(g(torch.randn(32, g.dim_z), labels), labels).shape, (32,))
 
 
 if __name__ == "__main__":

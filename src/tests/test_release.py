@@ -18,7 +18,7 @@ import torch
 from course import make_release, manifest
 from tests.submissions import (BLOCK, SRC, block, files, reference, replace_block,
                                unreachable_python, write)
-from tests.test_mistake_messages import MISTAKES, uploads
+from tests.test_mistake_messages import MISTAKES, each_fragment, uploads
 from tests.test_wrong_implementations import FAILS, PAIRS, wrong
 
 ROOT = SRC.parent
@@ -159,11 +159,12 @@ class ReleaseTest(unittest.TestCase):
         for names, upload in uploads():
             _, printed = self.run_grader(upload)
             for name in names:
-                for test, fragment in MISTAKES[name][3].items():
+                for test, fragments in MISTAKES[name][3].items():
                     if test.endswith("-basic"):
                         with self.subTest(mistake=name, test=test):
                             self.assertIn(test, failed_tests(printed))
-                            self.assertIn(fragment, printed)
+                            for fragment in each_fragment(fragments):
+                                self.assertIn(fragment, printed)
 
     def test_wrong_generator_losses_fail_their_basic_tests(self):
         gan = reference("gan.py")

@@ -7,9 +7,12 @@ Run from src/:  ``python grader.py`` (every test), ``python grader.py 1a-0-basic
 
 Each basic test has your classes built with stored weights, calls your code on stored inputs
 and compares what it returns with the values stored in ``basic_tests.pt``, which the course
-computed at a fixed seed. Your code runs in another process, the sandbox (sandbox.py), never
-in this one: on Linux a child process per test, so that a crash, a print or an endless loop
-fails that test alone. The hidden tests, listed with their points, run on Gradescope.
+computed at a fixed seed. Each also runs your functions once with their inputs on PyTorch's
+meta device (grader_common.ON_META), as a GPU would hold them: a tensor your code makes without
+device= is on the CPU, which fails there as on a GPU, and the line is named. Your code runs in
+another process, the sandbox (sandbox.py), never in this one: on Linux a child process per
+test, so that a crash, a print or an endless loop fails that test alone. The hidden tests,
+listed with their points, run on Gradescope.
 
 ``basic_tests.pt`` maps each test id to a list of cases (dicts of tensors and names):
   - a flow case: ``model`` ("MADE" or "MAF"), its constructor ``args`` and ``state``, the
@@ -22,7 +25,8 @@ fails that test alone. The hidden tests, listed with their points, run on Grades
     (the loss, the gradient in w, and that gradient without the penalty's part);
   - both: ``what`` (shown where the case fails), ``expected``: the result, a tensor or an
     (output, log_det) pair, whose shape and dtype the result must have, and ``mistakes``:
-    what known wrong implementations give, by description, so that a failure can name one.
+    what known wrong implementations give, by description, so that a failure can name one
+    (a NaN in a value stands for any value; None for a part of a pair: nothing said of it).
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
@@ -39,9 +43,11 @@ import torch
 
 import graderUtil
 from course import manifest
-from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, NONSATURATING, SEED, WGAN_GP,
-                           assert_close, assert_gradients_reach, assert_loss, assert_pair_close,
-                           check_critic_gradient, check_finite_loss, check_pair, check_tensor)
+from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, MADE_PARTS, NONSATURATING,
+                          ON_ANOTHER_DEVICE, ON_META, SEED, WGAN_GP, assert_close,
+                          assert_gradients_reach, assert_loss, assert_one_device,
+                          assert_pair_close,
+                          check_critic_gradient, check_finite_loss, check_pair, check_tensor)
 from graderUtil import ask, call, graded
 from sandbox.calls import loss_call, made_call, maf_call
 
@@ -75,10 +81,11 @@ def judge_flow(case: dict, answer: list) -> None:
     if case["model"] == "MADE":
         batch, dim = expected[0].shape
         result = check_pair(answer[0]["result"], what, batch, dim, expected[0].dtype)
-        assert_pair_close(result, expected, "output, log_det", FLOAT32_TOL, mistakes)
+        assert_pair_close(result, expected, MADE_PARTS[case["method"]], FLOAT32_TOL,
+                          mistakes)
     else:
         result = check_tensor(answer[0], what, tuple(expected.shape), expected.dtype)
-        assert_close(result, expected, what, FLOAT32_TOL, mistakes)
+        assert_close(result, expected, what, FLOAT32_TOL, mistakes, len(case["input"]))
 
 
 def judge_loss(case: dict, answer: dict) -> None:
@@ -100,20 +107,24 @@ class BasicTest(unittest.TestCase):
 
     def check(self, test_id: str, kind: str) -> None:
         """Every case of ``test_id`` (``kind``: "flow" or "loss") made by the sandbox, its
-        result judged here; of a test of several losses, those of the loss this run judges
-        (each loss earns its share of the points alone)."""
-        cases = [case for case in CASES[test_id]
-                 if self.graded_function is None or case["loss"] == self.graded_function]
+        result judged here, then the runs of its functions with their inputs on another device
+        (ON_META); of a test of several losses, those of the loss this run judges (each loss
+        earns its share of the points alone)."""
+        judged = self.graded_function
+        cases = [case for case in CASES[test_id] if judged is None or case["loss"] == judged]
+        runs = [run for run in ON_META[test_id] if judged is None or run[0] == judged]
         make, judge = (flow_call, judge_flow) if kind == "flow" else (loss_case_call, judge_loss)
-        got = ask([make(case) for case in cases])
+        got = ask([make(case) for case in cases] + [run for _, run in runs])
         for index, case in enumerate(cases):
             with self.subTest(case=case["what"]):
                 judge(case, got[index])
+        for index, (what, _) in enumerate(runs, start=len(cases)):
+            assert_one_device(got[index], what)
 
     @graded(
         "1a-0-basic",
         "MADE.forward returns a tuple (x, log_det) of float32 tensors shaped (B, D), (B,) with "
-        "the values of the solution (D = 2, 4)",
+        f"the values of the solution (D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_forward(self) -> None:
         self.check("1a-0-basic", "flow")
@@ -121,7 +132,7 @@ class BasicTest(unittest.TestCase):
     @graded(
         "1b-0-basic",
         "MADE.inverse returns a tuple (z, log_det) of float32 tensors shaped (B, D), (B,) with "
-        "the values of the solution (D = 2, 4)",
+        f"the values of the solution (D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_inverse(self) -> None:
         self.check("1b-0-basic", "flow")
@@ -129,7 +140,7 @@ class BasicTest(unittest.TestCase):
     @graded(
         "1c-0-basic",
         "MAF.log_probs returns a 0-dim float32 tensor with the value of the solution "
-        "(a 2-D MAF of 3 MADE blocks)",
+        f"(a 2-D MAF of 3 MADE blocks); {ON_ANOTHER_DEVICE}",
     )
     def test_log_probs(self) -> None:
         self.check("1c-0-basic", "flow")
@@ -138,7 +149,7 @@ class BasicTest(unittest.TestCase):
         "2b-0-basic",
         "loss_nonsaturating_d and loss_nonsaturating_g return 0-dim float32 tensors with the "
         "values of equations 10 and 11 (stand-in networks, batch of 6), also at logits near "
-        "-100 and 100, and train D and G"
+        f"-100 and 100, and train D and G; {ON_ANOTHER_DEVICE}"
         "; each loss earns half the points",
         functions=NONSATURATING,
     )
@@ -149,7 +160,7 @@ class BasicTest(unittest.TestCase):
         "4b-0-basic",
         "conditional_loss_nonsaturating_d and _g return 0-dim float32 tensors with the values "
         "of equation 18 and -E log D(G(z, y), y) (stand-in networks, batch of 6), also at "
-        "logits near -100 and 100, and train D and G"
+        f"logits near -100 and 100, and train D and G; {ON_ANOTHER_DEVICE}"
         "; each loss earns half the points",
         functions=CONDITIONAL,
     )
@@ -160,7 +171,7 @@ class BasicTest(unittest.TestCase):
         "5e-0-basic",
         "loss_wasserstein_gp_d and _g return 0-dim float32 tensors with the values of "
         "equations 24 (lambda = 10) and 25 (stand-in networks, batch of 6), train D and G, "
-        "and the penalty trains D (a linear critic's gradient in w)"
+        f"and the penalty trains D (a linear critic's gradient in w); {ON_ANOTHER_DEVICE}"
         "; each loss earns half the points",
         functions=WGAN_GP,
     )
