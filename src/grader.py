@@ -59,6 +59,7 @@ from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, N
                            assert_scored, check_critic_gradient, check_finite_loss, check_loss,
                            check_pair, check_tensor, network_spec, trained_layer)
 from graderUtil import ask, call, graded
+from sandbox.protocol import GIVEN_CODE_CANNOT
 from sandbox.calls import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
                            LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
                            TinyDiscriminator, autograd_jacobians, loss_call, made_call,
@@ -196,8 +197,8 @@ class Answers:
 
     def __getitem__(self, index: int) -> object:
         answer = self.collected[self.start + index]
-        if isinstance(answer, dict) and set(answer) == {"given_code_cannot"}:
-            reason = answer["given_code_cannot"]
+        if isinstance(answer, dict) and set(answer) == {GIVEN_CODE_CANNOT}:
+            reason = answer[GIVEN_CODE_CANNOT]
             what, why = (str(reason.get(key, ""))[:200] if isinstance(reason, dict) else ""
                          for key in ("what", "why"))
             raise AssertionError(f"the given code cannot build {what} ({why})")

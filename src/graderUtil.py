@@ -47,8 +47,9 @@ import torch
 from sandbox import confine
 from judge import given_code
 from common import safe_text
-from sandbox import server
 from sandbox import calls as sandbox_calls
+from sandbox import protocol
+from sandbox.protocol import Outcome
 from common.files import write_json
 
 DEFAULT_TIMEOUT = 5  # seconds
@@ -222,7 +223,7 @@ CRASHES = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.S
 
 def type_name(value: object) -> str:
     """The name of ``value``'s type, also for a value sent back as Foreign."""
-    return value.type_name if isinstance(value, server.Foreign) else type(value).__name__
+    return value.type_name if isinstance(value, protocol.Foreign) else type(value).__name__
 
 
 class Collected:
@@ -314,7 +315,7 @@ class Sandbox:
         self.base = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
         self.base.chmod(0o711)
         hello = {**self.hello, "user": self._next_user(), "base": str(self.base)}  # a probe's
-        server.write_message(self.process.stdin, server.saved(hello))
+        protocol.write_message(self.process.stdin, protocol.saved(hello))
 
     def wait_until_ready(self) -> None:
         """Waits for the sandbox's answer to the hello (its imports take a second or two);
@@ -336,7 +337,7 @@ class Sandbox:
         if not self.ready:  # started again after a time-out: not on the test's time
             raise GraderFailure(f"timed out after {limit:g} seconds")
         try:
-            server.write_message(self.process.stdin, server.saved(
+            protocol.write_message(self.process.stdin, protocol.saved(
                 {"calls": calls, "seconds": seconds, "user": self._next_user()}))
             deadline = time.monotonic() + seconds + GRACE
             header, answer = self._receive(deadline), self._receive(deadline)
@@ -348,12 +349,12 @@ class Sandbox:
             raise GraderFailure(f"timed out after {limit:g} seconds")
         header = json.loads(header)
         self.ran = min(max(float(header["ran"]), 0.0), seconds)
-        if header["why"] == "timeout":
+        if header["why"] == Outcome.TIMEOUT:
             raise GraderFailure(f"timed out after {limit:g} seconds")
-        if header["why"] == "too much":
+        if header["why"] == Outcome.TOO_MUCH:
             raise GraderFailure(
-                f"the submission's process sent more than {server.MAX_ANSWER >> 20} MiB")
-        if header["why"] == "ended":
+                f"the submission's process sent more than {protocol.MAX_ANSWER >> 20} MiB")
+        if header["why"] == Outcome.ENDED:
             raise GraderFailure(_ended(header["status"]))
         return _collected(*_load_answer(answer), header["printed"])
 
@@ -361,11 +362,11 @@ class Sandbox:
         """The sandbox's next message, or None if it did not send it whole before
         ``deadline`` (read from the pipe itself: a buffered stream would hide what is already
         read from select)."""
-        head = self._read(server.LENGTH.size, deadline)
+        head = self._read(protocol.LENGTH.size, deadline)
         if head is None:
             return None
-        (length,) = server.LENGTH.unpack(head)
-        if length > server.MAX_ANSWER + 2**20:
+        (length,) = protocol.LENGTH.unpack(head)
+        if length > protocol.MAX_FROM_SANDBOX:
             raise ValueError(f"a message of {length} bytes")
         return self._read(length, deadline)
 
@@ -470,7 +471,7 @@ def _ended(status: int) -> str:
 
 # What one answer may hold, checked before the judge computes anything with it. The largest
 # answer of the reference upload (all 35 tests; each answer's zip and values counted) is
-# 0.39 MiB on the wire (server.MAX_ANSWER) in 179 zip records, with 173 tensors of 100,112
+# 0.39 MiB on the wire (protocol.MAX_ANSWER) in 179 zip records, with 173 tensors of 100,112
 # values (60,000 in the largest), 573 values in all, nested 5 levels, holding strings of 20
 # characters and integers under 2**15. Each cap is many times that, and bounds the judge's
 # memory and time whatever the child sends.
@@ -586,7 +587,7 @@ def _checked(value: object, left: Allowance, depth: int = 0) -> object:
         return value
     if type(value) is str:
         return _checked_string(value, left)
-    if type(value) is server.Foreign:  # its fields come from the pickle, like any value
+    if type(value) is protocol.Foreign:  # its fields come from the pickle, like any value
         if set(vars(value)) != {"type_name"} or type(value.type_name) is not str:
             raise Refused("it holds a malformed Foreign")
         _checked_string(value.type_name, left)

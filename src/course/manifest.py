@@ -28,6 +28,7 @@ GRADER = (
     "sandbox/__init__.py",
     "sandbox/calls.py",
     "sandbox/confine.py",
+    "sandbox/protocol.py",
     "sandbox/server.py",
     "course/__init__.py",
     "course/manifest.py",

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.autograd.functional import jacobian
 
 import network
-from sandbox.server import Failure
+from sandbox.protocol import Failure, GivenCodeCannot
 
 CPU = torch.device("cpu")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -61,21 +61,6 @@ def load(model: nn.Module, state: dict[str, Tensor], what: str) -> nn.Module:
                           f"has {tuple(value.shape)}")
     model.load_state_dict(state)
     return model
-
-
-class GivenCodeCannot(Failure):
-    """The given code of the student's module cannot build what a case needs (the course's
-    own starter cannot build a MADE with D = 1): a reason for the judge to quote where the
-    case fails. It never leaves a case out: the judge decides that from the uploaded text.
-
-    Args:
-        what: the object asked for, ``MADE(1, 16, 0)``.
-        why: the error and where in the given code, in one line.
-    """
-
-    def __init__(self, what: str, why: str):
-        super().__init__(f"the given code cannot build {what} ({why})")
-        self.what, self.why = what, why
 
 
 def built(cls: type, args: tuple) -> nn.Module:

@@ -42,7 +42,6 @@ import os
 import select
 import shutil
 import signal
-import struct
 import sys
 import sysconfig
 import tempfile
@@ -52,75 +51,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import BinaryIO, NoReturn
+from typing import NoReturn
 
 import torch
 
+from sandbox import calls as sandbox_calls
 from sandbox import confine
+from sandbox.protocol import (LENGTH, MAX_ANSWER, MAX_HELLO, MAX_QUESTION, PRINTED_SHOWN,
+                              Failure, Foreign, GivenCodeCannot, Outcome, read_message, saved,
+                              write_message)
 
 GRADER_FOLDER = Path(__file__).resolve().parents[1]  # src/: the judge's files as well
 FORKS = sys.platform.startswith("linux")  # one child per test; elsewhere the calls run here
-# Bytes a child may send back: 40 times the largest answer of the reference (0.39 MiB);
-# graderUtil checks what an answer holds before it reads a value.
-MAX_ANSWER = 16 * 2**20
-PRINTED_SHOWN = 4096  # bytes of what a child printed that reach the judge
 TRACEBACK_FRAMES = 3  # frames shown for an error in the submission (two lines each)
-LENGTH = struct.Struct(">Q")
-
-
-# ----------------------------------------------------------------------------------------
-# Messages between the judge and the sandbox
-
-
-def write_message(stream: BinaryIO, payload: bytes) -> None:
-    view = memoryview(LENGTH.pack(len(payload)) + payload)
-    while view:  # an unbuffered stream may take part of it at a time
-        view = view[stream.write(view):]
-    stream.flush()
-
-
-def read_message(stream: BinaryIO, limit: int) -> bytes | None:
-    """The next message, or None where the stream ended; ValueError if it is longer than
-    ``limit`` bytes or cut short."""
-    head = stream.read(LENGTH.size)
-    if not head:
-        return None
-    if len(head) != LENGTH.size:
-        raise ValueError("a message was cut short")
-    (length,) = LENGTH.unpack(head)
-    if length > limit:
-        raise ValueError(f"a message of {length} bytes is longer than {limit}")
-    payload = stream.read(length)
-    if len(payload) != length:
-        raise ValueError("a message was cut short")
-    return payload
-
-
-def saved(value: object) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(value, buffer)
-    return buffer.getvalue()
 
 
 # ----------------------------------------------------------------------------------------
 # What the calls send back: plain data
-
-
-class Failure(BaseException):
-    """A failure reported by its message alone: why the package cannot be reached, or why a
-    call cannot be made as asked. A BaseException, so that ``except Exception`` in graded code
-    cannot swallow a time-out."""
-
-
-@dataclass(frozen=True)
-class Foreign:
-    """A value that is not plain data (tensor, number, string, None, or a list, tuple or
-    dict of those), sent back as the name of its type."""
-
-    type_name: str
-
-
-torch.serialization.add_safe_globals([Foreign])
 
 
 def plain(value: object) -> object:
@@ -317,8 +264,6 @@ def run_calls(calls: list, package: Package, folder: Path) -> tuple[list | None,
     """The plain results of ``calls`` (recipe name, keyword arguments) in order, and the
     report of the error that stopped them; None for the results if the graded modules could
     not be loaded."""
-    from sandbox import calls as sandbox_calls  # here, not at the top: it imports this module
-
     recipes = [sandbox_calls.RECIPES[name] for name, _ in calls]
     try:
         modules = {module: package.load(module) for module, _ in recipes}
@@ -332,8 +277,8 @@ def run_calls(calls: list, package: Package, folder: Path) -> tuple[list | None,
             items.append(plain(recipe(modules[module], **arguments)))
         except KeyboardInterrupt:
             raise
-        except sandbox_calls.GivenCodeCannot as error:  # the judge decides; the calls go on
-            items.append({"given_code_cannot": {"what": error.what, "why": error.why}})
+        except GivenCodeCannot as error:  # the judge decides; the calls go on
+            items.append(error.item())
         except BaseException as error:
             return items, error_report(error, folder)
     return items, None
@@ -401,9 +346,10 @@ def _child(request: dict, hello: dict, user: confine.SandboxUser | None, folder:
     os._exit(0)
 
 
-def _read_answer(read_end: int, pid: int, deadline: float) -> tuple[str, bytes, int | None]:
-    """What the child at ``pid`` writes to ``read_end``: (why reading stopped: ``answered``,
-    ``timeout``, ``too much`` or ``ended``; the answer; the child's wait status if it ended).
+def _read_answer(read_end: int, pid: int, deadline: float
+                 ) -> tuple[Outcome, bytes, int | None]:
+    """What the child at ``pid`` writes to ``read_end``: (why reading stopped; the answer;
+    the child's wait status if it ended).
 
     The answer is read by its length, not to the end of the pipe, which a process the child
     started may hold open.
@@ -414,12 +360,12 @@ def _read_answer(read_end: int, pid: int, deadline: float) -> tuple[str, bytes, 
         if len(buffer) >= LENGTH.size:
             (length,) = LENGTH.unpack(buffer[:LENGTH.size])
             if length > MAX_ANSWER:
-                return "too much", b"", status
+                return Outcome.TOO_MUCH, b"", status
             if len(buffer) >= LENGTH.size + length:
-                return "answered", bytes(buffer[LENGTH.size:LENGTH.size + length]), status
+                return Outcome.ANSWERED, bytes(buffer[LENGTH.size:LENGTH.size + length]), status
         left = deadline - time.monotonic()
         if left <= 0:
-            return "timeout", b"", status
+            return Outcome.TIMEOUT, b"", status
         if select.select([read_end], [], [], min(left, 0.01))[0]:
             try:
                 chunk = os.read(read_end, 1 << 20)
@@ -430,9 +376,9 @@ def _read_answer(read_end: int, pid: int, deadline: float) -> tuple[str, bytes, 
                 continue
             if status is None:  # the pipe ended: so did the child, or it closed the pipe
                 status = os.waitpid(pid, 0)[1]
-            return "ended", b"", status
+            return Outcome.ENDED, b"", status
         if status is not None:  # ended before, and nothing more to read
-            return "ended", b"", status
+            return Outcome.ENDED, b"", status
         done, wait_status = os.waitpid(pid, os.WNOHANG)
         if done:
             status = wait_status  # read once more: what it wrote before it ended
@@ -484,7 +430,7 @@ def _answer_in_child(request: dict, hello: dict, base: Path) -> tuple[dict, byte
             confine.remove_path(folder)
         printed.seek(0)
         shown = printed.read(PRINTED_SHOWN).decode(errors="replace")
-    return {"why": why, "status": status, "ran": ran, "printed": shown}, answer
+    return {"why": why.value, "status": status, "ran": ran, "printed": shown}, answer
 
 
 @contextlib.contextmanager
@@ -512,17 +458,17 @@ def _answer_here(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
     fork is not safe)."""
     folder = _test_folder(base, hello, None)
     printed = io.StringIO()
-    why, started = "answered", time.monotonic()
+    why, started = Outcome.ANSWERED, time.monotonic()
     try:
         with contextlib.redirect_stdout(printed), _time_limit(request["seconds"]):
             items, report = run_calls(request["calls"], _package(hello, folder), folder)
     except Failure:
-        why, items, report = "timeout", None, None
+        why, items, report = Outcome.TIMEOUT, None, None
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # off Linux: a tree of the grader's own user
-    header = {"why": why, "status": None, "ran": time.monotonic() - started,
+    header = {"why": why.value, "status": None, "ran": time.monotonic() - started,
               "printed": printed.getvalue()[:PRINTED_SHOWN]}
-    return header, (_answer_of(items, report) if why == "answered" else b"")
+    return header, (_answer_of(items, report) if why is Outcome.ANSWERED else b"")
 
 
 # ----------------------------------------------------------------------------------------
@@ -587,11 +533,10 @@ def serve() -> None:
         confine.die_with_parent()
     import network  # noqa: F401  (what the submission may import, loaded before any drop)
     import numpy  # noqa: F401
-    from sandbox import calls as sandbox_calls
 
     sandbox_calls.warm_up()
 
-    message = read_message(inbox, 2**30)
+    message = read_message(inbox, MAX_HELLO)
     if message is None:  # the judge ended before it needed a sandbox (a usage error, --help)
         os._exit(0)
     with torch.serialization.safe_globals([bytes]):  # an empty file is pickled as bytes()
@@ -608,7 +553,7 @@ def serve() -> None:
         return
     base = Path(hello["base"])  # the judge's, which removes it too if this process dies
     try:
-        while (message := read_message(inbox, 2**31)) is not None:
+        while (message := read_message(inbox, MAX_QUESTION)) is not None:
             request = torch.load(io.BytesIO(message), weights_only=True)
             if FORKS:
                 header, answer = _answer_in_child(request, hello, base)

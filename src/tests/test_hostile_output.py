@@ -32,7 +32,7 @@ from judge import given_code
 import graderUtil
 from course import make_autograder
 from common import safe_text
-from sandbox import server
+from sandbox import protocol
 from tests.submissions import SRC, copy_grader, files, reference, replace_block, write
 
 WRONG = "return z.clone(), z.new_zeros(len(z))"  # MADE.forward: the identity, wrong
@@ -359,7 +359,7 @@ class AnswerCapsTest(unittest.TestCase):
         transposed = torch.randn(3, 10).t().clone()  # clone keeps the strides: (1, 3)
         self.assertFalse(transposed.is_contiguous())
         for items in ([{"result": (torch.randn(10, 3), torch.zeros(10))}], [transposed],
-                      [server.Foreign(HOSTILE_TEXT)], [torch.zeros(0), torch.zeros(0, 5)],
+                      [protocol.Foreign(HOSTILE_TEXT)], [torch.zeros(0), torch.zeros(0, 5)],
                       [list(range(30_000))]):
             loaded, report = graderUtil._load_answer(answer(items))
             self.assertIsNone(report)
@@ -377,7 +377,7 @@ class AnswerCapsTest(unittest.TestCase):
         deep: list = []
         for _ in range(20):
             deep = [deep]
-        malformed = server.Foreign("x")
+        malformed = protocol.Foreign("x")
         object.__setattr__(malformed, "type_name", ["x"])
         cases = {
             "its tensors hold more than": answer([torch.zeros(2**21 + 1, dtype=torch.bool)]),
