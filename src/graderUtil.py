@@ -47,9 +47,8 @@ import torch
 from sandbox import confine
 from judge import given_code
 from common import safe_text
-from sandbox import calls as sandbox_calls
 from sandbox import protocol
-from sandbox.protocol import Outcome
+from sandbox.protocol import Outcome, Recipe
 from common.files import write_json
 
 DEFAULT_TIMEOUT = 5  # seconds
@@ -249,11 +248,13 @@ def submitted_file(name: str) -> bytes | None:
     return (files or {}).get(name)
 
 
-def call(recipe: Callable, **arguments: object) -> tuple[str, dict]:
-    """One call for ``ask``: a recipe of sandbox_calls and its plain arguments."""
-    if sandbox_calls.RECIPES.get(recipe.__name__, (None, None))[1] is not recipe:
-        raise ValueError(f"{recipe.__name__} is not a recipe of sandbox_calls")
-    return recipe.__name__, arguments
+def call(recipe: Recipe | str, **arguments: object) -> tuple[str, dict]:
+    """One call for ``ask``: a recipe the sandbox makes (protocol.Recipe, or its value) and
+    its plain arguments."""
+    try:
+        return Recipe(recipe).value, arguments  # its value: a question holds plain data alone
+    except ValueError:
+        raise ValueError(f"{recipe!r} is not a recipe of the sandbox (protocol.Recipe)") from None
 
 
 def ask(calls: list[tuple[str, dict]]) -> Collected:

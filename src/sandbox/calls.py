@@ -23,20 +23,21 @@ from torch import Tensor, nn
 from torch.autograd.functional import jacobian
 
 import network
-from sandbox.protocol import Failure, GivenCodeCannot
+from sandbox.protocol import Failure, GivenCodeCannot, Recipe
 
 CPU = torch.device("cpu")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
-# The recipes by name: (the graded module they call, the function)
+# The recipes by name (a value of protocol.Recipe): (the graded module they call, the function)
 RECIPES: dict[str, tuple[str, Callable]] = {}
 
 
 def recipe(module: str) -> Callable:
-    """Registers a recipe; the sandbox calls it with the graded module ``module`` first."""
+    """Registers a recipe, named as protocol.Recipe names it (its function's name); the
+    sandbox calls it with the graded module ``module`` first."""
 
     def register(function: Callable) -> Callable:
-        RECIPES[function.__name__] = (module, function)
+        RECIPES[Recipe(function.__name__).value] = (module, function)
         return function
 
     return register

@@ -116,3 +116,24 @@ class Outcome(str, enum.Enum):
     TIMEOUT = "timeout"  # it ran out of the question's seconds
     TOO_MUCH = "too much"  # its answer is longer than MAX_ANSWER
     ENDED = "ended"  # it ended, or closed its end of the pipe, without an answer
+
+
+# ----------------------------------------------------------------------------------------
+# What the judge may ask for
+
+
+class Recipe(str, enum.Enum):
+    """The calls the sandbox makes on the submission (``sandbox/calls.py`` holds each one);
+    a question names each call by its value, with its plain keyword arguments."""
+
+    MASKED_LINEAR = "masked_linear"
+    MADE_LAYERS = "made_layers"
+    MADE_CALL = "made_call"
+    MADE_JACOBIANS = "made_jacobians"
+    MADE_GRADIENTS = "made_gradients"
+    MAF_CALL = "maf_call"
+    MAF_LAYERS = "maf_layers"
+    MAF_TRAINING = "maf_training"
+    MAF_SAMPLE = "maf_sample"
+    PERMUTE_CALL = "permute_call"
+    LOSS_CALL = "loss_call"

@@ -43,7 +43,7 @@ from judge.common import (FLOAT32_TOL, GRADED_NAMES, SEED, assert_close,
                            assert_gradients_reach, assert_loss, assert_pair_close,
                            check_critic_gradient, check_finite_loss, check_pair, check_tensor)
 from graderUtil import ask, call, graded
-from sandbox.calls import loss_call, made_call, maf_call
+from sandbox.protocol import Recipe
 
 HERE = Path(__file__).resolve().parent
 CASES: dict[str, list[dict]] = torch.load(HERE / "basic_tests.pt", weights_only=True)
@@ -55,8 +55,8 @@ def flow_call(case: dict) -> tuple[str, dict]:
     called on its input."""
     arguments = dict(args=case["args"], state=case["state"])
     if case["model"] == "MADE":
-        return call(made_call, method=case["method"], inputs=[case["input"]], **arguments)
-    return call(maf_call, methods=[case["method"]], x=case["input"], **arguments)
+        return call(Recipe.MADE_CALL, method=case["method"], inputs=[case["input"]], **arguments)
+    return call(Recipe.MAF_CALL, methods=[case["method"]], x=case["input"], **arguments)
 
 
 def loss_case_call(case: dict) -> tuple[str, dict]:
@@ -64,7 +64,7 @@ def loss_case_call(case: dict) -> tuple[str, dict]:
     weights."""
     g, d = ({"type": name, "state": state}
             for name, state in zip(case["networks"], case["states"]))
-    return call(loss_call, name=case["loss"], g=g, d=d, x_real=case["x_real"],
+    return call(Recipe.LOSS_CALL, name=case["loss"], g=g, d=d, x_real=case["x_real"],
                 y_real=case["y_real"], seed=SEED, record=True, train=case["train"])
 
 
