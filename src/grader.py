@@ -60,9 +60,10 @@ from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, N
                            check_pair, check_tensor, network_spec, trained_layer)
 from graderUtil import ask, call, graded
 from sandbox.protocol import GIVEN_CODE_CANNOT, Recipe
-from sandbox.calls import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
-                           LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
-                           TinyDiscriminator, autograd_jacobians)
+from common.jacobians import autograd_jacobians
+from common.stand_ins import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
+                              LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
+                              TinyDiscriminator)
 
 BATCH = 8
 LARGE_BATCH = 10_000

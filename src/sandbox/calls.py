@@ -1,4 +1,4 @@
-"""The calls the sandbox makes on the submission, and the stand-in networks it makes them on.
+"""The calls the sandbox makes on the submission (the recipes that protocol.Recipe names).
 
 The judge asks for a recipe by name, with plain arguments it chose: the sizes of the models,
 their weights and masks as state dicts, the inputs, the seeds. A recipe builds the objects
@@ -8,8 +8,8 @@ and records that only the sandbox can make (the batch sizes ``self.net`` saw, wh
 were given, gradients). No recipe computes an expected value: the judge computes those from
 what it sent, and the records decide nothing: the gradients are compared with the judge's
 own, the rest are notes or hints (anything in this process can be forged by the code under
-test). Both graders ask for these recipes (the students' copy too), and the judge builds its
-own copies of the stand-in networks from the classes here.
+test). Both graders ask for these recipes (the students' copy too). The GAN losses are called
+on the stand-in networks of ``common/stand_ins.py``, which the judge builds too.
 """
 
 import contextlib
@@ -20,9 +20,10 @@ from types import ModuleType
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.autograd.functional import jacobian
 
 import network
+from common import stand_ins
+from common.jacobians import autograd_jacobians
 from sandbox.protocol import Failure, GivenCodeCannot, Recipe
 
 CPU = torch.device("cpu")
@@ -141,11 +142,6 @@ def gradients(module: nn.Module, loss: object) -> dict[str, object]:
             "grads": {name: parameter.grad for name, parameter in module.named_parameters()}}
 
 
-def autograd_jacobians(function: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-    """Jacobians (B, K, D) of a batched map (B, D) -> (B, K), by autograd one row at a time."""
-    return torch.stack([jacobian(lambda row: function(row[None])[0], row) for row in x])
-
-
 # ----------------------------------------------------------------------------------------
 # Problem 1: the flow
 
@@ -253,92 +249,14 @@ def maf_sample(fn: ModuleType, args: tuple, state: dict, n: int, seed: int) -> d
 
 
 # ----------------------------------------------------------------------------------------
-# Problems 2b, 4b, 5e: the GAN losses, on stand-in networks of small "images"
-
-IMAGE_SHAPE = (2, 3, 4)  # (C, H, W): two channels, so that the penalty's norm spans them all
-N_PIXELS = 2 * 3 * 4
-DIM_Z = 5
-NUM_CLASSES = 4
-
-
-def check_labels(network: str, y: object) -> None:
-    """A one-line Failure, in place of an IndexError inside the stand-in, where the labels
-    given to it are not classes of the test's batch."""
-    if isinstance(y, Tensor) and not y.is_floating_point() and y.numel() and (
-            y.min() < 0 or y.max() >= NUM_CLASSES):
-        outside = sorted({label for label in y.flatten().tolist()
-                          if not 0 <= label < NUM_CLASSES})
-        raise Failure(f"{network} was given the labels {outside}; the test's batch has "
-                      f"{NUM_CLASSES} classes (0 to {NUM_CLASSES - 1}): the fakes' labels "
-                      "should be the real ones, y_real")
-
-
-class LinearGenerator(nn.Module):
-    """G(z) = W z + c, reshaped to IMAGE_SHAPE."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.dim_z = DIM_Z
-        self.linear = nn.Linear(DIM_Z, N_PIXELS)
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.linear(z).view(-1, *IMAGE_SHAPE)
-
-
-class LinearConditionalGenerator(LinearGenerator):
-    """G(z, y) = W z + c + e_y: every label adds an image of its own."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.label_images = nn.Parameter(torch.randn(NUM_CLASSES, N_PIXELS))
-
-    def forward(self, z: Tensor, y: Tensor) -> Tensor:
-        check_labels("G", y)
-        return (self.linear(z) + self.label_images[y]).view(-1, *IMAGE_SHAPE)
-
-
-class TinyDiscriminator(nn.Module):
-    """Logits h(x) = v . tanh(W x + c) + b: smooth, so that its input gradient varies with x."""
-
-    def __init__(self, num_outputs: int = 1) -> None:
-        super().__init__()
-        self.hidden = nn.Linear(N_PIXELS, 3)
-        self.head = nn.Linear(3, num_outputs)
-
-    def outputs(self, x: Tensor) -> Tensor:
-        return self.head(torch.tanh(self.hidden(x.flatten(1))))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.outputs(x).squeeze(1)
-
-
-class TinyConditionalDiscriminator(TinyDiscriminator):
-    """h(x, y) = v_y . tanh(W x + c) + b_y: the projection form of equation 20."""
-
-    def __init__(self) -> None:
-        super().__init__(NUM_CLASSES)
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        check_labels("D", y)
-        return self.outputs(x).gather(1, y[:, None]).squeeze(1)
-
-
-class LinearCritic(nn.Module):
-    """d(x) = <w, x> + b: its gradient is w at every x."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(N_PIXELS, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.linear(x.flatten(1)).squeeze(1)
-
+# Problems 2b, 4b, 5e: the GAN losses, on the stand-in networks (common/stand_ins.py)
 
 # What the judge may name as G or D: the stand-ins and network.py's networks
 NETWORKS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
-        LinearGenerator, LinearConditionalGenerator, TinyDiscriminator,
-        TinyConditionalDiscriminator, LinearCritic, network.Generator,
+        stand_ins.LinearGenerator, stand_ins.LinearConditionalGenerator,
+        stand_ins.TinyDiscriminator, stand_ins.TinyConditionalDiscriminator,
+        stand_ins.LinearCritic, network.Generator,
         network.ConditionalGenerator, network.Discriminator, network.ConditionalDiscriminator)
 }
 
@@ -363,7 +281,10 @@ def loss_call(gan: ModuleType, name: str, g: dict, d: dict, x_real: Tensor,
     for key, spec in (("g", g), ("d", d)):
         load(networks[key], spec["state"], key.upper())
     calls = {key: recording(module) for key, module in networks.items()} if record else {}
-    loss = call_loss(gan, name, networks["g"], networks["d"], x_real, y_real, seed)
+    try:
+        loss = call_loss(gan, name, networks["g"], networks["d"], x_real, y_real, seed)
+    except stand_ins.LabelsOutside as error:  # reported by its message alone
+        raise Failure(str(error)) from None
     found = {"loss": loss, "g_calls": calls.get("g"), "d_calls": calls.get("d")}
     if train:
         trained = nn.ModuleDict({

@@ -404,7 +404,8 @@ def folders_without(root: Path, hidden: Path, seen: set[Path] | None = None) -> 
 # The modules of the grader's folder that the sandbox itself runs: a child may read their source
 # for its tracebacks (they ship in the students' release too); nothing else of that folder.
 SANDBOX_MODULES = ("sandbox/__init__.py", "sandbox/server.py", "sandbox/calls.py",
-                   "sandbox/confine.py", "sandbox/protocol.py", "network.py")
+                   "sandbox/confine.py", "sandbox/protocol.py", "common/__init__.py",
+                   "common/stand_ins.py", "common/jacobians.py", "network.py")
 
 
 def sandbox_modules(hidden: Path) -> list[Path]:
