@@ -44,6 +44,7 @@ from typing import NoReturn
 
 import torch
 
+from common import processes
 from sandbox import confine
 from judge import given_code
 from common import safe_text
@@ -287,12 +288,12 @@ class Sandbox:
     """
 
     def __init__(self, package: Path, files: dict[str, bytes] | None, modules: Iterable[str],
-                 users: confine.UserPool | None) -> None:
+                 users: processes.UserPool | None) -> None:
         self.users = users
         self.hello = {
             "files": files, "package": PACKAGE, "modules": list(modules),
             "origin": str(package), "user": None,
-            "folders": [] if users is None else confine.writable_folders(),
+            "folders": [] if users is None else processes.writable_folders(),
         }
         self.process: subprocess.Popen | None = None
         self.base: Path | None = None
@@ -320,7 +321,7 @@ class Sandbox:
 
     def wait_until_ready(self) -> None:
         """Waits for the sandbox's answer to the hello (its imports take a second or two);
-        raises confine.SetupError with its reason if it cannot run."""
+        raises processes.SetupError with its reason if it cannot run."""
         if self.process is None:
             self.start()
         if not self.ready:
@@ -328,7 +329,7 @@ class Sandbox:
             reply = json.loads(answer) if answer is not None else {"problem": (
                 "the sandbox process ended before it was ready (see its error above)")}
             if not reply.get("ready"):
-                raise confine.SetupError(reply["problem"])
+                raise processes.SetupError(reply["problem"])
             self.ready = True
 
     def ask(self, calls: list[tuple[str, dict]], seconds: float, limit: float) -> Collected:
@@ -400,12 +401,12 @@ class Sandbox:
         self.process.stdout.close()
         self.process = None
         if ISOLATED:
-            confine.end_processes(None if self.users is None else self.users.uids, os.getpid())
-            confine.remove_path(self.base)
+            processes.end_processes(None if self.users is None else self.users.uids, os.getpid())
+            processes.remove_path(self.base)
         else:
             shutil.rmtree(self.base, ignore_errors=True)
         if self.users is not None:
-            confine.remove_files_of(self.users.uids, self.hello["folders"])
+            processes.remove_files_of(self.users.uids, self.hello["folders"])
 
 
 MAX_FILE = 2**20  # bytes of one file of the package (run_autograder's intake takes no more)
@@ -729,7 +730,7 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
     fails. With ``gradescope``, Gradescope's results JSON is written there before the first
     test and again after each one, so that it is complete even if this process dies midway.
     A test that does not run here is listed, with its points, as graded elsewhere. Raises
-    confine.SetupError where the sandbox cannot run.
+    processes.SetupError where the sandbox cannot run.
     """
     global _sandbox
     start = time.perf_counter()
@@ -876,7 +877,7 @@ def gradescope_results(
 
 
 def given_code_report(package: Path, files: dict[str, bytes] | None, tests: list[GradedTest],
-                      folder: Path, modules: Iterable[str], users: confine.UserPool | None
+                      folder: Path, modules: Iterable[str], users: processes.UserPool | None
                       ) -> tuple[list[str], dict[str, Verdict] | None]:
     """The lines that name what the hand-in in ``package`` (its ``files``) changed in the
     starter's given code (given_code.py; the grader's folder ``folder`` holds its text), and,
@@ -989,7 +990,7 @@ def main(
 
     try:
         if ISOLATED:
-            confine.protect_self()
+            processes.protect_self()
         users = confine.choose_users(args.sandbox_user)
         files, left_out = package_files(package)  # read once: compared, and sent to the sandbox
         preface, starters = given_code_report(package, files, chosen, folder,
@@ -997,7 +998,7 @@ def main(
         verdicts = grade(chosen, folder,
                          Sandbox(package, files, graded_modules, users), args.gradescope,
                          [*left_out, *preface], starters)
-    except confine.SetupError as problem:
+    except processes.SetupError as problem:
         if args.gradescope is not None:  # no score at all rather than a score of 0
             args.gradescope.unlink(missing_ok=True)
         print(f"grader set-up problem: {problem}", file=sys.stderr)

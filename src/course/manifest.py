@@ -21,6 +21,7 @@ GRADER = (
     "common/__init__.py",
     "common/files.py",
     "common/jacobians.py",
+    "common/processes.py",
     "common/safe_text.py",
     "common/stand_ins.py",
     "judge/__init__.py",

@@ -8,7 +8,7 @@ to the judge through its stdin and stdout, in messages of an 8-byte length and a
 
 1. **hello** (from the judge, ``torch.save``): the student's files, the package's name, the
    graded modules, a user for a probe, the folders every user can write
-   (``confine.writable_folders``) and the folder where the tests' folders go. With a user (as
+   (``processes.writable_folders``) and the folder where the tests' folders go. With a user (as
    root), the sandbox first confines a probe child as it will confine each test's and checks
    that an unprivileged user can read the Python installation, then answers
    ``{"ready": true}`` or ``{"problem": "<one line>"}`` (JSON).
@@ -48,13 +48,13 @@ import tempfile
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
 
 import torch
 
+from common import processes
 from sandbox import calls as sandbox_calls
 from sandbox import confine
 from sandbox.protocol import (LENGTH, MAX_ANSWER, MAX_HELLO, MAX_QUESTION, PRINTED_SHOWN,
@@ -291,7 +291,7 @@ def _answer_of(items: list | None, report: list[str] | None) -> bytes:
         return saved({"items": None, "error": ["the results of the calls could not be saved"]})
 
 
-def _test_folder(base: Path, hello: dict, user: confine.SandboxUser | None) -> Path:
+def _test_folder(base: Path, hello: dict, user: processes.SandboxUser | None) -> Path:
     """A fresh folder for one test, holding a copy of the student's package, owned by the
     sandbox user and readable by it alone."""
     folder = Path(tempfile.mkdtemp(dir=base))
@@ -313,7 +313,7 @@ def _package(hello: dict, folder: Path) -> Package:
     return Package(directory, tuple(hello["modules"]), hello["package"], hello["origin"])
 
 
-def _child(request: dict, hello: dict, user: confine.SandboxUser | None, folder: Path,
+def _child(request: dict, hello: dict, user: processes.SandboxUser | None, folder: Path,
            answer: int, printed: int) -> NoReturn:
     """A test's child: confines itself, makes the calls, writes the answer to ``answer`` and
     ends. What it prints goes to ``printed``."""
@@ -328,7 +328,7 @@ def _child(request: dict, hello: dict, user: confine.SandboxUser | None, folder:
     sys.stderr = open(2, "w", closefd=False)
     try:
         confine.enter(user, request["seconds"], folder)
-    except confine.SetupError as error:
+    except processes.SetupError as error:
         items, report = None, [str(error)]
     else:
         os.chdir(folder)
@@ -384,26 +384,26 @@ def _read_answer(read_end: int, pid: int, deadline: float
             status = wait_status  # read once more: what it wrote before it ended
 
 
-def _user(description: dict | None) -> confine.SandboxUser | None:
+def _user(description: dict | None) -> processes.SandboxUser | None:
     """The user a hello or question names (``{"uid": ..., "gid": ...}``; None: this
     process's own)."""
-    return confine.SandboxUser(**description) if description else None
+    return processes.SandboxUser(**description) if description else None
 
 
-def _clean_up(user: confine.SandboxUser | None, folders: list[str]) -> None:
+def _clean_up(user: processes.SandboxUser | None, folders: list[str]) -> None:
     """Ends and reaps every process of ``user`` and every descendant of this process, then
     removes every file of ``user`` in ``folders``: nothing of a child outlives its question."""
     uids = None if user is None else range(user.uid, user.uid + 1)
-    confine.end_processes(uids, os.getpid())
+    processes.end_processes(uids, os.getpid())
     if uids is not None:
-        confine.remove_files_of(uids, folders)
+        processes.remove_files_of(uids, folders)
 
 
 def _answer_in_child(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
     """The header and answer of one question, from a child (Linux) that runs as the uid the
     question names (None: this process's own)."""
     user = _user(request["user"])
-    confine.reap()  # what ended since the last question: no zombie counts against a limit
+    processes.reap()  # what ended since the last question: no zombie counts against a limit
     folder = _test_folder(base, hello, user)
     read_end, write_end = os.pipe()
     with tempfile.TemporaryFile(dir=base) as printed:
@@ -427,7 +427,7 @@ def _answer_in_child(request: dict, hello: dict, base: Path) -> tuple[dict, byte
                     os.kill(pid, signal.SIGKILL)
                 status = os.waitpid(pid, 0)[1]
             _clean_up(user, hello["folders"])
-            confine.remove_path(folder)
+            processes.remove_path(folder)
         printed.seek(0)
         shown = printed.read(PRINTED_SHOWN).decode(errors="replace")
     return {"why": why.value, "status": status, "ran": ran, "printed": shown}, answer
@@ -475,7 +475,7 @@ def _answer_here(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
 # Set-up
 
 
-def _setup_problem(user: confine.SandboxUser) -> str:
+def _setup_problem(user: processes.SandboxUser) -> str:
     """Why a child confined as each test's will be cannot run the submission, in one line,
     or "": it must be confinable and able to read the Python installation (the interpreter,
     the standard library, the packages, torch), which it imports from after the change of
@@ -506,7 +506,7 @@ def _setup_problem(user: confine.SandboxUser) -> str:
                             "grader as an ordinary user, not root (the submission then runs "
                             "as that user)")
                         break
-            except confine.SetupError as error:
+            except processes.SetupError as error:
                 problem = str(error)
             os.write(write_end, problem.encode())
         finally:
@@ -529,7 +529,7 @@ def serve() -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     if FORKS:
-        confine.protect_self()
+        processes.protect_self()
         confine.die_with_parent()
     import network  # noqa: F401  (what the submission may import, loaded before any drop)
     import numpy  # noqa: F401
@@ -563,8 +563,8 @@ def serve() -> None:
             write_message(outbox, answer)
     finally:
         if FORKS:
-            confine.end_processes(None, os.getpid())
-            confine.remove_path(base)
+            processes.end_processes(None, os.getpid())
+            processes.remove_path(base)
         else:
             shutil.rmtree(base, ignore_errors=True)
         outbox.flush()

@@ -27,6 +27,7 @@ import unittest
 import uuid
 from pathlib import Path
 
+from common import processes
 from sandbox import confine
 from course import make_autograder
 from tests.submissions import SRC, files, grade, reference, replace_block, write
@@ -67,8 +68,8 @@ def enter_as_child(folder: str) -> None:
     unprivileged uid that owns ``folder`` (no child runs as root); else as this user."""
     user = None
     if os.geteuid() == 0:
-        uid = confine.unused_uids(1).start
-        user = confine.SandboxUser(uid, uid)
+        uid = processes.unused_uids(1).start
+        user = processes.SandboxUser(uid, uid)
         os.chown(folder, uid, uid)
     confine.enter(user, 10, Path(folder))
 
