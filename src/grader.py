@@ -30,9 +30,9 @@ then asks once: the questions and the judge's work do not depend on any verdict.
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
-    from sandbox import confine
+    from judge import launch
 
-    confine.start_sandbox_early()
+    launch.start_sandbox_early()
 
 import ast
 import copy

@@ -45,8 +45,7 @@ from typing import NoReturn
 import torch
 
 from common import processes
-from sandbox import confine
-from judge import given_code
+from judge import given_code, launch
 from common import safe_text
 from sandbox import protocol
 from sandbox.protocol import Outcome, Recipe
@@ -310,7 +309,7 @@ class Sandbox:
     def start(self) -> None:
         """Starts the sandbox (or takes the one the grader script started first) and sends it
         the hello; its answer is read by ``wait_until_ready``."""
-        self.process = confine.take_early_sandbox() or confine.start_sandbox()
+        self.process = launch.take_early_sandbox() or launch.start_sandbox()
         self.ready = False
         # Where the tests' folders go: root's where the grader is root, so that no child can
         # list it, and reached by each child to its own folder.
@@ -991,7 +990,7 @@ def main(
     try:
         if ISOLATED:
             processes.protect_self()
-        users = confine.choose_users(args.sandbox_user)
+        users = launch.choose_users(args.sandbox_user)
         files, left_out = package_files(package)  # read once: compared, and sent to the sandbox
         preface, starters = given_code_report(package, files, chosen, folder,
                                               graded_modules, users)

@@ -27,6 +27,7 @@ GRADER = (
     "judge/__init__.py",
     "judge/common.py",
     "judge/given_code.py",
+    "judge/launch.py",
     "judge/points.json",
     "sandbox/__init__.py",
     "sandbox/calls.py",

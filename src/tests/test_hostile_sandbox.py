@@ -19,7 +19,7 @@ import unittest
 from pathlib import Path
 
 from common import processes
-from sandbox import confine
+from judge import launch
 from course import make_autograder
 from tests.submissions import body_of, files, grade, reference, replace_block, write
 
@@ -301,11 +301,11 @@ class RemoveTreeTest(unittest.TestCase):
 class NoChildRunsAsRootTest(unittest.TestCase):
     def test_sandbox_user_none_is_refused_as_root_in_one_line(self):
         with self.assertRaises(processes.SetupError) as refused:
-            confine.choose_users("none")
+            launch.choose_users("none")
         self.assertEqual(len(str(refused.exception).splitlines()), 1)
 
     def test_each_question_has_a_uid_of_its_own_that_no_one_uses(self):
-        pool = confine.choose_users("auto")
+        pool = launch.choose_users("auto")
         users = [pool.take() for _ in range(100)]
         self.assertEqual(len({user.uid for user in users}), 100)
         self.assertNotIn(0, {user.uid for user in users} | {user.gid for user in users})

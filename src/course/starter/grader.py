@@ -26,9 +26,9 @@ fails that test alone. The hidden tests, listed with their points, run on Grades
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
-    from sandbox import confine
+    from judge import launch
 
-    confine.start_sandbox_early()
+    launch.start_sandbox_early()
 
 import json
 import sys
