@@ -25,6 +25,8 @@ GRADER = (
     "common/safe_text.py",
     "common/stand_ins.py",
     "judge/__init__.py",
+    "judge/answers.py",
+    "judge/client.py",
     "judge/common.py",
     "judge/given_code.py",
     "judge/launch.py",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-import graderUtil
+from judge.answers import type_name
 
 HIDDEN_SIZE = 16  # the width of every MADE that the tests build
 FLOAT32_TOL = 1e-5
@@ -43,7 +43,7 @@ def check_tensor(value: object, what: str, shape: tuple[int, ...], dtype: torch.
     """``value`` itself, after checking that it is a tensor of this shape and dtype."""
     if not isinstance(value, Tensor):
         raise AssertionError(
-            f"{what} should be a torch.Tensor, got {graderUtil.type_name(value)}")
+            f"{what} should be a torch.Tensor, got {type_name(value)}")
     if tuple(value.shape) != shape:
         raise AssertionError(f"{what} should have shape {shape}, got {tuple(value.shape)}")
     if value.dtype != dtype:
@@ -56,7 +56,7 @@ def check_pair(
 ) -> tuple[Tensor, Tensor]:
     """Checks that ``result`` is a tuple (values (batch, dim), log_det (batch,)) of tensors."""
     if not (isinstance(result, tuple) and len(result) == 2):
-        got = graderUtil.type_name(result)
+        got = type_name(result)
         if isinstance(result, tuple):
             got = f"a tuple of {len(result)}"
         raise AssertionError(f"{what} should return a tuple of two tensors, got {got}")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from judge import given_code
+from judge import answers, client, given_code
 import graderUtil
 from course import make_autograder
 from common import safe_text
@@ -345,11 +345,11 @@ def answer(items: object) -> bytes:
 
 
 class AnswerCapsTest(unittest.TestCase):
-    """graderUtil._load_answer on answers a child could send: each one past a cap is refused
+    """answers.load_answer on answers a child could send: each one past a cap is refused
     with its reason, and honest ones, a transposed tensor among them, are read."""
 
     def refused(self, data: bytes) -> str:
-        items, report = graderUtil._load_answer(data)
+        items, report = answers.load_answer(data)
         self.assertIsNone(items)
         self.assertEqual(len(report), 1)
         self.assertTrue(report[0].startswith(REFUSED), report)
@@ -361,7 +361,7 @@ class AnswerCapsTest(unittest.TestCase):
         for items in ([{"result": (torch.randn(10, 3), torch.zeros(10))}], [transposed],
                       [protocol.Foreign(HOSTILE_TEXT)], [torch.zeros(0), torch.zeros(0, 5)],
                       [list(range(30_000))]):
-            loaded, report = graderUtil._load_answer(answer(items))
+            loaded, report = answers.load_answer(answer(items))
             self.assertIsNone(report)
             self.assertEqual(len(loaded), len(items))
 
@@ -404,7 +404,7 @@ class AnswerCapsTest(unittest.TestCase):
             for info in source.infolist():
                 packed.writestr(info.filename, source.read(info.filename))
         self.assertIn("compressed records", self.refused(deflated.getvalue()))
-        padded = saved + graderUtil.CENTRAL_RECORD * 2000
+        padded = saved + answers.CENTRAL_RECORD * 2000
         self.assertIn("more than 2000 records", self.refused(padded))
 
 
@@ -413,7 +413,7 @@ class ClockTest(unittest.TestCase):
     judge's own work between asks is not on it."""
 
     class Sandbox:
-        """Stands in for graderUtil.Sandbox: each ask takes ``ran`` seconds of the child's."""
+        """Stands in for judge.client.Sandbox: each ask takes ``ran`` seconds of the child's."""
 
         def __init__(self, ran: float) -> None:
             self.ran, self.each = 0.0, ran
@@ -421,8 +421,8 @@ class ClockTest(unittest.TestCase):
         def ask(self, calls, seconds, limit):
             self.ran = min(self.each, seconds)
             if self.each > seconds:
-                raise graderUtil.GraderFailure(f"timed out after {limit:g} seconds")
-            return graderUtil.Collected([None], None)
+                raise client.GraderFailure(f"timed out after {limit:g} seconds")
+            return client.Collected([None], None)
 
     def run_asks(self, ran: float, asks: int, judge_seconds: float
                  ) -> tuple[unittest.TestResult, float, float]:
