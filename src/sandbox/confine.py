@@ -229,6 +229,54 @@ def sandbox_modules(hidden: Path) -> list[Path]:
     return files
 
 
+def readable_by_others(hidden: Path) -> list[Path]:
+    """The files directly in ``hidden`` (the grader's folder) or in its folders, but those of
+    SANDBOX_MODULES, that a user who is neither their owner nor in their group may read, as a
+    child under a uid of its own is: the judge's files that only Landlock keeps from it (none
+    where a folder on the way is closed to other users)."""
+    def open_to_others(path: Path, bit: int) -> bool:
+        try:
+            return bool(os.lstat(path).st_mode & bit)
+        except OSError:
+            return False
+
+    if not all(open_to_others(folder, stat.S_IXOTH) for folder in [hidden, *hidden.parents]):
+        return []
+    own = {hidden / name for name in SANDBOX_MODULES}
+    found = []
+    folders = [hidden]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                mode = os.lstat(entry).st_mode
+            except OSError:
+                continue
+            if (stat.S_ISDIR(mode) and folder == hidden and mode & stat.S_IXOTH):
+                folders.append(entry)
+            elif stat.S_ISREG(mode) and mode & stat.S_IROTH and entry not in own:
+                found.append(entry)
+    return found
+
+
+def exposed_note(hidden: Path) -> str:
+    """One line for the grader's standard error where a child could read the judge's files
+    in ``hidden`` (the grader's folder) for want of Landlock, and how to avoid it ("" where
+    no file of it is open to other users)."""
+    found = readable_by_others(hidden)
+    if not found:
+        return ""
+    shown = ", ".join(str(path.relative_to(hidden)) for path in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return (f"sandbox: other users may read the grader's files in {hidden} ({shown}{more}), "
+            "and without Landlock so may the submission: grade from a folder that other users "
+            "cannot enter (one inside a folder of mode 700, as Gradescope's /autograder is)")
+
+
 def restrict_files(folder: Path | None) -> bool:
     """Applies the Landlock layer to this process for good, where the kernel has Landlock
     (False where not): read and execute ``readable_paths`` and the system's few files, the

@@ -61,7 +61,6 @@ from sandbox.protocol import (LENGTH, MAX_ANSWER, MAX_HELLO, MAX_QUESTION, PRINT
                               Failure, Foreign, GivenCodeCannot, Outcome, read_message, saved,
                               write_message)
 
-GRADER_FOLDER = Path(__file__).resolve().parents[1]  # src/: the judge's files as well
 FORKS = sys.platform.startswith("linux")  # one child per test; elsewhere the calls run here
 TRACEBACK_FRAMES = 3  # frames shown for an error in the submission (two lines each)
 
@@ -336,8 +335,7 @@ def _child(request: dict, hello: dict, user: processes.SandboxUser | None, folde
         os.environ.update(HOME=str(folder), TMPDIR=str(folder), PATH="/usr/bin:/bin",
                           LANG="C.UTF-8")
         tempfile.tempdir = str(folder)
-        sys.path[:] = [str(folder)] + [entry for entry in sys.path
-                                       if entry and Path(entry).resolve() != GRADER_FOLDER]
+        sys.path.insert(0, str(folder))
         sys.dont_write_bytecode = True
         torch.set_num_threads(1)  # the sandbox's thread pool does not survive the fork
         items, report = run_calls(request["calls"], _package(hello, folder), folder)
@@ -531,9 +529,12 @@ def serve() -> None:
     if FORKS:
         processes.protect_self()
         confine.die_with_parent()
-    import network  # noqa: F401  (what the submission may import, loaded before any drop)
-    import numpy  # noqa: F401
-
+    # Its own modules are loaded (network.py too, which the submission may import): the
+    # grader's folder, where the judge's files are, leaves the import path, this process's and
+    # its children's.
+    grader_folder = confine.hidden_folder()
+    sys.path[:] = [entry for entry in sys.path
+                   if entry and Path(entry).resolve() != grader_folder]
     sandbox_calls.warm_up()
 
     message = read_message(inbox, MAX_HELLO)
@@ -546,8 +547,12 @@ def serve() -> None:
     if user is not None and FORKS:
         problem = _setup_problem(user)
         _clean_up(user, hello["folders"])
-    if FORKS and (note := confine.landlock_note()):  # once a run, on the grader's stderr
-        print(note, file=sys.stderr, flush=True)
+    if FORKS:  # once a run, on the grader's stderr
+        notes = [confine.landlock_note()]
+        if user is not None and not confine.landlock_abi():
+            notes.append(confine.exposed_note(grader_folder))
+        for note in filter(None, notes):
+            print(note, file=sys.stderr, flush=True)
     write_message(outbox, json.dumps({"ready": not problem, "problem": problem}).encode())
     if problem:
         return
