@@ -11,7 +11,7 @@ the course's autograder does: ``import submission``, then ``submission.flow_netw
 This process never imports the submission. Each test chooses every input here: the weights
 and masks of every MADE and MAF (``made_weights``, ``maf_weights``), the stand-in networks,
 the data, the seeds. The sandbox (graderUtil.ask) builds the student's objects, loads these
-weights into them and makes the graded calls (the recipes of sandbox_calls.py); the outputs
+weights into them and makes the graded calls (the recipes of sandbox/calls.py); the outputs
 come back as plain data and are judged here against values computed here from the same
 weights and inputs. For the flow: from the masked network those weights define, from the
 degree rules, or from Jacobians found by autograd. For the GANs: from the equations in
@@ -240,7 +240,7 @@ def ask_and_judge(*asks: list[Part]) -> None:
 
 
 def batch_sizes(record: object) -> list[int] | None:
-    """The batch sizes self.net saw (sandbox_calls.net_batches), None where the record is not
+    """The batch sizes self.net saw (sandbox.calls.net_batches), None where the record is not
     a list of ints. A record of the sandbox: a note or a hint, never a verdict."""
     if isinstance(record, list) and all(type(size) is int for size in record):
         return record
@@ -336,7 +336,7 @@ def flow_gradients(state: dict[str, Tensor], loss: Callable[[dict[str, Net]], Te
                    ) -> dict[str, Tensor]:
     """The gradient in every weight and bias of ``state`` (laid out as made_weights lays it
     out) of ``loss(nets)``, where ``nets`` holds the Net of each MADE by its key's prefix
-    ("", "nf.0.", ...), in float64: what sandbox_calls.gradients must send back for the
+    ("", "nf.0.", ...), in float64: what sandbox.calls.gradients must send back for the
     student's model with this state."""
     leaves = {key: value.detach().double().requires_grad_(not key.endswith(".mask"))
               for key, value in state.items()}
@@ -1073,7 +1073,7 @@ def linear_critic(norm: float) -> LinearCritic:
 
 
 def loss_of(name: str, setup: Setup, **options: object) -> tuple[str, dict]:
-    """The call of the loss ``name`` on ``setup`` (sandbox_calls.loss_call), seeded with
+    """The call of the loss ``name`` on ``setup`` (sandbox.calls.loss_call), seeded with
     SEED."""
     g, d, x_real, y_real = setup
     return call(Recipe.LOSS_CALL, name=name, g=network_spec(g), d=network_spec(d), x_real=x_real,

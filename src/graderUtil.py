@@ -9,12 +9,13 @@ some tests (the students' copy has no hidden tests) names them with their descri
 they are listed with their points as graded elsewhere, neither passed nor failed.
 
 This process is the judge: it never imports the submission. A test chooses every input here
-and has the sandbox (sandbox.py, a process started fresh; on Linux one child per test, as
-another user where the grader is root) make the graded calls on them with ``ask``; what comes
-back is plain data, checked, and judged here against what the test computes itself. Graded
-code that raises, runs past the test's time limit, prints, crashes or ends its process fails
-that test alone, and the grader always ends with its summary. ``--gradescope FILE`` also
-writes Gradescope's results JSON, rewritten after every test.
+and has the sandbox make the graded calls on them with ``ask`` (``call`` names each one);
+what comes back is plain data, checked, and judged here against what the test computes
+itself. The sandbox's client is ``judge/client.py``, and what it sends and receives is
+``sandbox/CONTRACT.md``. Graded code that raises, runs past the test's time limit, prints,
+crashes or ends its process fails that test alone, and the grader always ends with its
+summary. ``--gradescope FILE`` also writes Gradescope's results JSON, rewritten after every
+test.
 """
 
 import argparse

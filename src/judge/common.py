@@ -3,7 +3,7 @@ a one-line message, and how a network under test is described to the sandbox.
 
 ``grader.py`` judges against values it computes itself; the students' grader of the release
 (``make release``) judges its basic tests against values stored in ``basic_tests.pt``. Both
-have the sandbox make the same calls (``sandbox_calls``) on inputs they send.
+have the sandbox make the same calls (``sandbox/calls.py``) on inputs they send.
 """
 
 from collections.abc import Mapping
@@ -29,7 +29,7 @@ GRADED_NAMES = {
 
 
 def network_spec(network: nn.Module) -> dict[str, object]:
-    """A network of the judge as the sandbox rebuilds it (sandbox_calls.loss_call): the
+    """A network of the judge as the sandbox rebuilds it (sandbox.calls.loss_call): the
     name of its class and its state. The state's tensors share the network's storage, so that
     a request naming a network in several calls carries its weights once."""
     return {"type": type(network).__name__, "state": network.state_dict()}
@@ -175,11 +175,11 @@ def check_finite_loss(value: object, name: str, logits: float) -> Tensor:
 
 
 # ----------------------------------------------------------------------------------------
-# Checks of what the sandbox recorded (sandbox_calls.recording, sandbox_calls.gradients)
+# Checks of what the sandbox recorded (sandbox.calls.recording, sandbox.calls.gradients)
 
 
 def check_records(value: object, what: str) -> list[list[Tensor | None]]:
-    """A record of calls (sandbox_calls.recording) checked to be a list of argument lists of
+    """A record of calls (sandbox.calls.recording) checked to be a list of argument lists of
     tensors (None for an argument that is not one)."""
     if not (isinstance(value, list) and all(
             isinstance(args, list) and all(arg is None or isinstance(arg, Tensor) for arg in args)
@@ -189,7 +189,7 @@ def check_records(value: object, what: str) -> list[list[Tensor | None]]:
 
 
 def check_gradients(sent: object) -> dict[str, Tensor | None]:
-    """The gradients sent back (sandbox_calls.gradients), checked to be tensors or None."""
+    """The gradients sent back (sandbox.calls.gradients), checked to be tensors or None."""
     if not (isinstance(sent, dict) and isinstance(sent.get("requires_grad"), bool)
             and isinstance(sent.get("grads"), dict)
             and all(grad is None or isinstance(grad, Tensor) for grad in sent["grads"].values())):
@@ -211,7 +211,7 @@ NO_PENALTY_GRADIENT = ("a penalty whose gradient never reaches the critic (it ne
 
 def assert_gradients(sent: object, expected: Mapping[str, Tensor],
                      mistakes: Mapping[str, Mapping[str, Tensor]] | None = None) -> None:
-    """Checks the gradients sent back (sandbox_calls.gradients) against ``expected``, those
+    """Checks the gradients sent back (sandbox.calls.gradients) against ``expected``, those
     the judge computed for the same loss, draws and weights (parameter name: gradient): to
     forge them is the work of computing them. ``mistakes``: the gradients of known wrong
     versions, by description. Gradients of other parameters are not judged."""
@@ -334,7 +334,7 @@ def assert_labels(name: str, calls: object, fakes: Tensor, x_real: Tensor, y_rea
 
 def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: Mistakes,
                 z: Tensor, x_real: Tensor, y_real: Tensor | None, fakes: Tensor | None) -> None:
-    """Checks the loss in ``answer`` (sandbox_calls.loss_call with ``record=True``) against
+    """Checks the loss in ``answer`` (sandbox.calls.loss_call with ``record=True``) against
     ``expected``. Where it differs and matches none of ``mistakes``, what G and D were given
     may say why (G should get ``z``, the loss's first draw; for a conditional loss, y_real,
     and D should score the ``fakes`` G(z, y_real) with it): a record names a failure, it never

@@ -1,26 +1,12 @@
-"""How the sandbox confines the submission's processes (standard library only).
+"""How a question's child of the sandbox confines itself before it imports the submission
+(standard library only).
 
-A per-test child of the sandbox calls ``enter`` before it imports the submission. Where the
-grader runs as root (Gradescope; CI too), each child takes a uid of its own, fresh for it, from
-a range of uids that names no user or group and runs no process (``unused_uids``), with no
-supplementary groups, so that it can neither signal, trace nor limit the judge or another
-test's child, nor read the judge's root-only files, nor write the Python installation. No child
-runs as root: a grader that is not root runs the submission as its own user, as on a laptop,
-and one that is root always changes user. Everywhere on Linux the child then sets
-``no_new_privs``, resource limits (address space, CPU time, file size, open files, no core
-dumps; the number of processes too under its own user), a Landlock layer where the kernel has
-Landlock (``restrict_files``: it may read and execute the Python installation and the
-system's libraries, read the sandbox's own modules, write its test's folder, and nothing else:
-not the grader's folder, its checkout, /tmp, nor other processes' /proc; from ABI 6 on no
-signal or abstract unix socket reaches outside its own processes), and a seccomp filter that
-refuses sockets (no network), ptrace and the reading or writing of other processes' memory,
-System V IPC, signals or limits aimed at any process but itself, and the fcntl and ioctl
-commands that would have the kernel signal another process for it.
-
-Nothing a child does outlives its test: the sandbox ends its processes and removes its files
-with ``common/processes.py``, which also chooses the range of uids.
-
-Linux only: ``enter`` is not called elsewhere.
+``enter`` takes the question's uid (as root; no child runs as root), sets ``no_new_privs``
+and the resource limits, then the Landlock layer where the kernel has it (``restrict_files``:
+the Python installation and the system's libraries to read and run, the sandbox's own modules
+to read, the child's folder to write) and the seccomp filter (``install_seccomp_filter``:
+no sockets, no reaching another process). What each allows and refuses, and what holds
+without them, is ``sandbox/CONTRACT.md``. Linux only: ``enter`` is not called elsewhere.
 """
 
 import ctypes

@@ -1,35 +1,13 @@
 """The sandbox: the only process where the submission's code runs.
 
-The judge (``graderUtil.Sandbox``) starts it fresh, ``python -c "from sandbox import server;
-server.serve()"`` in the grader's folder, so that it never holds the judge's code or data: it
-imports the standard library, torch and numpy, ``network.py`` and the call recipes of
-``sandbox/calls.py``, and only its per-test children import the student's package. It talks
-to the judge through its stdin and stdout, in messages of an 8-byte length and a payload:
-
-1. **hello** (from the judge, ``torch.save``): the student's files, the package's name, the
-   graded modules, a user for a probe, the folders every user can write
-   (``processes.writable_folders``) and the folder where the tests' folders go. With a user (as
-   root), the sandbox first confines a probe child as it will confine each test's and checks
-   that an unprivileged user can read the Python installation, then answers
-   ``{"ready": true}`` or ``{"problem": "<one line>"}`` (JSON).
-2. **one question per test** (``torch.save``; a test may ask several): the calls to make
-   (recipe names and the plain inputs the judge chose), the seconds left, and, as root, the
-   uid to run them as, fresh for this question. On Linux the sandbox reaps what ended, then
-   forks a child, which confines itself (``confine.enter``; it stays as the sandbox started,
-   root where the grader is root, until then), imports the package from a fresh folder of its
-   own that the student's files are copied to, makes the calls and writes back what they
-   returned, as plain data (``torch.save``). Once the child has answered, ended or run out of
-   time, the sandbox ends and reaps every process the question started (every process of its
-   uid, every descendant of the sandbox), removes the child's folder and every file of its uid
-   in the folders every user can write, and only then sends the judge a header (JSON: how the
-   child ended, how many seconds it ran, what it printed) and the child's answer, unread: the
-   judge reads it as the untrusted data it is. Nothing of one question's child is left for the
-   next. The seconds are the child's, from its fork to its answer or its end: the test's time
-   limit counts them alone.
-
-Where fork is not safe beside PyTorch (macOS) or missing (Windows), the calls run in the
-sandbox process itself, under SIGALRM where there is one; the judge restarts the sandbox after
-a time-out there.
+The judge starts it fresh (``judge/launch.py``) and talks to it through its stdin and stdout;
+``serve`` answers the hello, then each question: on Linux a child per question confines
+itself (``confine.enter``), imports the student's package from a folder of its own
+(``Package``), makes the calls (``run_calls``, with the recipes of ``sandbox/calls.py``) and
+writes back plain data; once it has answered, ended or run out of time, the sandbox ends what
+it started and removes its files (``common/processes.py``) before it sends the header and the
+answer. The messages, the outcomes, the limits and what this guarantees are
+``sandbox/CONTRACT.md``.
 """
 
 import contextlib

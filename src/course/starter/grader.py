@@ -7,16 +7,16 @@ Run from src/:  ``python grader.py`` (every test), ``python grader.py 1a-0-basic
 
 Each basic test has your classes built with stored weights, calls your code on stored inputs
 and compares what it returns with the values stored in ``basic_tests.pt``, which the course
-computed at a fixed seed. Your code runs in another process, the sandbox (sandbox.py), never
+computed at a fixed seed. Your code runs in another process, the sandbox (sandbox/), never
 in this one: on Linux a child process per test, so that a crash, a print or an endless loop
 fails that test alone. The hidden tests, listed with their points, run on Gradescope.
 
 ``basic_tests.pt`` maps each test id to a list of cases (dicts of tensors and names):
   - a flow case: ``model`` ("MADE" or "MAF"), its constructor ``args`` and ``state``, the
     ``method`` to call on ``input``;
-  - a loss case: the ``loss`` to call, the stand-in ``networks`` of sandbox_calls (names) and
-    their ``states``, ``x_real`` and ``y_real`` (None for an unconditional loss); the ``z``
-    that G must be given and, for a conditional loss, the ``fakes`` G(z, y_real); the
+  - a loss case: the ``loss`` to call, the stand-in ``networks`` (of common/stand_ins.py, by
+    name) and their ``states``, ``x_real`` and ``y_real`` (None for an unconditional loss);
+    the ``z`` that G must be given and, for a conditional loss, the ``fakes`` G(z, y_real); the
     ``logits`` D's are shifted to (None: not shifted); the modules whose gradients must be
     finite and not zero (``train``, or None); for a linear critic, its ``critic_gradient``
     (the loss, the gradient in w, and that gradient without the penalty's part);
