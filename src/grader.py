@@ -11,7 +11,7 @@ the course's autograder does: ``import submission``, then ``submission.flow_netw
 This process never imports the submission. Each test chooses every input here: the weights
 and masks of every MADE and MAF (``made_weights``, ``maf_weights``), the stand-in networks,
 the data, the seeds. The sandbox (graderUtil.ask) builds the student's objects, loads these
-weights into them and makes the graded calls (the recipes of sandbox_calls.py); the outputs
+weights into them and makes the graded calls (the recipes of sandbox/calls.py); the outputs
 come back as plain data and are judged here against values computed here from the same
 weights and inputs. For the flow: from the masked network those weights define, from the
 degree rules, or from Jacobians found by autograd. For the GANs: from the equations in
@@ -33,9 +33,9 @@ then asks once: the questions and the judge's work do not depend on any verdict.
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
-    from sandbox import confine
+    from judge import launch
 
-    confine.start_sandbox_early()
+    launch.start_sandbox_early()
 
 import ast
 import copy
@@ -65,11 +65,11 @@ from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, L
                            assert_scored, check_critic_gradient, check_finite_loss, check_loss,
                            check_pair, check_tensor, network_spec, trained_layer)
 from graderUtil import ask, call, graded
-from sandbox.calls import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
-                           LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
-                           TinyDiscriminator, autograd_jacobians, loss_call, made_call,
-                           made_gradients, made_jacobians, made_layers, maf_call, maf_layers,
-                           maf_sample, maf_training, masked_linear, permute_call)
+from sandbox.protocol import GIVEN_CODE_CANNOT, Recipe
+from common.jacobians import autograd_jacobians
+from common.stand_ins import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
+                              LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
+                              TinyDiscriminator)
 
 BATCH = 8
 LARGE_BATCH = 10_000
@@ -206,8 +206,8 @@ class Answers:
 
     def __getitem__(self, index: int) -> object:
         answer = self.collected[self.start + index]
-        if isinstance(answer, dict) and set(answer) == {"given_code_cannot"}:
-            reason = answer["given_code_cannot"]
+        if isinstance(answer, dict) and set(answer) == {GIVEN_CODE_CANNOT}:
+            reason = answer[GIVEN_CODE_CANNOT]
             what, why = (str(reason.get(key, ""))[:200] if isinstance(reason, dict) else ""
                          for key in ("what", "why"))
             raise AssertionError(f"the given code cannot build {what} ({why})")
@@ -263,7 +263,7 @@ def on_another_device(test_id: str, function: str | None = None) -> Part:
 
 
 def batch_sizes(record: object) -> list[int] | None:
-    """The batch sizes self.net saw (sandbox_calls.net_batches), None where the record is not
+    """The batch sizes self.net saw (sandbox.calls.net_batches), None where the record is not
     a list of ints. A record of the sandbox: a note or a hint, never a verdict."""
     if isinstance(record, list) and all(type(size) is int for size in record):
         return record
@@ -398,7 +398,7 @@ def flow_gradients(state: dict[str, Tensor], loss: Callable[[dict[str, Net]], Te
                    ) -> dict[str, Tensor]:
     """The gradient in every weight and bias of ``state`` (laid out as made_weights lays it
     out) of ``loss(nets)``, where ``nets`` holds the Net of each MADE by its key's prefix
-    ("", "nf.0.", ...), in float64: what sandbox_calls.gradients must send back for the
+    ("", "nf.0.", ...), in float64: what sandbox.calls.gradients must send back for the
     student's model with this state."""
     leaves = {key: value.detach().double().requires_grad_(not key.endswith(".mask"))
               for key, value in state.items()}
@@ -600,9 +600,9 @@ class FlowTestCase(SeededTestCase):
         for (D, n_hidden), (state, _), x in zip(MADE_CONFIGS, weights, inputs):
             arguments = dict(args=made_args(D, n_hidden), state=state, method=method,
                              dtype="float64")
-            calls.append(call(made_call, inputs=[x], **arguments))
+            calls.append(call(Recipe.MADE_CALL, inputs=[x], **arguments))
             if method == "inverse":
-                calls.append(call(made_jacobians, x=x, **arguments))
+                calls.append(call(Recipe.MADE_JACOBIANS, x=x, **arguments))
         step = 2 if method == "inverse" else 1
 
         def judge(got: Answers) -> None:
@@ -631,7 +631,8 @@ class FlowTestCase(SeededTestCase):
         the run of the basic test ``test_id`` on another device (on_another_device)."""
         cases = [(D, *made_weights(D, 1), torch.randn(BATCH, D)) for D in (2, 4)]
         references = [(expected(net, x), made_mistakes(method, net, x)) for _, _, net, x in cases]
-        calls = [call(made_call, args=made_args(D, 1), state=state, method=method, inputs=[x])
+        calls = [call(Recipe.MADE_CALL, args=made_args(D, 1), state=state, method=method,
+                      inputs=[x])
                  for D, state, _, x in cases]
 
         def judge(got: Answers) -> None:
@@ -664,8 +665,8 @@ class FlowTestCase(SeededTestCase):
                       for (_, _, reference_net, _), x in zip(cases, inputs)]
 
         def part(indices: tuple[int, ...]) -> Part:
-            calls = [call(made_call, args=made_args(3, 1), state=cases[index][3], method=method,
-                          inputs=[inputs[index]],
+            calls = [call(Recipe.MADE_CALL, args=made_args(3, 1), state=cases[index][3],
+                          method=method, inputs=[inputs[index]],
                           dtype=str(cases[index][1]).removeprefix("torch."))
                      for index in indices]
 
@@ -717,7 +718,7 @@ class FlowTestCase(SeededTestCase):
         inputs = torch.randn(BATCH, 1)
         mu, alpha = net.layers[-1][1]
         reference = expected(inputs, mu, alpha)
-        calls = [call(made_call, args=made_args(1, 2), state=state, method=method,
+        calls = [call(Recipe.MADE_CALL, args=made_args(1, 2), state=state, method=method,
                       inputs=[inputs])]
 
         def judge(got: Answers) -> None:
@@ -763,11 +764,11 @@ class MADEForwardTest(FlowTestCase):
                        {mistake: pair[0] for mistake, pair in
                         made_mistakes("forward", net, z).items()})
                       for (_, net), z in zip(weights, noise)]
-        calls = [call(masked_linear, args=(3, 4, mask), seed=1, state=layer_state, x=inputs)]
+        calls = [call(Recipe.MASKED_LINEAR, args=(3, 4, mask), seed=1, state=layer_state, x=inputs)]
         for (D, n_hidden), (state, _), z in zip(MADE_CONFIGS, weights, noise):
             nudged = [z + torch.eye(D)[j] for j in range(D)]  # z_j changed alone
-            calls += [call(made_layers, args=made_args(D, n_hidden)),
-                      call(made_call, args=made_args(D, n_hidden), state=state,
+            calls += [call(Recipe.MADE_LAYERS, args=made_args(D, n_hidden)),
+                      call(Recipe.MADE_CALL, args=made_args(D, n_hidden), state=state,
                            method="forward", inputs=[z, *nudged])]
 
         def judge(got: Answers) -> None:
@@ -902,7 +903,8 @@ class MADEInverseTest(FlowTestCase):
         quick, large = self.edge_cases("inverse", reference_inverse, one_pass=True)
         ask_and_judge([quick, self.one_dimension("inverse", lambda x, mu, alpha: (
             (x - mu) * torch.exp(-alpha), -alpha.expand(len(x)))),
-            ([call(made_gradients, args=made_args(3, 1), state=state, method="inverse", x=x)],
+            ([call(Recipe.MADE_GRADIENTS, args=made_args(3, 1), state=state, method="inverse",
+                   x=x)],
              judge)], [large])
 
 
@@ -926,7 +928,7 @@ class MAFTest(FlowTestCase):
             value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
             assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, BATCH)
 
-        ask_and_judge([([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
+        ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
                               methods=["log_probs"], x=x)], judge),
                        on_another_device("1c-0-basic")])
 
@@ -948,7 +950,7 @@ class MAFTest(FlowTestCase):
             jacobians = autograd_jacobians(flow_inverse, x)
             references.append((standard_normal_log_density(flow_inverse(x))
                                + log_abs_det(jacobians), batch_means(maf_mistakes(blocks, x))))
-        calls = [call(maf_call, args=(D, HIDDEN_SIZE, 1, 3), state=state,
+        calls = [call(Recipe.MAF_CALL, args=(D, HIDDEN_SIZE, 1, 3), state=state,
                       methods=["log_probs", "loss", "log_prob"], x=x, dtype="float64")
                  for D, (state, _), x in zip(sizes, weights, inputs)]
 
@@ -1003,7 +1005,7 @@ class MAFTest(FlowTestCase):
             assert_close(value, log_density.double().mean(), "log_probs of the grid",
                          tolerance(value, log_density), batch=len(grid))
 
-        ask_and_judge([([call(maf_call, args=(2, HIDDEN_SIZE, 1, 3), state=state,
+        ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
                               methods=["log_prob", "log_probs"], x=grid, dtype="float64",
                               no_grad=True)], judge)])
 
@@ -1026,8 +1028,8 @@ class MAFTest(FlowTestCase):
                            [nets.get(f"nf.{index}.") for index in range(2 * n_flows)],
                            x.double()).mean()))
                       for x in inputs]
-        calls = [call(maf_layers, args=args, points=points),
-                 *(call(maf_training, args=args, state=state, x=x) for x in inputs)]
+        calls = [call(Recipe.MAF_LAYERS, args=args, points=points),
+                 *(call(Recipe.MAF_TRAINING, args=args, state=state, x=x) for x in inputs)]
 
         def judge(got: Answers) -> None:
             layers = got[0]
@@ -1064,8 +1066,9 @@ class MAFTest(FlowTestCase):
         inputs = [torch.randn(BATCH, D) for D in sizes]
         calls = []
         for D, (state, _), x in zip(sizes, weights, inputs):
-            calls += [call(permute_call, size=D, x=x),
-                      call(maf_sample, args=(D, HIDDEN_SIZE, 1, 3), state=state, n=n, seed=SEED)]
+            calls += [call(Recipe.PERMUTE_CALL, size=D, x=x),
+                      call(Recipe.MAF_SAMPLE, args=(D, HIDDEN_SIZE, 1, 3), state=state, n=n,
+                           seed=SEED)]
 
         def judge(got: Answers) -> None:
             noise = []  # the noise of every answer's samples, before any is judged
@@ -1169,10 +1172,10 @@ def linear_critic(norm: float) -> LinearCritic:
 
 
 def loss_of(name: str, setup: Setup, **options: object) -> tuple[str, dict]:
-    """The call of the loss ``name`` on ``setup`` (sandbox_calls.loss_call), seeded with
+    """The call of the loss ``name`` on ``setup`` (sandbox.calls.loss_call), seeded with
     SEED."""
     g, d, x_real, y_real = setup
-    return call(loss_call, name=name, g=network_spec(g), d=network_spec(d), x_real=x_real,
+    return call(Recipe.LOSS_CALL, name=name, g=network_spec(g), d=network_spec(d), x_real=x_real,
                 y_real=y_real, seed=SEED, **options)
 
 

@@ -121,11 +121,13 @@ def sandbox_problem(requested: str, venv: Path | None) -> str:
     """Why the user that grader.py runs the submission as (its ``--sandbox-user requested``)
     could not run this Python, or read its packages, or, given ``venv``, reach the folder a
     venv there is made in: one line, or "" where it can, or where that user is this one."""
-    from sandbox import confine  # the grader's own choice of user (standard library only)
+    # the grader's own choice of user (standard library only)
+    from common.processes import SetupError
+    from judge.launch import choose_users
 
     try:
-        users = confine.choose_users(requested)
-    except confine.SetupError as error:
+        users = choose_users(requested)
+    except SetupError as error:
         return str(error)
     if users is None:  # not root: the submission runs as this very user
         return ""

@@ -4,7 +4,7 @@ graded function on the meta device that its basic test makes.
 
 ``grader.py`` judges against values it computes itself; the students' grader of the release
 (``make release``) judges its basic tests against values stored in ``basic_tests.pt``. Both
-have the sandbox make the same calls (``sandbox_calls``) on inputs they send.
+have the sandbox make the same calls (``sandbox/calls.py``) on inputs they send.
 """
 
 from collections.abc import Mapping
@@ -12,8 +12,8 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-import graderUtil
-from sandbox.calls import loss_on_meta, made_on_meta, maf_on_meta
+from judge.answers import type_name
+from sandbox.protocol import Recipe
 
 HIDDEN_SIZE = 16  # the width of every MADE that the tests build
 FLOAT32_TOL = 1e-5
@@ -39,7 +39,7 @@ MADE_PARTS = {"forward": f"x, {LOG_DET['forward']}", "inverse": f"z, {LOG_DET['i
 
 
 def network_spec(network: nn.Module) -> dict[str, object]:
-    """A network of the judge as the sandbox rebuilds it (sandbox_calls.loss_call): the
+    """A network of the judge as the sandbox rebuilds it (sandbox.calls.loss_call): the
     name of its class and its state. The state's tensors share the network's storage, so that
     a request naming a network in several calls carries its weights once."""
     return {"type": type(network).__name__, "state": network.state_dict()}
@@ -58,7 +58,7 @@ def check_tensor(value: object, what: str, shape: tuple[int, ...], dtype: DTypes
     ``dtype``, where it is a tuple)."""
     if not isinstance(value, Tensor):
         raise AssertionError(
-            f"{what} should be a torch.Tensor, got {graderUtil.type_name(value)}")
+            f"{what} should be a torch.Tensor, got {type_name(value)}")
     if tuple(value.shape) != shape:
         raise AssertionError(f"{what} should have shape {shape}, got {tuple(value.shape)}")
     dtypes = dtype if isinstance(dtype, tuple) else (dtype,)
@@ -74,7 +74,7 @@ def check_pair(
     """Checks that ``result`` is a tuple (values (batch, dim), log_det (batch,)) of tensors
     of ``dtype`` (check_tensor)."""
     if not (isinstance(result, tuple) and len(result) == 2):
-        got = graderUtil.type_name(result)
+        got = type_name(result)
         if isinstance(result, tuple):
             got = f"a tuple of {len(result)}"
         raise AssertionError(f"{what} should return a tuple of two tensors, got {got}")
@@ -224,11 +224,11 @@ def check_finite_loss(value: object, name: str, logits: float) -> Tensor:
 
 
 # ----------------------------------------------------------------------------------------
-# Checks of what the sandbox recorded (sandbox_calls.recording, sandbox_calls.gradients)
+# Checks of what the sandbox recorded (sandbox.calls.recording, sandbox.calls.gradients)
 
 
 def check_records(value: object, what: str) -> list[list[Tensor | None]]:
-    """A record of calls (sandbox_calls.recording) checked to be a list of argument lists of
+    """A record of calls (sandbox.calls.recording) checked to be a list of argument lists of
     tensors (None for an argument that is not one)."""
     if not (isinstance(value, list) and all(
             isinstance(args, list) and all(arg is None or isinstance(arg, Tensor) for arg in args)
@@ -238,7 +238,7 @@ def check_records(value: object, what: str) -> list[list[Tensor | None]]:
 
 
 def check_gradients(sent: object) -> dict[str, Tensor | None]:
-    """The gradients sent back (sandbox_calls.gradients), checked to be tensors or None."""
+    """The gradients sent back (sandbox.calls.gradients), checked to be tensors or None."""
     if not (isinstance(sent, dict) and isinstance(sent.get("requires_grad"), bool)
             and isinstance(sent.get("grads"), dict)
             and all(grad is None or isinstance(grad, Tensor) for grad in sent["grads"].values())):
@@ -260,7 +260,7 @@ NO_PENALTY_GRADIENT = ("a penalty whose gradient never reaches the critic (it ne
 
 def assert_gradients(sent: object, expected: Mapping[str, Tensor],
                      mistakes: Mapping[str, Mapping[str, Tensor]] | None = None) -> None:
-    """Checks the gradients sent back (sandbox_calls.gradients) against ``expected``, those
+    """Checks the gradients sent back (sandbox.calls.gradients) against ``expected``, those
     the judge computed for the same loss, draws and weights (parameter name: gradient): to
     forge them is the work of computing them. ``mistakes``: the gradients of known wrong
     versions, by description. Gradients of other parameters are not judged."""
@@ -384,7 +384,7 @@ def assert_labels(name: str, calls: object, fakes: Tensor, x_real: Tensor, y_rea
 
 def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: Mistakes,
                 z: Tensor, x_real: Tensor, y_real: Tensor | None, fakes: Tensor | None) -> None:
-    """Checks the loss in ``answer`` (sandbox_calls.loss_call with ``record=True``) against
+    """Checks the loss in ``answer`` (sandbox.calls.loss_call with ``record=True``) against
     ``expected``. Where it differs and matches none of ``mistakes``, what G and D were given
     may say why (G should get ``z``, the loss's first draw; for a conditional loss, y_real,
     and D should score the ``fakes`` G(z, y_real) with it): a record names a failure, it never
@@ -407,14 +407,15 @@ def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: Mistakes,
 
 ON_META_BATCH = 6
 # By basic test: what each run is called in the messages, and its call
-ON_META = {
-    "1a-0-basic": [("MADE.forward", graderUtil.call(
-        made_on_meta, args=(2, HIDDEN_SIZE, 1), method="forward", batch=ON_META_BATCH))],
-    "1b-0-basic": [("MADE.inverse", graderUtil.call(
-        made_on_meta, args=(2, HIDDEN_SIZE, 1), method="inverse", batch=ON_META_BATCH))],
-    "1c-0-basic": [("MAF.log_probs", graderUtil.call(
-        maf_on_meta, args=(2, HIDDEN_SIZE, 1, 3), batch=ON_META_BATCH))],
-    **{test_id: [(name, graderUtil.call(loss_on_meta, name=name, g=g, d=d, batch=ON_META_BATCH))
+ON_META = {  # as graderUtil.call makes them: (the recipe's name, its arguments)
+    "1a-0-basic": [("MADE.forward", (Recipe.MADE_ON_META.value, dict(
+        args=(2, HIDDEN_SIZE, 1), method="forward", batch=ON_META_BATCH)))],
+    "1b-0-basic": [("MADE.inverse", (Recipe.MADE_ON_META.value, dict(
+        args=(2, HIDDEN_SIZE, 1), method="inverse", batch=ON_META_BATCH)))],
+    "1c-0-basic": [("MAF.log_probs", (Recipe.MAF_ON_META.value, dict(
+        args=(2, HIDDEN_SIZE, 1, 3), batch=ON_META_BATCH)))],
+    **{test_id: [(name, (Recipe.LOSS_ON_META.value, dict(name=name, g=g, d=d,
+                                                         batch=ON_META_BATCH)))
                  for name in names]
        for test_id, names, g, d in (
            ("2b-0-basic", NONSATURATING, "LinearGenerator", "TinyDiscriminator"),

@@ -1,4 +1,4 @@
-"""The calls the sandbox makes on the submission, and the stand-in networks it makes them on.
+"""The calls the sandbox makes on the submission (the recipes that protocol.Recipe names).
 
 The judge asks for a recipe by name, with plain arguments it chose: the sizes of the models,
 their weights and masks as state dicts, the inputs, the seeds. A recipe builds the objects
@@ -9,8 +9,9 @@ were given, gradients, where a run on the meta device met a tensor on the CPU). 
 computes an expected value: the judge computes those from what it sent, and the records
 decide nothing: the gradients are compared with the judge's own, the rest are notes or hints,
 or (the meta device's) fail a test as an error of the code would, and pass none (anything in
-this process can be forged by the code under test). Both graders ask for these recipes (the students' copy too), and the judge builds its
-own copies of the stand-in networks from the classes here.
+this process can be forged by the code under test). Both graders ask for these recipes (the
+students' copy too). The GAN losses are called on the stand-in networks of
+``common/stand_ins.py``, which the judge builds too.
 """
 
 import contextlib
@@ -23,23 +24,25 @@ from types import ModuleType
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.autograd.functional import jacobian
 
 import network
-from sandbox.server import Failure, frames_inside
+from common import stand_ins
+from common.jacobians import autograd_jacobians
+from sandbox.protocol import Failure, GivenCodeCannot, Recipe
 
 CPU = torch.device("cpu")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
-# The recipes by name: (the graded module they call, the function)
+# The recipes by name (a value of protocol.Recipe): (the graded module they call, the function)
 RECIPES: dict[str, tuple[str, Callable]] = {}
 
 
 def recipe(module: str) -> Callable:
-    """Registers a recipe; the sandbox calls it with the graded module ``module`` first."""
+    """Registers a recipe, named as protocol.Recipe names it (its function's name); the
+    sandbox calls it with the graded module ``module`` first."""
 
     def register(function: Callable) -> Callable:
-        RECIPES[function.__name__] = (module, function)
+        RECIPES[Recipe(function.__name__).value] = (module, function)
         return function
 
     return register
@@ -64,21 +67,6 @@ def load(model: nn.Module, state: dict[str, Tensor], what: str) -> nn.Module:
                           f"has {tuple(value.shape)}")
     model.load_state_dict(state)
     return model
-
-
-class GivenCodeCannot(Failure):
-    """The given code of the student's module cannot build what a case needs (the course's
-    own starter cannot build a MADE with D = 1): a reason for the judge to quote where the
-    case fails. It never leaves a case out: the judge decides that from the uploaded text.
-
-    Args:
-        what: the object asked for, ``MADE(1, 16, 0)``.
-        why: the error and where in the given code, in one line.
-    """
-
-    def __init__(self, what: str, why: str):
-        super().__init__(f"the given code cannot build {what} ({why})")
-        self.what, self.why = what, why
 
 
 def built(cls: type, args: tuple) -> nn.Module:
@@ -170,11 +158,6 @@ def gradients(module: nn.Module, loss: object) -> dict[str, object]:
         loss.backward()
     return {"requires_grad": trainable,
             "grads": {name: parameter.grad for name, parameter in module.named_parameters()}}
-
-
-def autograd_jacobians(function: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-    """Jacobians (B, K, D) of a batched map (B, D) -> (B, K), by autograd one row at a time."""
-    return torch.stack([jacobian(lambda row: function(row[None])[0], row) for row in x])
 
 
 # ----------------------------------------------------------------------------------------
@@ -287,101 +270,12 @@ def maf_sample(fn: ModuleType, args: tuple, state: dict, n: int, seed: int) -> d
 
 
 # ----------------------------------------------------------------------------------------
-# Problems 2b, 4b, 5e: the GAN losses, on stand-in networks of small "images"
+# Problems 2b, 4b, 5e: the GAN losses, on the stand-in networks (common/stand_ins.py)
 
-IMAGE_SHAPE = (2, 3, 4)  # (C, H, W): two channels, so that the penalty's norm spans them all
-N_PIXELS = 2 * 3 * 4
-DIM_Z = 5
-NUM_CLASSES = 4
-
-
-def check_labels(network: str, y: object) -> None:
-    """A one-line Failure, in place of an IndexError inside the stand-in, where the labels
-    given to it are not classes of the test's batch."""
-    if isinstance(y, Tensor) and not y.is_floating_point() and y.numel() and not y.is_meta and (
-            y.min() < 0 or y.max() >= NUM_CLASSES):
-        outside = sorted({label for label in y.flatten().tolist()
-                          if not 0 <= label < NUM_CLASSES})
-        raise Failure(f"{network} was given the labels {outside}; the test's batch has "
-                      f"{NUM_CLASSES} classes (0 to {NUM_CLASSES - 1}): the fakes' labels "
-                      "should be the real ones, y_real")
-
-
-class LinearGenerator(nn.Module):
-    """G(z) = W z + c, reshaped to IMAGE_SHAPE."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.dim_z = DIM_Z
-        self.linear = nn.Linear(DIM_Z, N_PIXELS)
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.linear(z).view(-1, *IMAGE_SHAPE)
-
-
-class LinearConditionalGenerator(LinearGenerator):
-    """G(z, y) = W z + c + e_y: every label adds an image of its own."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.num_classes = NUM_CLASSES
-        self.label_images = nn.Parameter(torch.randn(NUM_CLASSES, N_PIXELS))
-
-    def forward(self, z: Tensor, y: Tensor) -> Tensor:
-        check_labels("G", y)
-        return (self.linear(z) + self.label_images[y]).view(-1, *IMAGE_SHAPE)
-
-
-class TinyDiscriminator(nn.Module):
-    """Logits h(x) = v . tanh(W x + c) + b: smooth, so that its input gradient varies with x."""
-
-    def __init__(self, num_outputs: int = 1) -> None:
-        super().__init__()
-        self.hidden = nn.Linear(N_PIXELS, 3)
-        self.head = nn.Linear(3, num_outputs)
-
-    def outputs(self, x: Tensor) -> Tensor:
-        return self.head(torch.tanh(self.hidden(x.flatten(1))))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.outputs(x).squeeze(1)
-
-
-class TinyConditionalDiscriminator(TinyDiscriminator):
-    """h(x, y) = v_y . tanh(W x + c) + b_y: the projection form of equation 20."""
-
-    def __init__(self) -> None:
-        super().__init__(NUM_CLASSES)
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        check_labels("D", y)
-        return self.outputs(x).gather(1, y[:, None]).squeeze(1)
-
-
-class LinearCritic(nn.Module):
-    """d(x) = <w, x> + b: its gradient is w at every x."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(N_PIXELS, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.linear(x.flatten(1)).squeeze(1)
-
-
-# The network of network.py that each stand-in stands in for. A stand-in has every public
-# attribute of its network (tests/test_networks.py checks it), so that a loss may read them
-# as it would there (g.dim_z, g.num_classes).
-STANDS_IN_FOR: dict[type[nn.Module], type[nn.Module]] = {
-    LinearGenerator: network.Generator,
-    LinearConditionalGenerator: network.ConditionalGenerator,
-    TinyDiscriminator: network.Discriminator,
-    TinyConditionalDiscriminator: network.ConditionalDiscriminator,
-    LinearCritic: network.Discriminator,
-}
 # What the judge may name as G or D: the stand-ins and network.py's networks
 NETWORKS: dict[str, type[nn.Module]] = {
-    cls.__name__: cls for cls in (*STANDS_IN_FOR, *dict.fromkeys(STANDS_IN_FOR.values()))
+    cls.__name__: cls for cls in (*stand_ins.STANDS_IN_FOR,
+                                  *dict.fromkeys(stand_ins.STANDS_IN_FOR.values()))
 }
 
 
@@ -405,7 +299,10 @@ def loss_call(gan: ModuleType, name: str, g: dict, d: dict, x_real: Tensor,
     for key, spec in (("g", g), ("d", d)):
         load(networks[key], spec["state"], key.upper())
     calls = {key: recording(module) for key, module in networks.items()} if record else {}
-    loss = call_loss(gan, name, networks["g"], networks["d"], x_real, y_real, seed)
+    try:
+        loss = call_loss(gan, name, networks["g"], networks["d"], x_real, y_real, seed)
+    except stand_ins.LabelsOutside as error:  # reported by its message alone
+        raise Failure(str(error)) from None
     found = {"loss": loss, "g_calls": calls.get("g"), "d_calls": calls.get("d")}
     if train:
         trained = nn.ModuleDict({
@@ -429,6 +326,14 @@ MIXED_DEVICES = re.compile(
     r"|found at least two devices|expected device \w+ but got \w+"
     r"|indices should be either on cpu or on the same device", re.IGNORECASE)
 SHOWN = 200  # characters of each string of a report
+
+
+def frames_inside(error: BaseException, directory: Path) -> list[traceback.FrameSummary]:
+    """The frames of ``error``'s traceback that lie in the files under ``directory`` (the
+    package's), outermost first."""
+    directory = directory.resolve()
+    return [frame for frame in traceback.extract_tb(error.__traceback__)
+            if Path(frame.filename).resolve().is_relative_to(directory)]
 
 
 def mixed_devices(module: ModuleType, run: Callable[[], object]) -> dict[str, object] | None:
@@ -477,9 +382,9 @@ def loss_on_meta(gan: ModuleType, name: str, g: str, d: str, batch: int) -> dict
     """The loss ``name`` on the stand-ins named ``g`` and ``d`` (NETWORKS), with a batch and
     device=meta, on the meta device (mixed_devices)."""
     generator, discriminator = NETWORKS[g]().to(META), NETWORKS[d]().to(META)
-    x_real = torch.zeros(batch, *IMAGE_SHAPE, device=META)
+    x_real = torch.zeros(batch, *stand_ins.IMAGE_SHAPE, device=META)
     y_real = (torch.zeros(batch, dtype=torch.long, device=META)
-              if isinstance(generator, LinearConditionalGenerator) else None)
+              if isinstance(generator, stand_ins.LinearConditionalGenerator) else None)
     return mixed_devices(gan, lambda: call_loss(gan, name, generator, discriminator, x_real,
                                                 y_real, 0, META))
 

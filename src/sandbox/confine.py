@@ -1,256 +1,46 @@
-"""How the sandbox confines the submission's processes, ends them and removes their files
+"""How a question's child of the sandbox confines itself before it imports the submission
 (standard library only).
 
-A per-test child of the sandbox calls ``enter`` before it imports the submission. Where the
-grader runs as root (Gradescope; CI too), each child takes a uid of its own, fresh for it, from
-a range of uids that names no user or group and runs no process (``unused_uids``), with no
-supplementary groups, so that it can neither signal, trace nor limit the judge or another
-test's child, nor read the judge's root-only files, nor write the Python installation. No child
-runs as root: a grader that is not root runs the submission as its own user, as on a laptop,
-and one that is root always changes user. Everywhere on Linux the child then sets
-``no_new_privs``, resource limits (address space, CPU time, file size, open files, no core
-dumps; the number of processes too under its own user), a Landlock layer where the kernel has
-Landlock (``restrict_files``: it may read and execute the Python installation and the
-system's libraries, read the sandbox's own modules, write its test's folder, and nothing else:
-not the grader's folder, its checkout, /tmp, nor other processes' /proc; from ABI 6 on no
-signal or abstract unix socket reaches outside its own processes), and a seccomp filter that
-refuses sockets (no network), ptrace and the reading or writing of other processes' memory,
-System V IPC, signals or limits aimed at any process but itself, and the fcntl and ioctl
-commands that would have the kernel signal another process for it.
-
-Nothing a child does outlives its test: ``end_processes`` ends (and reaps) every process of its
-uid and every descendant of the sandbox, and ``remove_files_of`` removes every file of its uid
-in the folders every user can write (``writable_folders``, found once per grading run), with
-``remove_tree``, which needs no recursion and follows no link. run_autograder imports this file
-too, to choose the range of uids and to end and remove what is left of them.
-
-Linux only: ``enter`` and the process and file helpers are not called elsewhere.
+``enter`` takes the question's uid (as root; no child runs as root), sets ``no_new_privs``
+and the resource limits, then the Landlock layer where the kernel has it (``restrict_files``:
+the Python installation and the system's libraries to read and run, the sandbox's own modules
+to read, the child's folder to write) and the seccomp filter (``install_seccomp_filter``:
+no sockets, no reaching another process). What each allows and refuses, and what holds
+without them, is ``sandbox/CONTRACT.md``. Linux only: ``enter`` is not called elsewhere.
 """
 
 import ctypes
 import os
 import platform
-import grp
-import pwd
-import random
 import resource
 import signal
 import stat
 import struct
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-UID_COUNT = 2**14  # uids in a grading run's range: one per question, taken in turn
+from common.processes import LIBC, SandboxUser, SetupError, prctl, take_user
+
 # The limits of one test's child. Address space is counted on top of what the sandbox itself
 # already maps (torch and numpy), as it is inherited through fork.
 MEMORY_LIMIT = 4 * 2**30  # bytes of address space beyond the sandbox's own
 FILE_SIZE_LIMIT = 64 * 2**20  # bytes, for any file the child writes
 OPEN_FILES_LIMIT = 256
 PROCESS_LIMIT = 64  # tasks (processes and threads) of the child's uid, which the child alone runs
-# What the sandbox's environment keeps of the grader's on Linux: nothing else reaches it
-KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
-
-
-@dataclass(frozen=True)
-class SandboxUser:
-    """An unprivileged user and group for the submission's processes."""
-
-    uid: int
-    gid: int
-
-    @property
-    def name(self) -> str:
-        try:
-            return f"{pwd.getpwuid(self.uid).pw_name} (uid {self.uid})"
-        except KeyError:
-            return f"uid {self.uid}"
-
-
-class SetupError(Exception):
-    """The sandbox cannot run as configured: a problem of the grader's set-up, not of the
-    submission."""
-
-
-# ----------------------------------------------------------------------------------------
-# Starting the sandbox
-
-
-# The sandbox's command line: what start_sandbox runs, and how a process of it is recognised
-SERVE = "from sandbox import server; server.serve()"
-
-
-def start_sandbox() -> subprocess.Popen:
-    """The sandbox process (sandbox/server.py), started fresh with this interpreter in src/,
-    its stdin and stdout the judge's channel to it. It writes no bytecode into the grader's
-    folder; on Linux its environment keeps only KEPT_ENVIRONMENT of this one's. One thread
-    for torch."""
-    environment = dict(os.environ)
-    if platform.system() == "Linux":
-        environment = {key: value for key, value in environment.items()
-                       if key in KEPT_ENVIRONMENT}
-    environment.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return subprocess.Popen([sys.executable, "-B", "-c", SERVE],
-                            cwd=hidden_folder(), env=environment,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-
-
-_early: subprocess.Popen | None = None
-
-
-def start_sandbox_early() -> None:
-    """Starts the sandbox before the grader script imports torch, so that the two processes
-    import it side by side (about a second and a half saved); ``take_early_sandbox`` hands it
-    to the judge. As root it starts the search of ``writable_folders`` too. The grader
-    scripts call this first, and only when run as scripts."""
-    global _early
-    _early = start_sandbox()
-    search_writable_folders()
-
-
-def take_early_sandbox() -> subprocess.Popen | None:
-    """The sandbox ``start_sandbox_early`` started, once; None if there is none."""
-    global _early
-    process, _early = _early, None
-    return process
-
-
-# ----------------------------------------------------------------------------------------
-# Choosing the user
-
-
-def _is_root() -> bool:
-    return platform.system() == "Linux" and os.geteuid() == 0
-
-
-class UserPool:
-    """The uids of one grading run (a range that ``unused_uids`` chose): each question's child
-    takes the next, so that no two children share one. Past the end of the range it starts
-    again, which is safe: every uid's processes and files are gone when its child's question
-    is answered."""
-
-    def __init__(self, uids: range) -> None:
-        self.uids = uids
-        self._taken = 0
-
-    def take(self) -> SandboxUser:
-        uid = self.uids[self._taken % len(self.uids)]
-        self._taken += 1
-        return SandboxUser(uid, uid)
-
-
-def choose_users(requested: str) -> UserPool | None:
-    """The uids the submission runs as, or None for the grader's own user (a grader that is
-    not root: a laptop).
-
-    ``requested``: ``auto`` (as root on Linux, a range of uids chosen for this run; otherwise
-    the grader's own user), ``none`` (the grader's own user: refused as root, where that user
-    is uid 0), or ``FIRST-LAST``, a range of unused uids (as root on Linux only;
-    run_autograder chooses one, to remove what is left of it after grading).
-    """
-    if requested == "auto":
-        return UserPool(unused_uids()) if _is_root() else None
-    if requested == "none":
-        if _is_root():
-            raise SetupError("--sandbox-user none: as root, the submission always runs as an "
-                             "unprivileged uid of its own, never as root; leave the option out "
-                             "(to grade as one user, as on a laptop, run the grader as that user)")
-        return None
-    first, dash, last = requested.partition("-")
-    if not (dash and first.isdigit() and last.isdigit() and 0 < int(first) <= int(last)):
-        raise SetupError(f"--sandbox-user {requested}: give auto, none, or a range of unused "
-                         "uids FIRST-LAST")
-    if not _is_root():
-        raise SetupError(f"--sandbox-user {requested}: only root, on Linux, can run the "
-                         "submission as other users; leave the option out")
-    uids = range(int(first), int(last) + 1)
-    if used := sorted(uid for uid in _used_ids() if uid in uids):
-        raise SetupError(f"--sandbox-user {requested}: uid {used[0]} is a user's or a group's, "
-                         "or runs a process; give a range of unused uids")
-    return UserPool(uids)
-
-
-def _mapped_ids(path: str) -> list[range]:
-    """The ids this process's user namespace maps (``/proc/self/uid_map`` or ``gid_map``)."""
-    try:
-        lines = Path(path).read_text().split("\n")
-    except OSError:
-        return [range(0, 2**16)]
-    ranges = []
-    for line in lines:
-        if line.split():
-            inside, _, count = (int(field) for field in line.split())
-            ranges.append(range(inside, inside + count))
-    return ranges
-
-
-def _used_ids() -> set[int]:
-    """The uids and gids of every user and group, and the uids of every process."""
-    return ({entry.pw_uid for entry in pwd.getpwall()} | {entry.gr_gid for entry in grp.getgrall()}
-            | {uid for _, _, uid, _ in processes()})
-
-
-def unused_uids(count: int = UID_COUNT) -> range:
-    """``count`` consecutive uids (each the gid of the same number too) that name no user or
-    group and run no process, so that ending every process of them and removing every file
-    they own hits nothing but the sandbox's children's, and two graders on one machine never
-    share one."""
-    uids, gids = _mapped_ids("/proc/self/uid_map"), _mapped_ids("/proc/self/gid_map")
-    used = _used_ids()
-    chooser = random.SystemRandom()
-    # Far above system and login users, within what the user namespace maps (a container's
-    # map may stop at 65535).
-    spans = [(max(span.start, 20_000), min(span.stop, 2**31 - 1) - count) for span in uids]
-    spans = [(low, high) for low, high in spans if low < high]
-    for _ in range(1000 if spans else 0):
-        start = chooser.randrange(*chooser.choice(spans))
-        chosen = range(start, start + count)
-        if (any(span.start <= start and chosen.stop <= span.stop for span in gids)
-                and not any(uid in chosen for uid in used)):
-            return chosen
-    raise SetupError(f"no {count} unused uids found for the submission's processes: run the "
-                     "grader as an ordinary user instead of root")
 
 
 # ----------------------------------------------------------------------------------------
 # Confining the child
 
 
-_libc = ctypes.CDLL(None, use_errno=True) if platform.system() == "Linux" else None
 PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
 PR_SET_SECCOMP = 22
 PR_SET_NO_NEW_PRIVS = 38
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def _prctl(option: int, value: int, pointer: object = None) -> None:
-    if _libc.prctl(option, value, pointer, 0, 0) != 0:
-        error = ctypes.get_errno()
-        raise OSError(error, f"prctl({option}): {os.strerror(error)}")
-
-
-def protect_self() -> None:
-    """For the judge and the sandbox: a child subreaper (what a test leaves behind is
-    re-parented here and can be found and ended), and not dumpable (a process of the same user
-    can then neither trace this one nor open its memory, environment or file descriptors under
-    /proc)."""
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(PR_SET_DUMPABLE, 0)
 
 
 def die_with_parent() -> None:
     """SIGKILL this process when the process that started it ends."""
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def take_user(user: SandboxUser) -> None:
-    """Becomes ``user`` for good: no supplementary groups, real, effective and saved ids."""
-    os.setgroups([])
-    os.setresgid(user.gid, user.gid, user.gid)
-    os.setresuid(user.uid, user.uid, user.uid)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def enter(user: SandboxUser | None, cpu_seconds: float, folder: Path | None) -> None:
@@ -262,7 +52,7 @@ def enter(user: SandboxUser | None, cpu_seconds: float, folder: Path | None) -> 
             take_user(user)
         elif os.geteuid() == 0:  # choose_users never allows it: a child never runs as root
             raise SetupError("a child of the sandbox must not run as root")
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
         used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
         limits = {
             resource.RLIMIT_AS: used + MEMORY_LIMIT,
@@ -322,7 +112,7 @@ class _PathBeneathAttr(ctypes.Structure):
 
 
 def _landlock(number: int, *arguments: object) -> int:
-    result = _libc.syscall(ctypes.c_long(number), *arguments)
+    result = LIBC.syscall(ctypes.c_long(number), *arguments)
     if result < 0:
         error = ctypes.get_errno()
         raise OSError(error, f"landlock ({number}): {os.strerror(error)}")
@@ -332,7 +122,7 @@ def _landlock(number: int, *arguments: object) -> int:
 def landlock_abi() -> int:
     """The Landlock ABI version this kernel offers; 0 where it has none, or has it switched
     off, or a container's filter refuses it."""
-    if _libc is None:
+    if LIBC is None:
         return 0
     try:
         return _landlock(_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
@@ -404,7 +194,9 @@ def folders_without(root: Path, hidden: Path, seen: set[Path] | None = None) -> 
 # The modules of the grader's folder that the sandbox itself runs: a child may read their source
 # for its tracebacks (they ship in the students' release too); nothing else of that folder.
 SANDBOX_MODULES = ("sandbox/__init__.py", "sandbox/server.py", "sandbox/calls.py",
-                   "sandbox/confine.py", "network.py")
+                   "sandbox/confine.py", "sandbox/protocol.py", "common/__init__.py",
+                   "common/stand_ins.py", "common/jacobians.py", "common/processes.py",
+                   "network.py")
 
 
 def sandbox_modules(hidden: Path) -> list[Path]:
@@ -421,6 +213,54 @@ def sandbox_modules(hidden: Path) -> list[Path]:
         if plain:
             files.append(hidden / name)
     return files
+
+
+def readable_by_others(hidden: Path) -> list[Path]:
+    """The files directly in ``hidden`` (the grader's folder) or in its folders, but those of
+    SANDBOX_MODULES, that a user who is neither their owner nor in their group may read, as a
+    child under a uid of its own is: the judge's files that only Landlock keeps from it (none
+    where a folder on the way is closed to other users)."""
+    def open_to_others(path: Path, bit: int) -> bool:
+        try:
+            return bool(os.lstat(path).st_mode & bit)
+        except OSError:
+            return False
+
+    if not all(open_to_others(folder, stat.S_IXOTH) for folder in [hidden, *hidden.parents]):
+        return []
+    own = {hidden / name for name in SANDBOX_MODULES}
+    found = []
+    folders = [hidden]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                mode = os.lstat(entry).st_mode
+            except OSError:
+                continue
+            if (stat.S_ISDIR(mode) and folder == hidden and mode & stat.S_IXOTH):
+                folders.append(entry)
+            elif stat.S_ISREG(mode) and mode & stat.S_IROTH and entry not in own:
+                found.append(entry)
+    return found
+
+
+def exposed_note(hidden: Path) -> str:
+    """One line for the grader's standard error where a child could read the judge's files
+    in ``hidden`` (the grader's folder) for want of Landlock, and how to avoid it ("" where
+    no file of it is open to other users)."""
+    found = readable_by_others(hidden)
+    if not found:
+        return ""
+    shown = ", ".join(str(path.relative_to(hidden)) for path in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return (f"sandbox: other users may read the grader's files in {hidden} ({shown}{more}), "
+            "and without Landlock so may the submission: grade from a folder that other users "
+            "cannot enter (one inside a folder of mode 700, as Gradescope's /autograder is)")
 
 
 def restrict_files(folder: Path | None) -> bool:
@@ -557,284 +397,7 @@ def install_seccomp_filter(pid: int) -> bool:
     program = seccomp_program(pid, machine)
     code = ctypes.create_string_buffer(b"".join(program))
     fprog = _SockFprog(len(program), ctypes.cast(code, ctypes.c_void_p))
-    _prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog))  # SECCOMP_MODE_FILTER
+    prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog))  # SECCOMP_MODE_FILTER
     return True
 
 
-# ----------------------------------------------------------------------------------------
-# Ending processes
-
-
-def processes() -> list[tuple[int, int, int, str]]:
-    """(pid, parent pid, real uid, state) of every process, zombies (state ``Z``) included."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat_line = (entry / "stat").read_text()
-            status = (entry / "status").read_text()
-        except OSError:  # it ended meanwhile
-            continue
-        state, parent = stat_line[stat_line.rindex(")") + 2:].split()[:2]
-        uid = int(status.split("\nUid:")[1].split()[0])
-        found.append((int(entry.name), int(parent), uid, state))
-    return found
-
-
-def _descendants(ancestor: int, table: list[tuple[int, int, int, str]]) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for pid, parent, _, _ in table:
-        children.setdefault(parent, []).append(pid)
-    found, todo = set(), [ancestor]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _kill_all_of(uid: int) -> None:
-    """kill(-1, SIGKILL) as ``uid``: every process of the uid, in one call of the kernel."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            take_user(SandboxUser(uid, uid))
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
-
-
-def reap() -> None:
-    """Collects the exit status of every ended child of this process (zombies re-parented to
-    it included), so that none is left to count against a uid's process limit."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def end_processes(uids: range | None, ancestor: int, spare: set[int] = frozenset()) -> int:
-    """Ends every process of the ``uids`` (None: none) and every descendant of ``ancestor``
-    but those in ``spare``, and reaps them, until none is left, not even a zombie of this
-    process; returns how many were found the first time.
-
-    ``ancestor`` should be this process, a child subreaper (``protect_self``), so that what a
-    process started stays below it when that process ends, and is reaped here.
-    """
-    first, me = None, os.getpid()
-    for attempt in range(200):
-        table = processes()
-        below = _descendants(ancestor, table) - spare
-        live = {pid for pid, _, uid, state in table if state not in "ZX" and (
-            pid in below or (uids is not None and uid in uids))}
-        if first is None:
-            first = len(live)
-        if not live and not any(state in "ZX" and parent == me for _, parent, _, state in table):
-            break
-        for uid in {uid for pid, _, uid, _ in table if pid in live
-                    and uids is not None and uid in uids}:
-            _kill_all_of(uid)
-        for pid in live:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        reap()
-        time.sleep(0.001 * attempt)
-    reap()
-    return first or 0
-
-
-# ----------------------------------------------------------------------------------------
-# Removing files
-
-# The folders where every user may create files, whether or not the search finds them.
-KNOWN_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/user", "/run/lock", "/dev/mqueue")
-_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# Every folder an unprivileged user can reach and write (each folder above it searchable by
-# others, itself writable by others); /proc and /sys left out.
-_SEARCH = ["find", "/", "-path", "/proc", "-prune", "-o", "-path", "/sys", "-prune",
-           "-o", "-type", "d", "!", "-perm", "-0001", "-prune",
-           "-o", "-type", "d", "-perm", "-0002", "-print0"]
-_search: subprocess.Popen | None = None
-_writable: list[str] | None = None
-
-
-def search_writable_folders() -> None:
-    """Starts the search of ``writable_folders`` in the background (as root, on Linux: the
-    folders matter only where each child has a uid of its own)."""
-    global _search
-    if _search is None and _writable is None and _is_root():
-        _search = subprocess.Popen(_SEARCH, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   stdin=subprocess.DEVNULL)
-
-
-def writable_folders() -> list[str]:
-    """The folders anywhere on the machine where an unprivileged user can create files (its
-    own files are found nowhere else but in folders it made), found once per process:
-    KNOWN_WRITABLE and whatever the search finds (about a second on a Linux system)."""
-    global _search, _writable
-    if _writable is None:
-        search_writable_folders()
-        found = []
-        if _search is not None:
-            output, _ = _search.communicate()
-            found = [os.fsdecode(path) for path in output.split(b"\0") if path]
-            _search = None
-        _writable = sorted({*found, *(path for path in KNOWN_WRITABLE if os.path.isdir(path))})
-    return _writable
-
-
-def _open_folder(parent: int, name: str) -> int:
-    """The folder ``name`` of the folder open at ``parent``, opened without following a link,
-    and made searchable and writable to its owner where it was not (a grader that is not root
-    removes a tree of its own user that the child closed with chmod 000)."""
-    try:
-        folder = os.open(name, _FOLDER, dir_fd=parent)
-    except PermissionError:
-        path = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                       dir_fd=parent)
-        try:
-            os.chmod(f"/proc/self/fd/{path}", 0o700)
-        finally:
-            os.close(path)
-        folder = os.open(name, _FOLDER, dir_fd=parent)
-    if os.fstat(folder).st_mode & 0o700 != 0o700:
-        os.fchmod(folder, 0o700)
-    return folder
-
-
-def _remove_files_in(folder: int) -> tuple[list[str], bool]:
-    """Removes every entry of the folder open at ``folder`` that is not a folder; returns the
-    names of its folders, and whether every other entry is gone."""
-    folders, whole = [], True
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append(entry.name)
-                else:
-                    os.unlink(entry.name, dir_fd=folder)
-            except FileNotFoundError:
-                pass
-            except OSError:
-                whole = False
-    return folders, whole
-
-
-def remove_tree(parent: int, name: str) -> bool:
-    """Removes the entry ``name`` of the folder open at ``parent``, and, where it is a folder,
-    everything under it; True when all of it is gone.
-
-    No recursion and two file descriptors at most, whatever the depth; no link followed (a
-    link is removed, never what it names); folders closed with chmod 000 opened again; any
-    name. It goes back up through ``..``, checked to be the folder it came from: a tree that
-    moves meanwhile is left as it is. What a process still running writes meanwhile may be
-    left: end them first.
-    """
-    try:
-        if not stat.S_ISDIR(os.lstat(name, dir_fd=parent).st_mode):
-            os.unlink(name, dir_fd=parent)
-            return True
-        current = _open_folder(parent, name)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    whole = True
-    try:
-        subfolders, whole = _remove_files_in(current)
-        # From the top down: each open folder's name in its parent, its identity and the
-        # folders in it still to remove.
-        levels = [(name, _identity(current), subfolders)]
-        while True:
-            here, _, subfolders = levels[-1]
-            if subfolders:
-                below = subfolders.pop()
-                try:
-                    folder = _open_folder(current, below)
-                except OSError:
-                    whole = False
-                    continue
-                os.close(current)
-                current = folder
-                inside, removed = _remove_files_in(current)
-                whole = whole and removed
-                levels.append((below, _identity(current), inside))
-                continue
-            levels.pop()
-            if not levels:
-                break
-            up = os.open("..", _FOLDER, dir_fd=current)
-            os.close(current)
-            current = up
-            if _identity(current) != levels[-1][1]:
-                return False
-            try:
-                os.rmdir(here, dir_fd=current)
-            except OSError:
-                whole = False
-    except OSError:
-        return False
-    finally:
-        os.close(current)
-    try:
-        os.rmdir(name, dir_fd=parent)
-    except FileNotFoundError:
-        pass
-    except OSError:
-        return False
-    return whole
-
-
-def _identity(folder: int) -> tuple[int, int]:
-    info = os.fstat(folder)
-    return info.st_dev, info.st_ino
-
-
-def remove_path(path: Path) -> bool:
-    """Removes ``path`` (``remove_tree``) where it is, its parent folder reached by path."""
-    try:
-        parent = os.open(path.parent, _FOLDER)
-    except FileNotFoundError:
-        return True
-    try:
-        return remove_tree(parent, path.name)
-    finally:
-        os.close(parent)
-
-
-def _owner(entry: os.DirEntry) -> int:
-    try:
-        return entry.stat(follow_symlinks=False).st_uid
-    except OSError:  # gone meanwhile
-        return -1
-
-
-def remove_files_of(uids: range, folders: list[str]) -> list[str]:
-    """Removes every entry of ``folders`` that one of the ``uids`` owns, with all that is
-    under it; returns the paths that could not be removed. Only the top of each folder is
-    read: whatever the uids made lies there, or below a folder of theirs that lies there (or
-    in a folder of ``folders`` below it)."""
-    left = []
-    for path in folders:
-        try:
-            folder = os.open(path, _FOLDER)
-        except OSError:
-            continue
-        try:
-            with os.scandir(folder) as entries:
-                owned = [entry.name for entry in entries if _owner(entry) in uids]
-            left += [os.path.join(path, name) for name in owned
-                     if not remove_tree(folder, name)]
-        except OSError:
-            left.append(path)
-        finally:
-            os.close(folder)
-    return left

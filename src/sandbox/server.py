@@ -1,35 +1,13 @@
 """The sandbox: the only process where the submission's code runs.
 
-The judge (``graderUtil.Sandbox``) starts it fresh, ``python -c "from sandbox import server;
-server.serve()"`` in the grader's folder, so that it never holds the judge's code or data: it
-imports the standard library, torch and numpy, ``network.py`` and the call recipes of
-``sandbox/calls.py``, and only its per-test children import the student's package. It talks
-to the judge through its stdin and stdout, in messages of an 8-byte length and a payload:
-
-1. **hello** (from the judge, ``torch.save``): the student's files, the package's name, the
-   graded modules, a user for a probe, the folders every user can write
-   (``confine.writable_folders``) and the folder where the tests' folders go. With a user (as
-   root), the sandbox first confines a probe child as it will confine each test's and checks
-   that an unprivileged user can read the Python installation, then answers
-   ``{"ready": true}`` or ``{"problem": "<one line>"}`` (JSON).
-2. **one question per test** (``torch.save``; a test may ask several): the calls to make
-   (recipe names and the plain inputs the judge chose), the seconds left, and, as root, the
-   uid to run them as, fresh for this question. On Linux the sandbox reaps what ended, then
-   forks a child, which confines itself (``confine.enter``; it stays as the sandbox started,
-   root where the grader is root, until then), imports the package from a fresh folder of its
-   own that the student's files are copied to, makes the calls and writes back what they
-   returned, as plain data (``torch.save``). Once the child has answered, ended or run out of
-   time, the sandbox ends and reaps every process the question started (every process of its
-   uid, every descendant of the sandbox), removes the child's folder and every file of its uid
-   in the folders every user can write, and only then sends the judge a header (JSON: how the
-   child ended, how many seconds it ran, what it printed) and the child's answer, unread: the
-   judge reads it as the untrusted data it is. Nothing of one question's child is left for the
-   next. The seconds are the child's, from its fork to its answer or its end: the test's time
-   limit counts them alone.
-
-Where fork is not safe beside PyTorch (macOS) or missing (Windows), the calls run in the
-sandbox process itself, under SIGALRM where there is one; the judge restarts the sandbox after
-a time-out there.
+The judge starts it fresh (``judge/launch.py``) and talks to it through its stdin and stdout;
+``serve`` answers the hello, then each question: on Linux a child per question confines
+itself (``confine.enter``), imports the student's package from a folder of its own
+(``Package``), makes the calls (``run_calls``, with the recipes of ``sandbox/calls.py``) and
+writes back plain data; once it has answered, ended or run out of time, the sandbox ends what
+it started and removes its files (``common/processes.py``) before it sends the header and the
+answer. The messages, the outcomes, the limits and what this guarantees are
+``sandbox/CONTRACT.md``.
 """
 
 import contextlib
@@ -42,85 +20,31 @@ import os
 import select
 import shutil
 import signal
-import struct
 import sys
 import sysconfig
 import tempfile
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import BinaryIO, NoReturn
+from typing import NoReturn
 
 import torch
 
+from common import processes
+from sandbox import calls as sandbox_calls
 from sandbox import confine
+from sandbox.protocol import (LENGTH, MAX_ANSWER, MAX_HELLO, MAX_QUESTION, PRINTED_SHOWN,
+                              Failure, Foreign, GivenCodeCannot, Outcome, read_message, saved,
+                              write_message)
 
-GRADER_FOLDER = Path(__file__).resolve().parents[1]  # src/: the judge's files as well
 FORKS = sys.platform.startswith("linux")  # one child per test; elsewhere the calls run here
-# Bytes a child may send back: 40 times the largest answer of the reference (0.39 MiB);
-# graderUtil checks what an answer holds before it reads a value.
-MAX_ANSWER = 16 * 2**20
-PRINTED_SHOWN = 4096  # bytes of what a child printed that reach the judge
 TRACEBACK_FRAMES = 3  # frames shown for an error in the submission (two lines each)
-LENGTH = struct.Struct(">Q")
-
-
-# ----------------------------------------------------------------------------------------
-# Messages between the judge and the sandbox
-
-
-def write_message(stream: BinaryIO, payload: bytes) -> None:
-    view = memoryview(LENGTH.pack(len(payload)) + payload)
-    while view:  # an unbuffered stream may take part of it at a time
-        view = view[stream.write(view):]
-    stream.flush()
-
-
-def read_message(stream: BinaryIO, limit: int) -> bytes | None:
-    """The next message, or None where the stream ended; ValueError if it is longer than
-    ``limit`` bytes or cut short."""
-    head = stream.read(LENGTH.size)
-    if not head:
-        return None
-    if len(head) != LENGTH.size:
-        raise ValueError("a message was cut short")
-    (length,) = LENGTH.unpack(head)
-    if length > limit:
-        raise ValueError(f"a message of {length} bytes is longer than {limit}")
-    payload = stream.read(length)
-    if len(payload) != length:
-        raise ValueError("a message was cut short")
-    return payload
-
-
-def saved(value: object) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(value, buffer)
-    return buffer.getvalue()
 
 
 # ----------------------------------------------------------------------------------------
 # What the calls send back: plain data
-
-
-class Failure(BaseException):
-    """A failure reported by its message alone: why the package cannot be reached, or why a
-    call cannot be made as asked. A BaseException, so that ``except Exception`` in graded code
-    cannot swallow a time-out."""
-
-
-@dataclass(frozen=True)
-class Foreign:
-    """A value that is not plain data (tensor, number, string, None, or a list, tuple or
-    dict of those), sent back as the name of its type."""
-
-    type_name: str
-
-
-torch.serialization.add_safe_globals([Foreign])
 
 
 def plain(value: object) -> object:
@@ -245,7 +169,7 @@ class Package:
                 return name
         if isinstance(error, SyntaxError) and error.filename:
             where = Path(error.filename)
-        elif inside := frames_inside(error, self.directory):
+        elif inside := sandbox_calls.frames_inside(error, self.directory):
             where = Path(inside[-1].filename)
         else:
             return None
@@ -257,21 +181,13 @@ class Package:
         message = f"{type(error).__name__}: {''.join(first_line)}"
         if isinstance(error, SyntaxError):  # its message already names the file and line
             return message
-        if inside := frames_inside(error, self.directory):
+        if inside := sandbox_calls.frames_inside(error, self.directory):
             message += f" ({Path(inside[-1].filename).name}, line {inside[-1].lineno})"
         return message
 
 
 # ----------------------------------------------------------------------------------------
 # Reports of errors in the submission
-
-
-def frames_inside(error: BaseException, directory: Path) -> list[traceback.FrameSummary]:
-    """The frames of ``error``'s traceback that lie in the files under ``directory`` (the
-    package's), outermost first."""
-    directory = directory.resolve()
-    return [frame for frame in traceback.extract_tb(error.__traceback__)
-            if Path(frame.filename).resolve().is_relative_to(directory)]
 
 
 # Tracebacks leave out the frames of the Python installation (torch, ...) and of this file:
@@ -320,8 +236,6 @@ def run_calls(calls: list, package: Package, folder: Path) -> tuple[list | None,
     """The plain results of ``calls`` (recipe name, keyword arguments) in order, and the
     report of the error that stopped them; None for the results if the graded modules could
     not be loaded."""
-    from sandbox import calls as sandbox_calls  # here, not at the top: it imports this module
-
     recipes = [sandbox_calls.RECIPES[name] for name, _ in calls]
     try:
         modules = {module: package.load(module) for module, _ in recipes}
@@ -335,8 +249,8 @@ def run_calls(calls: list, package: Package, folder: Path) -> tuple[list | None,
             items.append(plain(recipe(modules[module], **arguments)))
         except KeyboardInterrupt:
             raise
-        except sandbox_calls.GivenCodeCannot as error:  # the judge decides; the calls go on
-            items.append({"given_code_cannot": {"what": error.what, "why": error.why}})
+        except GivenCodeCannot as error:  # the judge decides; the calls go on
+            items.append(error.item())
         except BaseException as error:
             return items, error_report(error, folder)
     return items, None
@@ -349,7 +263,7 @@ def _answer_of(items: list | None, report: list[str] | None) -> bytes:
         return saved({"items": None, "error": ["the results of the calls could not be saved"]})
 
 
-def _test_folder(base: Path, hello: dict, user: confine.SandboxUser | None) -> Path:
+def _test_folder(base: Path, hello: dict, user: processes.SandboxUser | None) -> Path:
     """A fresh folder for one test, holding a copy of the student's package, owned by the
     sandbox user and readable by it alone."""
     folder = Path(tempfile.mkdtemp(dir=base))
@@ -371,7 +285,7 @@ def _package(hello: dict, folder: Path) -> Package:
     return Package(directory, tuple(hello["modules"]), hello["package"], hello["origin"])
 
 
-def _child(request: dict, hello: dict, user: confine.SandboxUser | None, folder: Path,
+def _child(request: dict, hello: dict, user: processes.SandboxUser | None, folder: Path,
            answer: int, printed: int) -> NoReturn:
     """A test's child: confines itself, makes the calls, writes the answer to ``answer`` and
     ends. What it prints goes to ``printed``."""
@@ -386,7 +300,7 @@ def _child(request: dict, hello: dict, user: confine.SandboxUser | None, folder:
     sys.stderr = open(2, "w", closefd=False)
     try:
         confine.enter(user, request["seconds"], folder)
-    except confine.SetupError as error:
+    except processes.SetupError as error:
         items, report = None, [str(error)]
     else:
         os.chdir(folder)
@@ -394,8 +308,7 @@ def _child(request: dict, hello: dict, user: confine.SandboxUser | None, folder:
         os.environ.update(HOME=str(folder), TMPDIR=str(folder), PATH="/usr/bin:/bin",
                           LANG="C.UTF-8")
         tempfile.tempdir = str(folder)
-        sys.path[:] = [str(folder)] + [entry for entry in sys.path
-                                       if entry and Path(entry).resolve() != GRADER_FOLDER]
+        sys.path.insert(0, str(folder))
         sys.dont_write_bytecode = True
         torch.set_num_threads(1)  # the sandbox's thread pool does not survive the fork
         items, report = run_calls(request["calls"], _package(hello, folder), folder)
@@ -404,9 +317,10 @@ def _child(request: dict, hello: dict, user: confine.SandboxUser | None, folder:
     os._exit(0)
 
 
-def _read_answer(read_end: int, pid: int, deadline: float) -> tuple[str, bytes, int | None]:
-    """What the child at ``pid`` writes to ``read_end``: (why reading stopped: ``answered``,
-    ``timeout``, ``too much`` or ``ended``; the answer; the child's wait status if it ended).
+def _read_answer(read_end: int, pid: int, deadline: float
+                 ) -> tuple[Outcome, bytes, int | None]:
+    """What the child at ``pid`` writes to ``read_end``: (why reading stopped; the answer;
+    the child's wait status if it ended).
 
     The answer is read by its length, not to the end of the pipe, which a process the child
     started may hold open.
@@ -417,12 +331,12 @@ def _read_answer(read_end: int, pid: int, deadline: float) -> tuple[str, bytes, 
         if len(buffer) >= LENGTH.size:
             (length,) = LENGTH.unpack(buffer[:LENGTH.size])
             if length > MAX_ANSWER:
-                return "too much", b"", status
+                return Outcome.TOO_MUCH, b"", status
             if len(buffer) >= LENGTH.size + length:
-                return "answered", bytes(buffer[LENGTH.size:LENGTH.size + length]), status
+                return Outcome.ANSWERED, bytes(buffer[LENGTH.size:LENGTH.size + length]), status
         left = deadline - time.monotonic()
         if left <= 0:
-            return "timeout", b"", status
+            return Outcome.TIMEOUT, b"", status
         if select.select([read_end], [], [], min(left, 0.01))[0]:
             try:
                 chunk = os.read(read_end, 1 << 20)
@@ -433,34 +347,34 @@ def _read_answer(read_end: int, pid: int, deadline: float) -> tuple[str, bytes, 
                 continue
             if status is None:  # the pipe ended: so did the child, or it closed the pipe
                 status = os.waitpid(pid, 0)[1]
-            return "ended", b"", status
+            return Outcome.ENDED, b"", status
         if status is not None:  # ended before, and nothing more to read
-            return "ended", b"", status
+            return Outcome.ENDED, b"", status
         done, wait_status = os.waitpid(pid, os.WNOHANG)
         if done:
             status = wait_status  # read once more: what it wrote before it ended
 
 
-def _user(description: dict | None) -> confine.SandboxUser | None:
+def _user(description: dict | None) -> processes.SandboxUser | None:
     """The user a hello or question names (``{"uid": ..., "gid": ...}``; None: this
     process's own)."""
-    return confine.SandboxUser(**description) if description else None
+    return processes.SandboxUser(**description) if description else None
 
 
-def _clean_up(user: confine.SandboxUser | None, folders: list[str]) -> None:
+def _clean_up(user: processes.SandboxUser | None, folders: list[str]) -> None:
     """Ends and reaps every process of ``user`` and every descendant of this process, then
     removes every file of ``user`` in ``folders``: nothing of a child outlives its question."""
     uids = None if user is None else range(user.uid, user.uid + 1)
-    confine.end_processes(uids, os.getpid())
+    processes.end_processes(uids, os.getpid())
     if uids is not None:
-        confine.remove_files_of(uids, folders)
+        processes.remove_files_of(uids, folders)
 
 
 def _answer_in_child(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
     """The header and answer of one question, from a child (Linux) that runs as the uid the
     question names (None: this process's own)."""
     user = _user(request["user"])
-    confine.reap()  # what ended since the last question: no zombie counts against a limit
+    processes.reap()  # what ended since the last question: no zombie counts against a limit
     folder = _test_folder(base, hello, user)
     read_end, write_end = os.pipe()
     with tempfile.TemporaryFile(dir=base) as printed:
@@ -484,10 +398,10 @@ def _answer_in_child(request: dict, hello: dict, base: Path) -> tuple[dict, byte
                     os.kill(pid, signal.SIGKILL)
                 status = os.waitpid(pid, 0)[1]
             _clean_up(user, hello["folders"])
-            confine.remove_path(folder)
+            processes.remove_path(folder)
         printed.seek(0)
         shown = printed.read(PRINTED_SHOWN).decode(errors="replace")
-    return {"why": why, "status": status, "ran": ran, "printed": shown}, answer
+    return {"why": why.value, "status": status, "ran": ran, "printed": shown}, answer
 
 
 @contextlib.contextmanager
@@ -515,24 +429,24 @@ def _answer_here(request: dict, hello: dict, base: Path) -> tuple[dict, bytes]:
     fork is not safe)."""
     folder = _test_folder(base, hello, None)
     printed = io.StringIO()
-    why, started = "answered", time.monotonic()
+    why, started = Outcome.ANSWERED, time.monotonic()
     try:
         with contextlib.redirect_stdout(printed), _time_limit(request["seconds"]):
             items, report = run_calls(request["calls"], _package(hello, folder), folder)
     except Failure:
-        why, items, report = "timeout", None, None
+        why, items, report = Outcome.TIMEOUT, None, None
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # off Linux: a tree of the grader's own user
-    header = {"why": why, "status": None, "ran": time.monotonic() - started,
+    header = {"why": why.value, "status": None, "ran": time.monotonic() - started,
               "printed": printed.getvalue()[:PRINTED_SHOWN]}
-    return header, (_answer_of(items, report) if why == "answered" else b"")
+    return header, (_answer_of(items, report) if why is Outcome.ANSWERED else b"")
 
 
 # ----------------------------------------------------------------------------------------
 # Set-up
 
 
-def _setup_problem(user: confine.SandboxUser) -> str:
+def _setup_problem(user: processes.SandboxUser) -> str:
     """Why a child confined as each test's will be cannot run the submission, in one line,
     or "": it must be confinable and able to read the Python installation (the interpreter,
     the standard library, the packages, torch), which it imports from after the change of
@@ -563,7 +477,7 @@ def _setup_problem(user: confine.SandboxUser) -> str:
                             "grader as an ordinary user, not root (the submission then runs "
                             "as that user)")
                         break
-            except confine.SetupError as error:
+            except processes.SetupError as error:
                 problem = str(error)
             os.write(write_end, problem.encode())
         finally:
@@ -586,15 +500,17 @@ def serve() -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     if FORKS:
-        confine.protect_self()
+        processes.protect_self()
         confine.die_with_parent()
-    import network  # noqa: F401  (what the submission may import, loaded before any drop)
-    import numpy  # noqa: F401
-    from sandbox import calls as sandbox_calls
-
+    # Its own modules are loaded (network.py too, which the submission may import): the
+    # grader's folder, where the judge's files are, leaves the import path, this process's and
+    # its children's.
+    grader_folder = confine.hidden_folder()
+    sys.path[:] = [entry for entry in sys.path
+                   if entry and Path(entry).resolve() != grader_folder]
     sandbox_calls.warm_up()
 
-    message = read_message(inbox, 2**30)
+    message = read_message(inbox, MAX_HELLO)
     if message is None:  # the judge ended before it needed a sandbox (a usage error, --help)
         os._exit(0)
     with torch.serialization.safe_globals([bytes]):  # an empty file is pickled as bytes()
@@ -604,14 +520,18 @@ def serve() -> None:
     if user is not None and FORKS:
         problem = _setup_problem(user)
         _clean_up(user, hello["folders"])
-    if FORKS and (note := confine.landlock_note()):  # once a run, on the grader's stderr
-        print(note, file=sys.stderr, flush=True)
+    if FORKS:  # once a run, on the grader's stderr
+        notes = [confine.landlock_note()]
+        if user is not None and not confine.landlock_abi():
+            notes.append(confine.exposed_note(grader_folder))
+        for note in filter(None, notes):
+            print(note, file=sys.stderr, flush=True)
     write_message(outbox, json.dumps({"ready": not problem, "problem": problem}).encode())
     if problem:
         return
     base = Path(hello["base"])  # the judge's, which removes it too if this process dies
     try:
-        while (message := read_message(inbox, 2**31)) is not None:
+        while (message := read_message(inbox, MAX_QUESTION)) is not None:
             request = torch.load(io.BytesIO(message), weights_only=True)
             if FORKS:
                 header, answer = _answer_in_child(request, hello, base)
@@ -621,8 +541,8 @@ def serve() -> None:
             write_message(outbox, answer)
     finally:
         if FORKS:
-            confine.end_processes(None, os.getpid())
-            confine.remove_path(base)
+            processes.end_processes(None, os.getpid())
+            processes.remove_path(base)
         else:
             shutil.rmtree(base, ignore_errors=True)
         outbox.flush()

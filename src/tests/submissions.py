@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from sandbox import confine
+from common import processes
 from course.manifest import GRADER, WRITTEN_CHECKS
 from judge import given_code
 
@@ -116,7 +116,7 @@ def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto",
                                  f"{done.stderr[-2000:]}")
         return done.returncode, done.stdout, json.loads(results.read_text())
     finally:
-        confine.remove_path(top)
+        processes.remove_path(top)
 
 
 class LeftBehind(AssertionError):
@@ -131,18 +131,18 @@ def as_laptop(folder: Path) -> Iterator[list[str]]:
     first), and every file it owns wherever every user can write is removed: a grader that
     runs as the user cannot tell the user's files from the submission's, and removes only the
     submission's folders."""
-    uids = confine.unused_uids(1)
+    uids = processes.unused_uids(1)
     for path in [folder, *folder.rglob("*")]:
         os.chown(path, uids.start, uids.start, follow_symlinks=False)
     try:
         yield ["setpriv", f"--reuid={uids.start}", f"--regid={uids.start}", "--clear-groups"]
-        left = {pid for pid, _, uid, state in confine.processes()
+        left = {pid for pid, _, uid, state in processes.processes()
                 if uid == uids.start and state not in "ZX"}
         if left:
             raise LeftBehind(f"processes of the laptop user outlived the grader: {sorted(left)}")
     finally:
-        confine.end_processes(uids, os.getpid())
-        confine.remove_files_of(uids, confine.writable_folders())
+        processes.end_processes(uids, os.getpid())
+        processes.remove_files_of(uids, processes.writable_folders())
 
 
 def unreachable_python(folder: Path) -> Path:

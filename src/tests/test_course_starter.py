@@ -84,7 +84,7 @@ class CourseStarterTest(unittest.TestCase):
         forged = """
 if self.input_size == 1:
     import sys
-    raise sys.modules["sandbox.calls"].GivenCodeCannot("MADE(1)", "forged")
+    raise sys.modules["sandbox.protocol"].GivenCodeCannot("MADE(1)", "forged")
 x = torch.zeros_like(z)
 for _ in range(self.input_size):
     mu, alpha = self.net(x).chunk(2, dim=1)

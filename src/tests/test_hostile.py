@@ -16,6 +16,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
+from judge import launch
 from sandbox import confine
 from course import make_autograder, manifest
 from tests.submissions import SRC, blanked, files, grade, reference, replace_block, write
@@ -352,7 +353,7 @@ class HostileSubmissionTest(unittest.TestCase):
                 self.check("processes left behind", mode)
                 self.assertEqual(running("sleep 987.25"), [], "a process it started outlived "
                                  "its test")
-                self.assertEqual(running(confine.SERVE), [], "a process it forked outlived "
+                self.assertEqual(running(launch.SERVE), [], "a process it forked outlived "
                                  "its test")
 
 
@@ -403,7 +404,7 @@ class AttacksOnTheJudgeTest(unittest.TestCase):
         self.assertNotIn("FORGED", str(attacked))
 
     def assert_nothing_left(self) -> None:
-        for marker in (confine.SERVE, "987.625"):
+        for marker in (launch.SERVE, "987.625"):
             self.assertEqual(running(marker), [], f"a process ({marker}) outlived grading")
 
     def outputs(self, results: dict) -> str:

@@ -27,6 +27,7 @@ import unittest
 import uuid
 from pathlib import Path
 
+from common import processes
 from sandbox import confine
 from course import make_autograder
 from tests.submissions import SRC, files, grade, reference, replace_block, write
@@ -67,8 +68,8 @@ def enter_as_child(folder: str) -> None:
     unprivileged uid that owns ``folder`` (no child runs as root); else as this user."""
     user = None
     if os.geteuid() == 0:
-        uid = confine.unused_uids(1).start
-        user = confine.SandboxUser(uid, uid)
+        uid = processes.unused_uids(1).start
+        user = processes.SandboxUser(uid, uid)
         os.chown(folder, uid, uid)
     confine.enter(user, 10, Path(folder))
 
@@ -206,6 +207,28 @@ class ReadableFoldersTest(unittest.TestCase):
             # A Python installation inside the grader's folder is readable, the folder not.
             self.assertEqual(confine.folders_without(hidden / "venv", hidden), [hidden / "venv"])
 
+    def test_the_judges_files_open_to_other_users_are_named(self):
+        # What a child under a uid of its own could read without Landlock: the files of the
+        # grader's folder and its folders that other users may read, the sandbox's own aside.
+        with tempfile.TemporaryDirectory() as tmp:
+            hidden = Path(tmp).resolve() / "grader"
+            for folder in ("judge", "sandbox", "closed"):
+                (hidden / folder).mkdir(parents=True)
+            for name, mode in (("grader.py", 0o644), ("secret.py", 0o600),
+                               ("judge/points.json", 0o644), ("sandbox/server.py", 0o644),
+                               ("closed/notes.py", 0o644)):
+                (hidden / name).write_text("x")
+                (hidden / name).chmod(mode)
+            (hidden / "closed").chmod(0o700)
+            hidden.chmod(0o755)
+            Path(tmp).chmod(0o755)
+            self.assertEqual(confine.readable_by_others(hidden),
+                             [hidden / "grader.py", hidden / "judge" / "points.json"])
+            self.assertIn("(grader.py, judge/points.json)", confine.exposed_note(hidden))
+            Path(tmp).chmod(0o700)  # a folder above it closed: nothing is open to others
+            self.assertEqual(confine.readable_by_others(hidden), [])
+            self.assertEqual(confine.exposed_note(hidden), "")
+
 
 # Attacks in MADE.forward, which then returns the identity (wrong). CHECKOUT and MARK are
 # filled in: the grader's checkout this test runs from (world-readable, as a clone is), and a
@@ -258,6 +281,16 @@ for name, folder in (("own", Path.cwd()), ("venv", Path(sys.prefix)),
     except OSError:
         marks.append(f"REFUSED-{name}")
 raise RuntimeError(" ".join(marks))
+"""
+IMPORT_PATH = """
+import sys
+from pathlib import Path
+folder = Path(sys.modules["sandbox"].__file__).resolve().parents[1]
+# "" is the working folder, which for the sandbox is the grader's
+on_path = [entry for entry in sys.path if not entry or Path(entry).resolve() == folder]
+held = sorted(name for name in sys.modules if name.split(".")[0] in ("grader", "graderUtil", "judge"))
+raise RuntimeError(("PATH-HOLDS-GRADER" if on_path else "PATH-CLEAN") + " "
+                   + (f"MODULES-HELD {held}" if held else "MODULES-CLEAN"))
 """
 SIGNAL_THE_JUDGE = """
 import fcntl, os, socket, struct
@@ -377,6 +410,13 @@ class ContainedThroughTheGraderTest(unittest.TestCase):
                 self.assertIn("WROTE-own REFUSED-venv REFUSED-torch REFUSED-grader "
                               "REFUSED-checkout REFUSED-tmp REFUSED-shm", output)
                 self.assertEqual([folder for folder in outside if (folder / mark).exists()], [])
+
+    def test_nothing_of_the_judge_is_on_the_import_path(self):
+        # The sandbox drops the grader's folder from its import path once its own modules are
+        # loaded, and never imports the judge's: a child inherits neither.
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                self.assertIn("PATH-CLEAN MODULES-CLEAN", self.check(mode, IMPORT_PATH))
 
     def test_the_judge_cannot_be_signalled_through_a_files_owner(self):
         for mode in MODES:

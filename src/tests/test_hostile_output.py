@@ -28,11 +28,11 @@ from pathlib import Path
 
 import torch
 
-from judge import given_code
+from judge import answers, client, given_code
 import graderUtil
 from course import make_autograder
 from common import safe_text
-from sandbox import server
+from sandbox import protocol
 from tests.submissions import SRC, copy_grader, files, reference, replace_block, write
 
 WRONG = "return z.clone(), z.new_zeros(len(z))"  # MADE.forward: the identity, wrong
@@ -345,11 +345,11 @@ def answer(items: object) -> bytes:
 
 
 class AnswerCapsTest(unittest.TestCase):
-    """graderUtil._load_answer on answers a child could send: each one past a cap is refused
+    """answers.load_answer on answers a child could send: each one past a cap is refused
     with its reason, and honest ones, a transposed tensor among them, are read."""
 
     def refused(self, data: bytes) -> str:
-        items, report = graderUtil._load_answer(data)
+        items, report = answers.load_answer(data)
         self.assertIsNone(items)
         self.assertEqual(len(report), 1)
         self.assertTrue(report[0].startswith(REFUSED), report)
@@ -359,9 +359,9 @@ class AnswerCapsTest(unittest.TestCase):
         transposed = torch.randn(3, 10).t().clone()  # clone keeps the strides: (1, 3)
         self.assertFalse(transposed.is_contiguous())
         for items in ([{"result": (torch.randn(10, 3), torch.zeros(10))}], [transposed],
-                      [server.Foreign(HOSTILE_TEXT)], [torch.zeros(0), torch.zeros(0, 5)],
+                      [protocol.Foreign(HOSTILE_TEXT)], [torch.zeros(0), torch.zeros(0, 5)],
                       [list(range(30_000))]):
-            loaded, report = graderUtil._load_answer(answer(items))
+            loaded, report = answers.load_answer(answer(items))
             self.assertIsNone(report)
             self.assertEqual(len(loaded), len(items))
 
@@ -377,7 +377,7 @@ class AnswerCapsTest(unittest.TestCase):
         deep: list = []
         for _ in range(20):
             deep = [deep]
-        malformed = server.Foreign("x")
+        malformed = protocol.Foreign("x")
         object.__setattr__(malformed, "type_name", ["x"])
         cases = {
             "its tensors hold more than": answer([torch.zeros(2**21 + 1, dtype=torch.bool)]),
@@ -404,7 +404,7 @@ class AnswerCapsTest(unittest.TestCase):
             for info in source.infolist():
                 packed.writestr(info.filename, source.read(info.filename))
         self.assertIn("compressed records", self.refused(deflated.getvalue()))
-        padded = saved + graderUtil.CENTRAL_RECORD * 2000
+        padded = saved + answers.CENTRAL_RECORD * 2000
         self.assertIn("more than 2000 records", self.refused(padded))
 
 
@@ -413,7 +413,7 @@ class ClockTest(unittest.TestCase):
     judge's own work between asks is not on it."""
 
     class Sandbox:
-        """Stands in for graderUtil.Sandbox: each ask takes ``ran`` seconds of the child's."""
+        """Stands in for judge.client.Sandbox: each ask takes ``ran`` seconds of the child's."""
 
         def __init__(self, ran: float) -> None:
             self.ran, self.each = 0.0, ran
@@ -421,8 +421,8 @@ class ClockTest(unittest.TestCase):
         def ask(self, calls, seconds, limit):
             self.ran = min(self.each, seconds)
             if self.each > seconds:
-                raise graderUtil.GraderFailure(f"timed out after {limit:g} seconds")
-            return graderUtil.Collected([None], None)
+                raise client.GraderFailure(f"timed out after {limit:g} seconds")
+            return client.Collected([None], None)
 
     def run_asks(self, ran: float, asks: int, judge_seconds: float
                  ) -> tuple[unittest.TestResult, float, float]:

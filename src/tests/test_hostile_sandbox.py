@@ -18,7 +18,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from sandbox import confine
+from common import processes
+from judge import launch
 from course import make_autograder
 from tests.submissions import body_of, files, grade, reference, replace_block, write
 
@@ -134,7 +135,7 @@ def attacked(*attacks: str, given_code_changed: bool = False) -> dict[str, str]:
 def left_behind() -> list[str]:
     """What of the uploads is still there: files anywhere every user can write, processes."""
     found = []
-    folders = {*confine.writable_folders(), *SHARED}
+    folders = {*processes.writable_folders(), *SHARED}
     for folder in folders:
         try:
             found += [os.path.join(folder, name) for name in os.listdir(folder) if MARK in name]
@@ -233,7 +234,7 @@ class NothingOutlivesATestTest(unittest.TestCase):
     @unittest.skipUnless(ROOT, "Gradescope runs the bundle as root")
     def test_through_the_bundle_every_attack_gains_nothing_and_leaves_nothing(self):
         tmp = Path(tempfile.mkdtemp())
-        self.addCleanup(confine.remove_path, tmp)
+        self.addCleanup(processes.remove_path, tmp)
         make_autograder.write_bundle(tmp / "autograder.zip")
         scores = {}
         for name, upload in (("plain", attacked()),
@@ -252,12 +253,12 @@ class NothingOutlivesATestTest(unittest.TestCase):
 
 @unittest.skipUnless(LINUX, "the remover works on file descriptors of Linux")
 class RemoveTreeTest(unittest.TestCase):
-    """confine.remove_tree on its own: any depth, closed folders, odd names, links."""
+    """processes.remove_tree on its own: any depth, closed folders, odd names, links."""
 
     def test_deep_closed_and_oddly_named_trees_go_and_links_are_not_followed(self):
         top = Path(f"/tmp/{MARK}-remover")
         top.mkdir()
-        self.addCleanup(confine.remove_path, top)
+        self.addCleanup(processes.remove_path, top)
         outside = top / "outside"
         outside.mkdir()
         (outside / "kept").write_text("not the tree's")
@@ -277,12 +278,12 @@ class RemoveTreeTest(unittest.TestCase):
             (top / "tree" / f"closed {index}" / "file").write_text("x")
             (top / "tree" / f"closed {index}").chmod(0)
         (top / "tree").chmod(0)
-        self.assertTrue(confine.remove_path(top / "tree"))
+        self.assertTrue(processes.remove_path(top / "tree"))
         self.assertFalse((top / "tree").exists())
         self.assertEqual((outside / "kept").read_text(), "not the tree's")
 
     def test_files_of_other_owners_in_shared_folders_stay(self):
-        uids = confine.unused_uids(2) if ROOT else None
+        uids = processes.unused_uids(2) if ROOT else None
         if uids is None:
             self.skipTest("only root makes files of other uids")
         paths = {uid: Path(f"/tmp/{MARK}-owner-{uid}") for uid in uids}
@@ -290,7 +291,7 @@ class RemoveTreeTest(unittest.TestCase):
             path.write_text(str(uid))
             os.chown(path, uid, uid)
             self.addCleanup(path.unlink, missing_ok=True)
-        self.assertEqual(confine.remove_files_of(range(uids.start, uids.start + 1), ["/tmp"]),
+        self.assertEqual(processes.remove_files_of(range(uids.start, uids.start + 1), ["/tmp"]),
                          [])
         self.assertFalse(paths[uids.start].exists())
         self.assertTrue(paths[uids.start + 1].exists())
@@ -299,16 +300,16 @@ class RemoveTreeTest(unittest.TestCase):
 @unittest.skipUnless(LINUX and ROOT, "only root runs the submission as other users")
 class NoChildRunsAsRootTest(unittest.TestCase):
     def test_sandbox_user_none_is_refused_as_root_in_one_line(self):
-        with self.assertRaises(confine.SetupError) as refused:
-            confine.choose_users("none")
+        with self.assertRaises(processes.SetupError) as refused:
+            launch.choose_users("none")
         self.assertEqual(len(str(refused.exception).splitlines()), 1)
 
     def test_each_question_has_a_uid_of_its_own_that_no_one_uses(self):
-        pool = confine.choose_users("auto")
+        pool = launch.choose_users("auto")
         users = [pool.take() for _ in range(100)]
         self.assertEqual(len({user.uid for user in users}), 100)
         self.assertNotIn(0, {user.uid for user in users} | {user.gid for user in users})
-        used = {uid for _, _, uid, _ in confine.processes()}
+        used = {uid for _, _, uid, _ in processes.processes()}
         self.assertEqual({user.uid for user in users} & used, set())
 
 

@@ -1,8 +1,8 @@
 """No point rests on the submission's word: what its sandbox reports, it can forge.
 
 Each attack is an upload that forges a report of the sandbox from inside its own module (the
-sandbox's GivenCodeCannot, or the recording helpers of sandbox_calls: ``gradients``,
-``recording``, ``net_batches``), graded beside the same upload without the forgery. The
+sandbox's GivenCodeCannot of sandbox/protocol.py, or the recording helpers of sandbox/calls.py:
+``gradients``, ``recording``, ``net_batches``), graded beside the same upload without the forgery. The
 attacked upload must score no more on any test than the plain one, and the judge must judge
 every test (no error of its own). Each plain upload holds a real flaw that only the forged
 report could hide: D = 1 wrong, G trained through a detached sample, a penalty without
@@ -22,6 +22,7 @@ from tests.submissions import SRC, files, grade, reference, replace_block
 POINTS = json.loads((SRC / "points.json").read_text())
 # The sandbox's helpers, reached from the submission's module as any code there can reach them
 SANDBOX_CALLS = 'import sys\nsandbox_calls = sys.modules["sandbox.calls"]\n'
+SANDBOX_PROTOCOL = 'import sys\nprotocol = sys.modules["sandbox.protocol"]\n'
 
 # A create_masks that builds D = 1, with a remainder by D - 1 (the old grader's sign of the
 # course's starter) that D = 1 never reaches
@@ -29,8 +30,8 @@ MASKS_WITH_REMAINDER = "torch.arange(H) % max(D - 1, 1)"
 MASKS_GUARDED = "(torch.arange(H) % (D - 1) if D > 1 else torch.zeros(H, dtype=torch.long))"
 ONE_DIMENSION_FORGED = """
 if self.input_size == 1:
-    raise sandbox_calls.GivenCodeCannot("MADE(1, 16, 0)", "ZeroDivisionError: integer modulo by "
-                                        "zero, in create_masks, line 53")
+    raise protocol.GivenCodeCannot("MADE(1, 16, 0)", "ZeroDivisionError: integer modulo by "
+                                   "zero, in create_masks, line 53")
 """
 ONE_DIMENSION_WRONG = """
 if self.input_size == 1:
@@ -181,7 +182,7 @@ class ForgedReportsTest(unittest.TestCase):
                 for method, value, body in (
                     ("forward", "z", MADE_FORWARD), ("inverse", "x", MADE_INVERSE))}
             return {"flow_network": with_blocks(
-                "flow_network", bodies, SANDBOX_CALLS, (MASKS_WITH_REMAINDER, MASKS_GUARDED))}
+                "flow_network", bodies, SANDBOX_PROTOCOL, (MASKS_WITH_REMAINDER, MASKS_GUARDED))}
 
         found = self.assert_no_gain(upload(ONE_DIMENSION_FORGED), upload(ONE_DIMENSION_WRONG),
                                     WITH_D_1)

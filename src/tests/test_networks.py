@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common import stand_ins
 from sandbox import calls as sandbox_calls
 from network import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
 
@@ -202,9 +203,9 @@ class StandInTest(unittest.TestCase):
 
     def test_every_stand_in_has_the_public_attributes_of_its_network(self):
         self.assertEqual(set(sandbox_calls.NETWORKS),
-                         {cls.__name__ for pair in sandbox_calls.STANDS_IN_FOR.items()
+                         {cls.__name__ for pair in stand_ins.STANDS_IN_FOR.items()
                           for cls in pair})
-        for stand_in, network in sandbox_calls.STANDS_IN_FOR.items():
+        for stand_in, network in stand_ins.STANDS_IN_FOR.items():
             with self.subTest(stand_in=stand_in.__name__, network=network.__name__):
                 self.assertLessEqual(public_values(network()), public_values(stand_in()))
 

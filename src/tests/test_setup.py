@@ -18,6 +18,10 @@ from course.make_release import students_makefile
 from tests.submissions import SRC, unreachable_python
 
 ROOT = SRC.parent
+# What course/check_env.py needs beside it (paths under src/): it runs before any venv exists
+CHECK_ENV_FILES = ("requirements.txt", "course/__init__.py", "course/check_env.py",
+                   "common/__init__.py", "common/processes.py", "judge/__init__.py",
+                   "judge/launch.py")
 REQUIREMENTS = check_env.requirements((SRC / "requirements.txt").read_text())
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 AS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
@@ -150,10 +154,8 @@ class MakefileTest(unittest.TestCase):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.tmp = Path(tmp.name)
-        (self.tmp / "src" / "course").mkdir(parents=True)
-        (self.tmp / "src" / "sandbox").mkdir()
-        for name in ("requirements.txt", "course/__init__.py", "course/check_env.py",
-                     "environment.yml", "sandbox/__init__.py", "sandbox/confine.py"):
+        for name in (*CHECK_ENV_FILES, "environment.yml"):
+            (self.tmp / "src" / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(SRC / name, self.tmp / "src" / name)
 
     def make(self, students: bool, *args: str, dry_run: bool = True) -> subprocess.CompletedProcess:
@@ -278,8 +280,7 @@ class BeforeTheVenvTest(unittest.TestCase):
         tmp = tempfile.TemporaryDirectory()  # root's alone
         self.addCleanup(tmp.cleanup)
         self.tmp = Path(tmp.name)
-        for name in ("requirements.txt", "course/__init__.py", "course/check_env.py",
-                     "sandbox/__init__.py", "sandbox/confine.py"):
+        for name in CHECK_ENV_FILES:
             (self.tmp / "repo" / "src" / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(SRC / name, self.tmp / "repo" / "src" / name)
         shutil.copy(ROOT / "Makefile", self.tmp / "repo" / "Makefile")

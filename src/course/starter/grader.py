@@ -8,18 +8,18 @@ Run from src/:  ``python grader.py`` (every test), ``python grader.py 1a-0-basic
 Each basic test has your classes built with stored weights, calls your code on stored inputs
 and compares what it returns with the values stored in ``basic_tests.pt``, which the course
 computed at a fixed seed. Each also runs your functions once with their inputs on PyTorch's
-meta device (grader_common.ON_META), as a GPU would hold them: a tensor your code makes without
-device= is on the CPU, which fails there as on a GPU, and the line is named. Your code runs in
-another process, the sandbox (sandbox.py), never in this one: on Linux a child process per
-test, so that a crash, a print or an endless loop fails that test alone. The hidden tests,
+meta device (judge/common.py's ON_META), as a GPU would hold them: a tensor your code makes
+without device= is on the CPU, which fails there as on a GPU, and the line is named. Your code
+runs in another process, the sandbox (sandbox/), never in this one: on Linux a child process
+per test, so that a crash, a print or an endless loop fails that test alone. The hidden tests,
 listed with their points, run on Gradescope.
 
 ``basic_tests.pt`` maps each test id to a list of cases (dicts of tensors and names):
   - a flow case: ``model`` ("MADE" or "MAF"), its constructor ``args`` and ``state``, the
     ``method`` to call on ``input``;
-  - a loss case: the ``loss`` to call, the stand-in ``networks`` of sandbox_calls (names) and
-    their ``states``, ``x_real`` and ``y_real`` (None for an unconditional loss); the ``z``
-    that G must be given and, for a conditional loss, the ``fakes`` G(z, y_real); the
+  - a loss case: the ``loss`` to call, the stand-in ``networks`` (of common/stand_ins.py, by
+    name) and their ``states``, ``x_real`` and ``y_real`` (None for an unconditional loss);
+    the ``z`` that G must be given and, for a conditional loss, the ``fakes`` G(z, y_real); the
     ``logits`` D's are shifted to (None: not shifted); the modules whose gradients must be
     finite and not zero (``train``, or None); for a linear critic, its ``critic_gradient``
     (the loss, the gradient in w, and that gradient without the penalty's part);
@@ -30,9 +30,9 @@ listed with their points, run on Gradescope.
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
-    from sandbox import confine
+    from judge import launch
 
-    confine.start_sandbox_early()
+    launch.start_sandbox_early()
 
 import json
 import sys
@@ -49,7 +49,7 @@ from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, MADE_PARTS, NO
                           assert_pair_close,
                           check_critic_gradient, check_finite_loss, check_pair, check_tensor)
 from graderUtil import ask, call, graded
-from sandbox.calls import loss_call, made_call, maf_call
+from sandbox.protocol import Recipe
 
 HERE = Path(__file__).resolve().parent
 CASES: dict[str, list[dict]] = torch.load(HERE / "basic_tests.pt", weights_only=True)
@@ -61,8 +61,8 @@ def flow_call(case: dict) -> tuple[str, dict]:
     called on its input."""
     arguments = dict(args=case["args"], state=case["state"])
     if case["model"] == "MADE":
-        return call(made_call, method=case["method"], inputs=[case["input"]], **arguments)
-    return call(maf_call, methods=[case["method"]], x=case["input"], **arguments)
+        return call(Recipe.MADE_CALL, method=case["method"], inputs=[case["input"]], **arguments)
+    return call(Recipe.MAF_CALL, methods=[case["method"]], x=case["input"], **arguments)
 
 
 def loss_case_call(case: dict) -> tuple[str, dict]:
@@ -70,7 +70,7 @@ def loss_case_call(case: dict) -> tuple[str, dict]:
     weights."""
     g, d = ({"type": name, "state": state}
             for name, state in zip(case["networks"], case["states"]))
-    return call(loss_call, name=case["loss"], g=g, d=d, x_real=case["x_real"],
+    return call(Recipe.LOSS_CALL, name=case["loss"], g=g, d=d, x_real=case["x_real"],
                 y_real=case["y_real"], seed=SEED, record=True, train=case["train"])
 
 
