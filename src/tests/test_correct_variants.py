@@ -7,9 +7,10 @@ import json
 import os
 import unittest
 
+from course import manifest
 from tests.submissions import SRC, files, grade, reference, replace_block
 
-POINTS = json.loads((SRC / "judge" / "points.json").read_text())
+POINTS = json.loads((SRC / manifest.POINTS).read_text())
 FLOW_TESTS = sorted(test for test, value in POINTS.items() if test.startswith("1") and value)
 GAN_TESTS = sorted(test for test, value in POINTS.items() if test[:2] in ("2b", "4b", "5e"))
 # The local grader's modes: "auto" runs the submission as a user of its own where the grader

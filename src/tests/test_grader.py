@@ -15,10 +15,11 @@ from pathlib import Path
 
 from judge import given_code
 import graderUtil
+from course import manifest
 from tests.submissions import (SRC, copy_grader, files, grade, reference, unreachable_python,
                                write)
 
-POINTS = json.loads((SRC / "judge" / "points.json").read_text())
+POINTS = json.loads((SRC / manifest.POINTS).read_text())
 
 
 class GraderTest(unittest.TestCase):

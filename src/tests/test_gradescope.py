@@ -21,10 +21,11 @@ from importlib import metadata
 from pathlib import Path
 
 from course import check_env, make_autograder, make_submission
+from course import manifest
 from tests.submissions import blanked, files, reference, replace_block, unreachable_python, write
 
 README = (make_autograder.SRC.parent / "README.md").read_text()
-POINTS = json.loads((make_autograder.SRC / "judge" / "points.json").read_text())
+POINTS = json.loads((make_autograder.SRC / manifest.POINTS).read_text())
 GRADED = sorted(test for test, value in POINTS.items() if value > 0)
 FLOW = [test for test in GRADED if test.startswith("1")]
 GAN = [test for test in GRADED if not test.startswith("1")]

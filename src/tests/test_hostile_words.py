@@ -16,10 +16,11 @@ from unittest import mock
 
 from judge import given_code
 import grader
+from course import manifest
 from tests.course_starter import course_flow_network
 from tests.submissions import SRC, files, grade, reference, replace_block
 
-POINTS = json.loads((SRC / "points.json").read_text())
+POINTS = json.loads((SRC / manifest.POINTS).read_text())
 # The sandbox's helpers, reached from the submission's module as any code there can reach them
 SANDBOX_CALLS = 'import sys\nsandbox_calls = sys.modules["sandbox.calls"]\n'
 SANDBOX_PROTOCOL = 'import sys\nprotocol = sys.modules["sandbox.protocol"]\n'

@@ -12,9 +12,10 @@ a loss sends are compared with those of its equation."""
 import json
 import unittest
 
+from course import manifest
 from tests.submissions import SRC, files, grade, reference, replace_block
 
-POINTS = json.loads((SRC / "points.json").read_text())
+POINTS = json.loads((SRC / manifest.POINTS).read_text())
 
 WRONG = {
     "forward: x = mu - z exp(alpha)": ("forward", """
