@@ -1,8 +1,9 @@
 """The Gradescope bundle end to end: autograder.zip from make_autograder.py, run as Gradescope
 runs it (run_autograder in a temporary root, the upload in root/submission), on uploads made
 from src/submission/: whole, loose, nested, blanked, incomplete, broken, hanging, crashing,
-printing; the README's command that runs it by hand; what setup.sh installs (the versions
-the bundle pins), and the versions that graded, in the results for staff."""
+printing; the command of the course staff's README (course/README.md) that runs it by hand,
+and the bundle's files and size as it gives them; what setup.sh installs (the versions the
+bundle pins), and the versions that graded, in the results for staff."""
 
 import importlib.machinery
 import importlib.util
@@ -20,11 +21,10 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
-from course import check_env, make_autograder, make_submission
-from course import manifest
+from course import check_env, make_autograder, make_submission, manifest
 from tests.submissions import blanked, files, reference, replace_block, unreachable_python, write
 
-README = (make_autograder.SRC.parent / "README.md").read_text()
+README = (make_autograder.SRC / "course" / "README.md").read_text()  # the course staff's
 POINTS = json.loads((make_autograder.SRC / manifest.POINTS).read_text())
 GRADED = sorted(test for test, value in POINTS.items() if value > 0)
 FLOW = [test for test in GRADED if test.startswith("1")]
@@ -44,14 +44,14 @@ def run_autograder_module():
 
 
 def readme_section(heading: str) -> str:
-    """The text of README.md from the line holding ``heading`` to the next section."""
+    """The text of course/README.md from the line holding ``heading`` to the next section."""
     start = README.index(heading)
     end = README.find("\n## ", start)
     return README[start:end if end >= 0 else len(README)]
 
 
 def readme_block(after: str) -> str:
-    """The first fenced block of README.md after the text ``after``."""
+    """The first fenced block of course/README.md after the text ``after``."""
     match = re.compile(r"^```\n(.*?)^```$", re.S | re.M).search(README, README.index(after))
     return match[1]
 
@@ -151,13 +151,17 @@ class AutograderBundleTest(unittest.TestCase):
         self.assertLess(self.bundle.stat().st_size, int(kilobytes) * 1000)
 
     def test_the_readme_lists_the_bundle_s_files(self):
-        table = readme_section("## Grading with Gradescope")
-        table = table[table.index("| file | what it is |"):]
-        table = table[:table.index("\n\n")]
-        listed = re.findall(r"`([^`]+)`", "\n".join(
-            line.split("|")[1] for line in table.splitlines()[2:]))
-        self.assertEqual(sorted(listed), sorted([*make_autograder.BUNDLE,
-                                                 *make_autograder.WRITTEN]))
+        """The README's list of what the bundle holds (each item's names before its colon;
+        `GRADER` standing for the manifest's list) is what the zip holds."""
+        section = readme_section("## The Gradescope bundle")
+        items = section[re.search(r"It holds,\s+at its root:", section).end():]
+        items = items[:items.index("\n\n", items.index("\n- "))]
+        listed = [name for line in items.splitlines() if line.startswith("- ")
+                  for name in re.findall(r"`([^`]+)`", line.partition(":")[0])]
+        listed = [path for name in listed
+                  for path in (manifest.GRADER if name == "GRADER" else [name])]
+        with zipfile.ZipFile(self.bundle) as bundle:
+            self.assertEqual(sorted(listed), sorted(bundle.namelist()))
 
     def test_the_bundle_pins_the_students_packages_at_this_environment_s_versions(self):
         with zipfile.ZipFile(self.bundle) as bundle:
