@@ -25,19 +25,18 @@ Gradescope bundle's sources and this script. Before the folder is written, its g
 import argparse
 import ast
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import torch
 
 import graderUtil
+from common.files import write_zip
 from course.manifest import BLANKED, POINTS, STARTER, release_copied
 from judge import given_code
 
@@ -240,16 +239,6 @@ def reference_problem(folder: Path, sandbox_user: str) -> str:
     return ""
 
 
-def write_zip(folder: Path, archive: Path) -> None:
-    """Zips ``folder`` into ``archive`` (atomically), its files under the folder's name."""
-    partial = archive.with_name(f".{archive.name}.partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as out:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                out.write(path, Path(folder.name) / path.relative_to(folder))
-    os.replace(partial, archive)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "release",
@@ -272,7 +261,9 @@ def main() -> int:
         if problem:
             print(f"{out} not written: {problem}", file=sys.stderr)
             return 1
-        write_zip(folder, out.with_suffix(".zip"))
+        write_zip(out.with_suffix(".zip"), {  # its files under the folder's name
+            f"{folder.name}/{path.relative_to(folder)}": path
+            for path in sorted(folder.rglob("*")) if path.is_file()})
         if out.exists():
             shutil.rmtree(out)  # the previous release
         folder.rename(out)
