@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 
 import graderUtil
+from common import blocks
 from common.files import write_zip
 from course.manifest import BLANKED, POINTS, STARTER, release_copied
 from judge import given_code
@@ -44,7 +45,6 @@ SRC = Path(__file__).resolve().parents[1]
 ROOT = SRC.parent
 # The Makefile's line from which on it serves course staff alone
 STAFF_ONLY = "# ====="
-BLOCK = re.compile(r"^([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###$", re.S | re.M)
 SECTION_BREAK = re.compile(r"^% -{20,}\n", re.M)
 SEED = 0
 
@@ -77,12 +77,9 @@ def with_placeholders(source: str) -> str:
     def placeholder(match: re.Match) -> str:
         line = source.count("\n", 0, match.start()) + 1
         name = max((first, name) for first, last, name in functions if first <= line <= last)[1]
-        indent = match[1]
-        return (f'{indent}### START CODE HERE ###\n'
-                f'{indent}raise NotImplementedError("{name}: not implemented yet")\n'
-                f'{indent}### END CODE HERE ###')
+        return f'raise NotImplementedError("{name}: not implemented yet")'
 
-    return BLOCK.sub(placeholder, source)
+    return blocks.with_bodies(source, placeholder)
 
 
 def without_answers(tex: str) -> str:

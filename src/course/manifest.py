@@ -19,6 +19,7 @@ GRADER = (
     "graderUtil.py",
     "network.py",
     "common/__init__.py",
+    "common/blocks.py",
     "common/files.py",
     "common/safe_text.py",
     "judge/__init__.py",
