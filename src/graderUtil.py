@@ -49,13 +49,13 @@ from judge import given_code
 from common import safe_text
 from sandbox import server
 from sandbox import calls as sandbox_calls
+from common.exit_status import SETUP_PROBLEM
 from common.files import write_json
 
 DEFAULT_TIMEOUT = 5  # seconds
 TEST_ID = re.compile(r"(\d+)([a-z])-(\d+)-(basic|hidden)")
 SEPARATOR = "-----"
 ISOLATED = sys.platform.startswith("linux")  # where the sandbox confines its children
-SETUP_PROBLEM = 3  # the exit status of a grader that could not start its sandbox
 SETUP_LINE = "grader set-up problem: "  # how its one line on standard error starts then
 
 

@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 import graderUtil
+from common.exit_status import SETUP_PROBLEM
 from common.files import replace_atomically, write_zip
 from course import check_env, make_submission
 from course.manifest import GRADER, GRADESCOPE
@@ -80,7 +81,7 @@ def run_bundle(archive: Path, upload: Path, root: Path) -> dict:
     files and folders in ``upload``; returns its results.json. SetupProblem where its grader
     could not start its sandbox."""
     run = run_autograder(archive, upload, root, sys.executable)
-    if run.returncode == graderUtil.SETUP_PROBLEM:
+    if run.returncode == SETUP_PROBLEM:
         raise SetupProblem(graderUtil.setup_problem_line(run.stderr))
     if run.returncode != 0:
         raise RuntimeError(f"run_autograder failed (status {run.returncode}):\n"

@@ -37,6 +37,7 @@ import torch
 
 import graderUtil
 from common import blocks
+from common.exit_status import SETUP_PROBLEM
 from common.files import write_zip
 from course.manifest import BLANKED, POINTS, STARTER, release_copied
 from judge import given_code
@@ -228,7 +229,7 @@ def reference_problem(folder: Path, sandbox_user: str) -> str:
     done = subprocess.run([sys.executable, "grader.py", "--submission", str(SRC / "submission"),
                            "--sandbox-user", sandbox_user],
                           cwd=folder / "src", capture_output=True, text=True)
-    if done.returncode == graderUtil.SETUP_PROBLEM:  # the grader could not run: not a score
+    if done.returncode == SETUP_PROBLEM:  # the grader could not run: not a score
         return graderUtil.setup_problem_line(done.stderr)
     if done.returncode != 0:
         print(done.stdout, done.stderr, sep="\n", file=sys.stderr)

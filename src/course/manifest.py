@@ -20,6 +20,7 @@ GRADER = (
     "network.py",
     "common/__init__.py",
     "common/blocks.py",
+    "common/exit_status.py",
     "common/files.py",
     "common/safe_text.py",
     "judge/__init__.py",
