@@ -13,9 +13,10 @@ The starter is this repository without its answers:
   change a hand-in made outside the blocks against the starter's given code
   (``given_code.json``).
 - ``README.md`` (``starter/README.md``), the Makefile without its part for course staff, and
-  the trainers, networks, data loading, plots, evaluation (with ``results/one_epoch.json``,
-  the runs its bands come from), ``make_submission.py`` and the set-up (``requirements.txt``,
-  ``environment.yml``, ``check_env.py``) as here.
+  the trainers, networks, data loading, plots, evaluation (with the runs it compares with:
+  ``results/one_epoch.json``, its bands' runs, and ``results/flow_default.json``),
+  ``make_submission.py`` and the set-up (``requirements.txt``, ``environment.yml``,
+  ``check_env.py``) as here.
 
 Not in it: the tests, the benchmark and its other results, the checks of written answers, the
 Gradescope bundle's sources and this script. Before the folder is written, its grader must give

@@ -60,6 +60,7 @@ TRAINING = (
     "src/training/fmnist_classifier.pt",
     "src/training/fmnist_classifier.json",
     "src/training/results/one_epoch.json",
+    "src/training/results/flow_default.json",
     "src/course/check_env.py",
     "src/course/make_submission.py",
     "src/submission/__init__.py",
