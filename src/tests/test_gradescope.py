@@ -34,8 +34,8 @@ AS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
 
 
 def run_autograder_module():
-    """gradescope/run_autograder, imported as a module (it has no .py suffix)."""
-    path = str(make_autograder.SRC / "gradescope" / "run_autograder")
+    """course/gradescope/run_autograder, imported as a module (it has no .py suffix)."""
+    path = str(make_autograder.SRC / make_autograder.GRADESCOPE["run_autograder"])
     loader = importlib.machinery.SourceFileLoader("run_autograder", path)
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
     loader.exec_module(module)
