@@ -45,12 +45,12 @@ from common import safe_text
 from judge.client import (ISOLATED, PACKAGE, Collected, GraderFailure, Sandbox,
                           package_files)
 from sandbox.protocol import Recipe
+from common.exit_status import SETUP_PROBLEM
 from common.files import write_json
 
 DEFAULT_TIMEOUT = 5  # seconds
 TEST_ID = re.compile(r"(\d+)([a-z])-(\d+)-(basic|hidden)")
 SEPARATOR = "-----"
-SETUP_PROBLEM = 3  # the exit status of a grader that could not start its sandbox
 SETUP_LINE = "grader set-up problem: "  # how its one line on standard error starts then
 
 

@@ -17,17 +17,25 @@ from pathlib import Path
 
 from training.utils import DivergedError, UserError
 
-# The run folder when --out_dir is not given: the problem set's name for the model and loss
-# type (the flow's whatever --loss_type says), else MODEL_LOSSTYPE.
-DEFAULT_OUT_DIRS = {("gan", "nonsaturating"): "gan_nonsat",
-                    ("gan", "wasserstein_gp"): "gan_wass_gp",
-                    ("cgan", "nonsaturating"): "gan_nonsat_conditional"}
-# The problem set's settings where the models differ.
+# Every default of the command line, here alone: the help texts quote them.
+# The problem set's settings where the models differ:
 MODEL_DEFAULTS = {
     "flow": {"n_epochs": 50, "batch_size": 100, "lr": 2e-3},
     "gan": {"n_epochs": 1, "batch_size": 64, "lr": 1e-3},
     "cgan": {"n_epochs": 1, "batch_size": 64, "lr": 1e-3},
 }
+# The others:
+DEFAULTS = {
+    "model": "flow", "device": "cpu", "seed": 777,
+    "n_flows": 5, "hidden_size": 100, "n_hidden": 1, "n_samples": 1000,  # the flow
+    "loss_type": "nonsaturating", "critic_steps": 1, "precision": "float32",  # gan and cgan
+    "n": 1000, "out": Path("samples.npz"),  # sampling
+}
+# The run folder when --out_dir is not given: the problem set's name for the model and loss
+# type (the flow's whatever --loss_type says), else MODEL_LOSSTYPE.
+DEFAULT_OUT_DIRS = {("gan", "nonsaturating"): "gan_nonsat",
+                    ("gan", "wasserstein_gp"): "gan_wass_gp",
+                    ("cgan", "nonsaturating"): "gan_nonsat_conditional"}
 
 
 def default_out_dir(model: str, loss_type: str) -> str:
@@ -35,6 +43,14 @@ def default_out_dir(model: str, loss_type: str) -> str:
     if model == "flow":
         return "maf"
     return DEFAULT_OUT_DIRS.get((model, loss_type), f"{model}_{loss_type}")
+
+
+def per_model(option: str) -> str:
+    """The MODEL_DEFAULTS of ``option`` in words, e.g. "flow 50, gan and cgan 1"."""
+    models: dict[float, list[str]] = {}
+    for model, defaults in MODEL_DEFAULTS.items():
+        models.setdefault(defaults[option], []).append(model)
+    return ", ".join(f"{' and '.join(names)} {value:g}" for value, names in models.items())
 
 
 def positive_int(text: str) -> int:
@@ -74,57 +90,56 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", choices=list(MODEL_DEFAULTS), default="flow",
-                        help="which model to train (default: flow)")
+    parser.set_defaults(**DEFAULTS)  # each option's default, which its help shows as %(default)s
+    parser.add_argument("--model", choices=list(MODEL_DEFAULTS),
+                        help="which model to train (default: %(default)s)")
     named = ", ".join(f"{model} {loss_type}: {folder}"
                       for (model, loss_type), folder in DEFAULT_OUT_DIRS.items())
     parser.add_argument("--out_dir", help="folder for plots, checkpoints and metrics, any path "
                         f"(default: flow: {default_out_dir('flow', '')}, {named}, otherwise "
                         "MODEL_LOSSTYPE)")
-    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+    parser.add_argument("--device", choices=["cpu", "gpu"],
                         help="gpu means CUDA; without it the run falls back to the CPU")
-    parser.add_argument("--seed", type=int, default=777,
-                        help="seeds the data, the weights and the batch order (default: 777)")
+    parser.add_argument("--seed", type=int, help="seeds the data, the weights and the batch "
+                        "order (default: %(default)s)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out_dir from its checkpoint")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a run that --out_dir already holds (or the --out file)")
     parser.add_argument("--n_epochs", type=positive_int,
-                        help="(default: flow 50, gan and cgan 1)")
+                        help=f"(default: {per_model('n_epochs')})")
     parser.add_argument("--batch_size", type=positive_int,
-                        help="(default: flow 100, gan and cgan 64)")
+                        help=f"(default: {per_model('batch_size')})")
     parser.add_argument("--lr", type=positive_float,
-                        help="Adam's step size (default: flow 2e-3, with a 2-epoch warm-up and "
-                        "a cosine decay to 0; gan and cgan 1e-3)")
+                        help="Adam's step size; the flow's warms up over 2 epochs, then decays "
+                        f"to 0 on a cosine (default: {per_model('lr')})")
 
     flow = parser.add_argument_group("flow (problem 1)")
-    flow.add_argument("--n_flows", type=positive_int, default=5, help="MADE blocks (default: 5)")
-    flow.add_argument("--hidden_size", type=positive_int, default=100,
-                      help="width of the MADE hidden layers (default: 100)")
-    flow.add_argument("--n_hidden", type=non_negative_int, default=1,
-                      help="hidden-to-hidden layers per MADE (default: 1)")
-    flow.add_argument("--n_samples", type=positive_int, default=1000,
-                      help="samples in each samples_epochN.png (default: 1000)")
+    flow.add_argument("--n_flows", type=positive_int, help="MADE blocks (default: %(default)s)")
+    flow.add_argument("--hidden_size", type=positive_int,
+                      help="width of the MADE hidden layers (default: %(default)s)")
+    flow.add_argument("--n_hidden", type=non_negative_int,
+                      help="hidden-to-hidden layers per MADE (default: %(default)s)")
+    flow.add_argument("--n_samples", type=positive_int,
+                      help="samples in each samples_epochN.png (default: %(default)s)")
 
     gan = parser.add_argument_group("gan and cgan (problems 2, 4, 5)")
     gan.add_argument("--loss_type", choices=["nonsaturating", "wasserstein_gp", "minimax"],
-                     default="nonsaturating",
-                     help="gan: any; cgan: nonsaturating (default: nonsaturating)")
-    gan.add_argument("--critic_steps", type=positive_int, default=1,
-                     help="discriminator steps per generator step (default: 1)")
-    gan.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                     help="gan: any; cgan: nonsaturating (default: %(default)s)")
+    gan.add_argument("--critic_steps", type=positive_int,
+                     help="discriminator steps per generator step (default: %(default)s)")
+    gan.add_argument("--precision", choices=["float32", "bfloat16"],
                      help="bfloat16: matrix products and convolutions in bfloat16 (autocast), "
                      "faster on CPUs with native bfloat16 (AVX512-BF16, AMX), possibly slower "
-                     "on others; parameters stay float32 (default: float32)")
+                     "on others; parameters stay float32 (default: %(default)s)")
     gan.add_argument("--data_dir", help="a folder with the four Fashion-MNIST .gz files "
                      "(default: $FASHION_MNIST_DIR, then the usual places)")
 
     sample = parser.add_argument_group("sampling from a trained gan or cgan")
     sample.add_argument("--sample", metavar="DIR", type=Path,
                         help="write images of the run in DIR instead of training")
-    sample.add_argument("--n", type=positive_int, default=1000, help="images (default: 1000)")
-    sample.add_argument("--out", type=Path, default=Path("samples.npz"),
-                        help="the .npz file to write (default: samples.npz)")
+    sample.add_argument("--n", type=positive_int, help="images (default: %(default)s)")
+    sample.add_argument("--out", type=Path, help="the .npz file to write (default: %(default)s)")
     sample.add_argument("--class", dest="label", type=class_label,
                         help="cgan: generate this class only (default: all, in turn)")
     return parser

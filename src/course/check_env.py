@@ -90,15 +90,16 @@ def fix(python_too_old: bool) -> str:
     return f"{how}; or leave out USE_PYTHON, and make builds its own environment, .venv."
 
 
-# Run by the sandbox's user: exits 3 where it cannot reach one of the folders it is given
-# ("enter": the folder a venv is made in, which it needs only to pass through; "read": a folder
-# of packages, which it must list too), after printing that folder.
-PROBE = """import os, sys
+# Run by the sandbox's user: exits UNREACHABLE where it cannot reach one of the folders it is
+# given ("enter": the folder a venv is made in, which it needs only to pass through; "read": a
+# folder of packages, which it must list too), after printing that folder.
+UNREACHABLE = 3
+PROBE = f"""import os, sys
 mode = os.X_OK if sys.argv[1] == "enter" else os.R_OK | os.X_OK
 for path in sys.argv[2:]:
     if not os.access(path, mode):
         print(path)
-        sys.exit(3)
+        sys.exit({UNREACHABLE})
 """
 # What to do where the sandbox's user cannot run this Python, or reach the venv's folder
 FIX_PYTHON = ("give make a Python 3.10 or newer that every user can run, outside private "
@@ -143,9 +144,9 @@ def sandbox_problem(requested: str, venv: Path | None) -> str:
                               capture_output=True, text=True, timeout=60)
     except OSError as error:  # the interpreter itself is out of its reach
         return f"{who} cannot run {sys.executable} ({error.strerror}): {FIX_PYTHON}"
-    if done.returncode == 3 and venv is not None:
+    if done.returncode == UNREACHABLE and venv is not None:
         return f"{who} cannot reach {done.stdout.strip()}, where {venv} goes: {FIX_FOLDER}"
-    if done.returncode == 3:
+    if done.returncode == UNREACHABLE:
         return (f"{who} cannot read {done.stdout.strip()}, where this Python's packages are: "
                 f"{FIX_PYTHON}")
     if done.returncode != 0:  # it started, without its standard library, say

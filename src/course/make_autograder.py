@@ -31,6 +31,8 @@ from importlib import metadata
 from pathlib import Path
 
 import graderUtil
+from common.exit_status import SETUP_PROBLEM
+from common.files import replace_atomically, write_zip
 from course import check_env, make_submission
 from course.manifest import GRADER, GRADESCOPE
 from judge import given_code
@@ -71,12 +73,7 @@ def write_bundle(archive: Path) -> None:
         contents = {name: (SRC / source).read_bytes() for name, source in BUNDLE.items()}
         contents["given_code.json"] = starter.read_bytes()
         contents["requirements.lock"] = pinned_requirements().encode()
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, data in contents.items():
-            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
-            info.external_attr = (0o100755 if name in EXECUTABLE else 0o100644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            out.writestr(info, data)
+    write_zip(archive, contents, EXECUTABLE)
 
 
 def run_bundle(archive: Path, upload: Path, root: Path) -> dict:
@@ -84,7 +81,7 @@ def run_bundle(archive: Path, upload: Path, root: Path) -> dict:
     files and folders in ``upload``; returns its results.json. SetupProblem where its grader
     could not start its sandbox."""
     run = run_autograder(archive, upload, root, sys.executable)
-    if run.returncode == graderUtil.SETUP_PROBLEM:
+    if run.returncode == SETUP_PROBLEM:
         raise SetupProblem(graderUtil.setup_problem_line(run.stderr))
     if run.returncode != 0:
         raise RuntimeError(f"run_autograder failed (status {run.returncode}):\n"
@@ -139,7 +136,7 @@ def main() -> int:
                   f"submission full points (short on: {', '.join(short) or 'every test'})",
                   file=sys.stderr)
             return 1
-        shutil.move(archive, args.out)
+        replace_atomically(args.out, lambda tmp: shutil.copyfile(archive, tmp))
     earned = sum(test["score"] for test in graded)
     names = ", ".join([*BUNDLE, *WRITTEN])
     print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): {names}\n"

@@ -13,9 +13,10 @@ The starter is this repository without its answers:
   change a hand-in made outside the blocks against the starter's given code
   (``given_code.json``).
 - ``README.md`` (``starter/README.md``), the Makefile without its part for course staff, and
-  the trainers, networks, data loading, plots, evaluation (with ``results/one_epoch.json``,
-  the runs its bands come from), ``make_submission.py`` and the set-up (``requirements.txt``,
-  ``environment.yml``, ``check_env.py``) as here.
+  the trainers, networks, data loading, plots, evaluation (with the runs it compares with:
+  ``results/one_epoch.json``, its bands' runs, and ``results/flow_default.json``),
+  ``make_submission.py`` and the set-up (``requirements.txt``, ``environment.yml``,
+  ``check_env.py``) as here.
 
 Not in it: the tests, the benchmark and its other results, the checks of written answers, the
 Gradescope bundle's sources and this script. Before the folder is written, its grader must give
@@ -25,19 +26,20 @@ Gradescope bundle's sources and this script. Before the folder is written, its g
 import argparse
 import ast
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import torch
 
 import graderUtil
+from common import blocks
+from common.exit_status import SETUP_PROBLEM
+from common.files import write_zip
 from course.manifest import BLANKED, POINTS, STARTER, release_copied
 from judge import given_code
 
@@ -45,7 +47,6 @@ SRC = Path(__file__).resolve().parents[1]
 ROOT = SRC.parent
 # The Makefile's line from which on it serves course staff alone
 STAFF_ONLY = "# ====="
-BLOCK = re.compile(r"^([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###$", re.S | re.M)
 SECTION_BREAK = re.compile(r"^% -{20,}\n", re.M)
 SEED = 0
 
@@ -78,12 +79,9 @@ def with_placeholders(source: str) -> str:
     def placeholder(match: re.Match) -> str:
         line = source.count("\n", 0, match.start()) + 1
         name = max((first, name) for first, last, name in functions if first <= line <= last)[1]
-        indent = match[1]
-        return (f'{indent}### START CODE HERE ###\n'
-                f'{indent}raise NotImplementedError("{name}: not implemented yet")\n'
-                f'{indent}### END CODE HERE ###')
+        return f'raise NotImplementedError("{name}: not implemented yet")'
 
-    return BLOCK.sub(placeholder, source)
+    return blocks.with_bodies(source, placeholder)
 
 
 def without_answers(tex: str) -> str:
@@ -234,22 +232,12 @@ def reference_problem(folder: Path, sandbox_user: str) -> str:
     done = subprocess.run([sys.executable, "grader.py", "--submission", str(SRC / "submission"),
                            "--sandbox-user", sandbox_user],
                           cwd=folder / "src", capture_output=True, text=True)
-    if done.returncode == graderUtil.SETUP_PROBLEM:  # the grader could not run: not a score
+    if done.returncode == SETUP_PROBLEM:  # the grader could not run: not a score
         return graderUtil.setup_problem_line(done.stderr)
     if done.returncode != 0:
         print(done.stdout, done.stderr, sep="\n", file=sys.stderr)
         return "its grader does not give src/submission every basic point (above)"
     return ""
-
-
-def write_zip(folder: Path, archive: Path) -> None:
-    """Zips ``folder`` into ``archive`` (atomically), its files under the folder's name."""
-    partial = archive.with_name(f".{archive.name}.partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as out:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                out.write(path, Path(folder.name) / path.relative_to(folder))
-    os.replace(partial, archive)
 
 
 def main() -> int:
@@ -274,7 +262,9 @@ def main() -> int:
         if problem:
             print(f"{out} not written: {problem}", file=sys.stderr)
             return 1
-        write_zip(folder, out.with_suffix(".zip"))
+        write_zip(out.with_suffix(".zip"), {  # its files under the folder's name
+            f"{folder.name}/{path.relative_to(folder)}": path
+            for path in sorted(folder.rglob("*")) if path.is_file()})
         if out.exists():
             shutil.rmtree(out)  # the previous release
         folder.rename(out)

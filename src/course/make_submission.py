@@ -31,8 +31,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from common import files
 from course.manifest import HAND_IN, POINTS
-
 from judge import given_code
 
 SRC = Path(__file__).resolve().parents[1]
@@ -68,9 +68,7 @@ def basic_test_ids() -> list[str]:
 
 def write_zip(archive: Path, source: Path = SRC) -> None:
     """Zips the FILES of ``source`` (a folder holding ``submission/``) into ``archive``."""
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
-        for name in FILES:
-            out.write(source / name, name)
+    files.write_zip(archive, {name: source / name for name in FILES})
 
 
 def import_problems(folder: Path) -> str:
@@ -173,7 +171,7 @@ def main() -> int:
         with zipfile.ZipFile(archive, "a") as written:
             written.comment = json.dumps({"basic_points": earned, "of": possible,
                                           "failed": failed}).encode()
-        shutil.move(archive, args.out)
+        files.replace_atomically(args.out, lambda tmp: shutil.copyfile(archive, tmp))
     partial = f" (as it is: {earned:g}/{possible:g} basic points)" if why else ""
     print(f"wrote {args.out}{partial}: {', '.join(FILES)}")
     if changed:

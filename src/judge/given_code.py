@@ -4,20 +4,17 @@ differ from it, so that a student hears of every change made outside the blocks.
 The starter's text is ``given_code.json`` beside the grader (``make release`` and
 ``make autograder`` write it: each file of ``submission/`` with its blocks emptied), or, in
 this repository, ``submission/`` itself. Blank lines, comments and the spelling of the
-markers do not count as changes.
+markers (common/blocks.py reads them) do not count as changes.
 """
 
 import difflib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.blocks import BLOCK, line_spans, with_bodies
 from course.manifest import HAND_IN
 
-# A marker line of a START/END block: ours (### START CODE HERE ###), the course's (# START
-# CODE HERE) or the problem set's spelling (### START_CODE_HERE ###)
-MARKER = re.compile(r"[ \t]*#+ *(START|END)[ _]CODE[ _]HERE *#*[ \t]*")
 FILES = HAND_IN
 # Where more than this share of the given lines differ, the hand-in was written on another
 # starter: it is reported once as such, not line by line.
@@ -27,38 +24,9 @@ ANOTHER_STARTER = 0.3
 MAX_CHARS = 200_000
 
 
-def blocks(lines: list[str]) -> list[tuple[int, int]]:
-    """The START/END blocks of these lines: (index of the START line, of the END line), read
-    in one pass. A START with no END before the next START opens no block: the lines after
-    it are given code."""
-    found, start = [], None
-    for index, line in enumerate(lines):
-        if marker := MARKER.fullmatch(line):
-            if marker[1] == "START":
-                start = index
-            elif marker[1] == "END" and start is not None:
-                found.append((start, index))
-                start = None
-    return found
-
-
-def replaced_blocks(source: str, bodies: list[list[str]] | None = None) -> str:
-    """``source`` with each block's body replaced: by the next of ``bodies`` (lines, markers
-    included), or emptied (our two markers at the block's indentation) where None."""
-    lines = source.split("\n")
-    out, position = [], 0
-    for number, (start, end) in enumerate(blocks(lines)):
-        indent = lines[start][:len(lines[start]) - len(lines[start].lstrip())]
-        out += lines[position:start]
-        out += bodies[number] if bodies is not None else [f"{indent}### START CODE HERE ###",
-                                                          f"{indent}### END CODE HERE ###"]
-        position = end + 1
-    return "\n".join(out + lines[position:])
-
-
 def emptied(source: str) -> str:
-    """``source`` with every block's body taken out (the markers kept)."""
-    return replaced_blocks(source)
+    """``source`` with every block's body taken out (our two markers at its indentation)."""
+    return with_bodies(source, lambda match: "")
 
 
 def starter_texts(folder: Path) -> dict[str, str]:
@@ -80,7 +48,7 @@ def given_lines(source: str) -> list[tuple[int, str]]:
     """The lines of ``source`` outside its blocks that count (line number, text without the
     indentation's trailing spaces); each block is one line ``<block>``."""
     lines = source.split("\n")
-    inside = {index: start for start, end in blocks(lines) for index in range(start, end + 1)}
+    inside = {index: start for start, end in line_spans(source) for index in range(start, end + 1)}
     found = []
     for index, line in enumerate(lines):
         stripped = line.strip()
@@ -148,11 +116,11 @@ def transplanted(files: dict[str, bytes], starter: dict[str, str]) -> dict[str, 
     for name, text in starter.items():
         if name not in files:
             continue
-        lines = files[name].decode("utf-8", errors="replace").split("\n")
-        theirs = [lines[start:end + 1] for start, end in blocks(lines)]
-        if len(theirs) != len(blocks(text.split("\n"))):
+        theirs = [match[0] for match in BLOCK.finditer(files[name].decode("utf-8", "replace"))]
+        if len(theirs) != len(BLOCK.findall(text)):
             return None
-        result[name] = replaced_blocks(text, theirs).encode()
+        blocks = iter(theirs)
+        result[name] = BLOCK.sub(lambda match: next(blocks), text).encode()
     return result
 
 

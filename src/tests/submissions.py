@@ -4,7 +4,6 @@ chosen START/END blocks replaced, or lines added at the end of a module."""
 import contextlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -14,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from common import processes
+from common.blocks import BLOCK, block, with_bodies
 from course.manifest import GRADER, WRITTEN_CHECKS
 from judge import given_code
 
 SRC = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"([ \t]*)### START CODE HERE ###\n.*?### END CODE HERE ###", re.S)
 MODULES = ("__init__", "flow_network", "gan")
 
 
@@ -27,15 +26,9 @@ def reference(name: str) -> str:
     return (SRC / "submission" / name).read_text()
 
 
-def block(indent: str, body: str) -> str:
-    """A START/END block holding ``body`` (lines), each line indented by ``indent``."""
-    lines = [f"{indent}{line}" if line else "" for line in body.splitlines()]
-    return "\n".join([f"{indent}### START CODE HERE ###", *lines, f"{indent}### END CODE HERE ###"])
-
-
 def blanked(source: str) -> str:
     """``source`` with the body of every START/END block replaced by ``pass``."""
-    return BLOCK.sub(lambda match: block(match[1], "pass"), source)
+    return with_bodies(source, lambda match: "pass")
 
 
 def body_of(source: str, function: str) -> str:

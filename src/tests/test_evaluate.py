@@ -22,6 +22,7 @@ from torch import nn
 
 from training import classifier
 import evaluate
+import main
 from training import flow_trainer
 from training import gan_trainer
 from training.data import MOONS_SIZES, moons_raw_splits, moons_splits
@@ -441,6 +442,26 @@ class TableTest(unittest.TestCase):
         rows = evaluate.table(result).splitlines()
         self.assertIn("1.2000 nats   lower is better; the default run: 1.1661", rows[1])
         self.assertIn("the lowest NLL a model can expect", rows[2])
+
+    def test_the_flow_rows_quote_the_default_seeds_recorded_run(self):
+        """The flow's rows quote, of the runs in flow_default.json, the one at main.py's
+        default seed."""
+        result = {"run": "maf", "model": "flow", "epoch": 49, "test_nll": 1.2,
+                  "data_entropy": 1.1312, "nll_gap": 0.0688, "true_density_test_nll": 1.1455,
+                  "nll_gap_same_points": 0.0545}
+        runs = [{"seed": 1, "test_nll": 9.5, "nll_gap": 9.25, "nll_gap_same_points": 9.125},
+                {"seed": main.DEFAULTS["seed"], "test_nll": 1.5, "nll_gap": 0.25,
+                 "nll_gap_same_points": 0.125}]
+        with tempfile.TemporaryDirectory() as tmp:
+            recorded = Path(tmp) / "flow_default.json"
+            recorded.write_text(json.dumps({"runs": runs}))
+            self.addCleanup(evaluate.default_flow.cache_clear)
+            evaluate.default_flow.cache_clear()
+            with mock.patch.object(evaluate, "FLOW_RUNS_FILE", recorded):
+                rows = evaluate.table(result).splitlines()
+        self.assertIn("lower is better; the default run: 1.5, ", rows[1])
+        self.assertIn("the default run: 0.25; ", rows[3])
+        self.assertTrue(rows[5].endswith("the default run: 0.125"), rows[5])
 
     def test_every_recorded_run_lies_on_its_side_of_the_bands(self):
         """Each sound run is healthy and each broken one has gone wrong, by its model's bands,

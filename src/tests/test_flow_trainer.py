@@ -1,11 +1,13 @@
 """The Moons splits, and the flow trainer end to end on a small model: outputs, the best
-epoch, resume, interrupted writes, refusals, divergence."""
+epoch, resume, interrupted writes, refusals, divergence; main.py's help states its defaults."""
 
 import contextlib
 import copy
 import io
 import json
 import math
+import os
+import re
 import shutil
 import tempfile
 import unittest
@@ -280,6 +282,29 @@ class FlowTrainerTest(unittest.TestCase):
         self.assertEqual(status, 0)
         self.assertIn("no CUDA device is available", stderr)
 
+
+class DefaultsTest(unittest.TestCase):
+    def test_the_help_states_the_defaults_each_model_runs_with(self):
+        """Every plain "(default: ...)" of ``python main.py --help`` is the value that a run
+        without options gets; "flow 50, gan and cgan 1" is what a run of each model gets."""
+        with mock.patch.dict(os.environ, {"COLUMNS": "1000"}):  # no help text wrapped
+            text = main.build_parser().format_help()
+        text = re.sub(r"\n {20,}", "  ", text)  # a long option's help: on the option's line
+        stated = dict(re.findall(r"^  --(\w+)(?: \S+)?  +.*\(default: ([^()]*)\)$", text, re.M))
+        in_words = {"out_dir", "data_dir", "class"}  # folders and classes, said in words
+        per_model = stated.keys() & main.MODEL_DEFAULTS["flow"].keys()
+        self.assertEqual(len(stated.keys() - in_words - per_model), 11, text)
+        self.assertEqual(len(per_model), 3, text)
+        for argv in ([], *(["--model", model] for model in main.MODEL_DEFAULTS)):
+            with self.subTest(argv=argv), mock.patch.object(main, "run") as run:
+                self.assertEqual(main.main(argv), 0)
+                args = vars(run.call_args.args[0])
+                for option in stated.keys() - in_words - per_model if not argv else ():
+                    self.assertEqual(stated[option], str(args[option]), option)
+                for option in per_model:
+                    values = {name: float(words.split()[-1]) for words in stated[option].split(", ")
+                              for name in words.split()[:-1] if name != "and"}
+                    self.assertEqual(values[args["model"]], args[option], option)
 
 if __name__ == "__main__":
     unittest.main()

@@ -35,7 +35,7 @@ AS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
 
 
 def run_autograder_module():
-    """gradescope/run_autograder, imported as a module (it has no .py suffix)."""
+    """course/gradescope/run_autograder, imported as a module (it has no .py suffix)."""
     path = str(make_autograder.SRC / manifest.GRADESCOPE["run_autograder"])
     loader = importlib.machinery.SourceFileLoader("run_autograder", path)
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))

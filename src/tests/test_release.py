@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
+from common.blocks import BLOCK, block
 from course import make_release, manifest
-from tests.submissions import (BLOCK, SRC, block, files, reference, replace_block,
-                               unreachable_python, write)
+from tests.submissions import SRC, files, reference, replace_block, unreachable_python, write
 from tests.test_mistake_messages import MISTAKES, each_fragment, uploads
 from tests.test_wrong_implementations import FAILS, PAIRS, wrong
 
