@@ -505,6 +505,17 @@ class TableTest(unittest.TestCase):
                 with self.subTest(readme=str(readme.relative_to(src)), words=words):
                     self.assertIn(words, text)
 
+    def test_the_training_readme_quotes_the_default_flow_as_measured(self):
+        """training/README.md's numbers of the default flow run are flow_default.json's."""
+        flow = evaluate.default_flow()
+        readme = Path(evaluate.__file__).parent / "training" / "README.md"
+        text = " ".join(readme.read_text().split())
+        for words in (f"({flow['test_nll']:.4f})", f"the default run: {flow['test_nll']:.4f}, gap "
+                      f"{flow['nll_gap']:.3f}", f"({flow['nll_gap_same_points']:.3f} for the "
+                      "default run)"):
+            with self.subTest(words=words):
+                self.assertIn(words, text)
+
     def test_the_benchmarks_runs_are_recorded_as_measured(self):
         """The benchmark's seeds 777, 1, 2 of every model and precision (bench_gan.json) are
         among the recorded runs, rounded as training/README.md's table; the classifier they were
