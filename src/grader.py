@@ -37,39 +37,39 @@ if __name__ == "__main__":  # before the imports below: the sandbox imports torc
 
     launch.start_sandbox_early()
 
-import ast
-import copy
-import functools
-import itertools
-import operator
 import sys
 import unittest
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 
-from judge import given_code
 from judge import common
 import graderUtil
 from course import manifest
 import network
 from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, LOG_DET,
-                          MADE_PARTS, NONSATURATING, NO_PENALTY_GRADIENT, OVERFLOW, SEED,
+                          MADE_PARTS, NONSATURATING, OVERFLOW, SEED,
                           ON_ANOTHER_DEVICE, WGAN_GP, Mismatch, assert_close,
                           assert_one_device,
                            assert_finite_gradients, assert_gradients, assert_pair_close,
-                           assert_scored, check_critic_gradient, check_finite_loss, check_loss,
+                           check_critic_gradient, check_finite_loss, check_loss,
                            check_pair, check_tensor, network_spec, trained_layer)
+from judge.course_masks import course_masks_line
+from judge.flow_references import (Net, degree_masks, flow_gradients, log_abs_det, maf_weights,
+                                   made_weights, reference_flow_inverse, reference_forward,
+                                   reference_inverse, reference_log_prob,
+                                   standard_normal_log_density)
+from judge.gan_references import (GAN_BATCH, Setup, linear_critic, linear_critic_expectations,
+                                  reference_losses, stand_ins)
+from judge.loss_cases import assert_loss, assert_trains, loss_case, trained_network
+from judge.mistakes import batch_means, maf_mistakes, made_mistakes
 from graderUtil import ask, call, graded
 from sandbox.protocol import GIVEN_CODE_CANNOT, Recipe
 from common.jacobians import autograd_jacobians
-from common.stand_ins import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
-                              LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
-                              TinyDiscriminator)
+from common.stand_ins import IMAGE_SHAPE, LinearGenerator
 
 BATCH = 8
 LARGE_BATCH = 10_000
@@ -84,103 +84,14 @@ FLOAT64_ANSWER = (torch.float64, torch.float32)
 # about 3 s on a loaded 2-core machine (median of 5: 2.9 s, at most 3.9 s).
 ROW_BY_ROW_TIMEOUT = 20
 
-# The GAN losses: a batch for the stand-in networks, and one for network.py's
-GAN_BATCH = 6
+# The GAN losses: the stand-in networks' batch is gan_references.GAN_BATCH
 REAL_NET_BATCH = 4  # network.py's networks on 28 x 28 images
-LAMBDA = 10.0  # the weight of the gradient penalty (problem 5e)
 BASIC_LOGITS = (-100.0, 100.0)  # where the basic tests also check the losses: log(sigmoid(h))
                                 # written out is infinite there
 
 
 # ----------------------------------------------------------------------------------------
-# Checks of what the sandbox sent back
-
-
-# The course's own starter gives MADE.create_masks as below (tests/course_starter.py builds its
-# whole file around this text): its hidden degrees k % (D - 1) leave no MADE with D = 1 to build.
-COURSE_CREATE_MASKS = """\
-def create_masks(self):
-    D = self.input_size
-    masks = []
-    input_degrees = torch.arange(D)
-    degrees = [input_degrees]
-    for _ in range(self.n_hidden + 1):
-        degrees += [torch.tensor([k % (D - 1) for k in range(self.hidden_size)])]
-    degrees += [input_degrees % D - 1]
-    for d0, d1 in zip(degrees[:-1], degrees[1:]):
-        masks += [(d1.unsqueeze(-1) >= d0.unsqueeze(0)).float()]
-    return masks
-"""
-
-
-def code_of(function: ast.FunctionDef) -> str:
-    """The code of ``function`` without its layout, comments, blank lines and docstring: its
-    syntax tree, as text."""
-    function = copy.copy(function)
-    first = function.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-            and isinstance(first.value.value, str):
-        function.body = function.body[1:]
-    return ast.dump(function)
-
-
-COURSE_CODE = code_of(ast.parse(COURSE_CREATE_MASKS).body[0])
-
-
-@functools.lru_cache(maxsize=4)
-def course_masks_line(source: bytes | None) -> int | None:
-    """Where ``MADE.create_masks`` of this flow_network.py is the course starter's own
-    (COURSE_CREATE_MASKS, comments, blank lines and layout aside): the line of its remainder by
-    D - 1; else None. Read here as data, nothing run; parsed once per grading run (cached), and
-    not at all over given_code.MAX_CHARS (the starter's file is far shorter)."""
-    if not source or len(source) > given_code.MAX_CHARS:
-        return None
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "MADE"]
-    methods = [node for node in (classes[-1].body if classes else [])
-               if isinstance(node, ast.FunctionDef) and node.name == "create_masks"]
-    if len(classes) != 1 or len(methods) != 1 or methods[0].decorator_list \
-            or code_of(methods[0]) != COURSE_CODE or _rebinds_masks(tree, methods[0]):
-        return None
-    return min(node.lineno for node in ast.walk(methods[0]) if _is_remainder_by_minus_one(node))
-
-
-def _rebinds_masks(tree: ast.Module, method: ast.FunctionDef) -> bool:
-    """Whether anything in ``tree`` but ``method`` could stand in for MADE.create_masks: another
-    binding of the name MADE or create_masks (an assignment, an import, a def), or the name
-    create_masks anywhere but in a call ``self.create_masks()`` (an attribute set from outside,
-    a string given to setattr). Such a file may build D = 1 after all, so its D = 1 cases are
-    graded, not left out."""
-    for node in ast.walk(tree):
-        if node is method:
-            continue
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                and node.name == "create_masks":
-            return True
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) \
-                and node.id in ("MADE", "create_masks"):
-            return True
-        if isinstance(node, ast.alias) and (node.asname or node.name) in ("MADE", "create_masks"):
-            return True
-        if isinstance(node, ast.Attribute) and node.attr == "create_masks" and not (
-                isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name)
-                and node.value.id == "self"):
-            return True
-        if isinstance(node, ast.Constant) and node.value == "create_masks":
-            return True
-    return False
-
-
-def _is_remainder_by_minus_one(node: ast.AST) -> bool:
-    """Whether ``node`` is ``a % (b - 1)``."""
-    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)):
-        return False
-    divisor = node.right
-    return (isinstance(divisor, ast.BinOp) and isinstance(divisor.op, ast.Sub)
-            and isinstance(divisor.right, ast.Constant) and divisor.right.value == 1)
+# Asking the sandbox, and the notes on what it sent back
 
 
 def left_out(D: int) -> bool:
@@ -327,209 +238,6 @@ def note_made_layers(D: int, n_hidden: int, layers: object) -> None:
         graderUtil.note("not graded: the masks of MADE.net should be those of the degree rules, "
                         f"as the given code's create_masks makes them (D = {D}, "
                         f"n_hidden = {n_hidden})")
-
-
-# ----------------------------------------------------------------------------------------
-# The flow: the judge's weights, and independent computations
-
-
-def degree_masks(D: int, H: int, n_hidden: int) -> list[Tensor]:
-    """The MADE masks (out, in) of every layer for the sequential ordering, from the rules.
-
-    Input i has degree i and hidden unit k degree k mod (D - 1) (0 when D = 1). A hidden unit
-    sees the units below it of degree <= its own; both outputs of dimension i (mu_i and
-    alpha_i) see the hidden units of degree < i.
-    """
-    hidden = [k % (D - 1) if D > 1 else 0 for k in range(H)]
-
-    def mask(out_degrees: list[int], in_degrees: list[int], sees: Callable) -> Tensor:
-        return torch.tensor([[float(sees(o, i)) for i in in_degrees] for o in out_degrees])
-
-    first = mask(hidden, list(range(D)), operator.ge)
-    last = mask(list(range(D)) * 2, hidden, operator.gt)
-    return [first] + [mask(hidden, hidden, operator.ge)] * n_hidden + [last]
-
-
-class Net:
-    """A MADE's net as the judge computes it: masked linear layers ``x (W * M)^T + b`` with
-    ReLUs between them, the network the problem set gives. ``layers``: (W, b, M) each."""
-
-    def __init__(self, layers: list[tuple[Tensor, Tensor, Tensor]]) -> None:
-        self.layers = layers
-
-    def __call__(self, x: Tensor) -> Tensor:
-        for index, (weight, bias, mask) in enumerate(self.layers):
-            if index:
-                x = torch.relu(x)
-            x = x @ (weight * mask).T + bias
-        return x
-
-
-def made_weights(D: int, n_hidden: int, dtype: torch.dtype = torch.float32,
-                 prefix: str = "") -> tuple[dict[str, Tensor], Net]:
-    """Weights for ``MADE(D, HIDDEN_SIZE, n_hidden)`` chosen here: nn.Linear's initialisation
-    and the masks of the degree rules. Returned as a state dict laid out as the given code
-    lays out its layers (``net.0.weight``, ``net.0.bias``, ``net.0.mask``, ``net.2.weight``,
-    ..., each key after ``prefix``) and as the Net that computes with them."""
-    state, layers = {}, []
-    for index, mask in enumerate(degree_masks(D, HIDDEN_SIZE, n_hidden)):
-        linear = nn.Linear(mask.shape[1], mask.shape[0]).to(dtype)
-        layer = (linear.weight.detach(), linear.bias.detach(), mask.to(dtype))
-        key = f"{prefix}net.{2 * index}."
-        state.update(zip((key + "weight", key + "bias", key + "mask"), layer))
-        layers.append(layer)
-    return state, Net(layers)
-
-
-def maf_weights(D: int, n_flows: int, dtype: torch.dtype = torch.float32
-                ) -> tuple[dict[str, Tensor], list[Net | None]]:
-    """Weights for ``MAF(D, HIDDEN_SIZE, 1, n_flows)``: a state dict (``nf.0.net.0.weight``,
-    ...: the MADE blocks at even places of ``nf``, the reversals between them hold none) and
-    the blocks as ``reference_flow_inverse`` takes them (a Net per MADE, None per reversal)."""
-    state, blocks = {}, []
-    for flow in range(n_flows):
-        block_state, net = made_weights(D, 1, dtype, prefix=f"nf.{2 * flow}.")
-        state.update(block_state)
-        blocks += [net, None]
-    return state, blocks
-
-
-def flow_gradients(state: dict[str, Tensor], loss: Callable[[dict[str, Net]], Tensor]
-                   ) -> dict[str, Tensor]:
-    """The gradient in every weight and bias of ``state`` (laid out as made_weights lays it
-    out) of ``loss(nets)``, where ``nets`` holds the Net of each MADE by its key's prefix
-    ("", "nf.0.", ...), in float64: what sandbox.calls.gradients must send back for the
-    student's model with this state."""
-    leaves = {key: value.detach().double().requires_grad_(not key.endswith(".mask"))
-              for key, value in state.items()}
-    layers: dict[str, list] = {}
-    for key in leaves:
-        if key.endswith(".weight"):
-            base = key.removesuffix("weight")
-            layers.setdefault(key[:key.rindex("net.")], []).append(
-                (leaves[key], leaves[base + "bias"], leaves[base + "mask"]))
-    trained = [key for key in leaves if not key.endswith(".mask")]
-    grads = torch.autograd.grad(loss({prefix: Net(each) for prefix, each in layers.items()}),
-                                [leaves[key] for key in trained], allow_unused=True)
-    return {key: torch.zeros_like(leaves[key]) if grad is None else grad
-            for key, grad in zip(trained, grads)}
-
-
-def net_mu_alpha(net: Net, x: Tensor) -> tuple[Tensor, Tensor]:
-    """mu and alpha (log std) of every dimension: the two halves of ``net(x)``."""
-    out = net(x)
-    return out[:, : x.shape[1]], out[:, x.shape[1] :]
-
-
-def reference_inverse(net: Net, x: Tensor) -> tuple[Tensor, Tensor]:
-    """z = (x - mu) * exp(-alpha) and log|det dz/dx| = -sum(alpha), in one pass of the net."""
-    mu, alpha = net_mu_alpha(net, x)
-    return (x - mu) * torch.exp(-alpha), -alpha.sum(dim=1)
-
-
-@torch.no_grad()
-def reference_forward(net: Net, z: Tensor) -> tuple[Tensor, Tensor]:
-    """x_i = mu_i + z_i * exp(alpha_i) and sum(alpha), one dimension at a time.
-
-    mu_i and alpha_i come from the net applied to the entries x_<i found so far. The entries
-    not found yet hold noise: they must not matter, as mu_i and alpha_i depend on x_<i only.
-    """
-    x = torch.randn_like(z)
-    log_det = torch.zeros_like(z[:, 0])
-    for i in range(z.shape[1]):
-        mu, alpha = net_mu_alpha(net, x)
-        x[:, i] = mu[:, i] + z[:, i] * torch.exp(alpha[:, i])
-        log_det += alpha[:, i]
-    return x, log_det
-
-
-def reference_flow_inverse(blocks: list[Net | None], x: Tensor) -> tuple[Tensor, Tensor]:
-    """The noise z = f^-1(x) of the whole flow and the sum of the blocks' log-dets."""
-    z, log_det = x, torch.zeros_like(x[:, 0])
-    for block in blocks:
-        if block is None:
-            z = z.flip(1)
-        else:
-            z, block_log_det = reference_inverse(block, z)
-            log_det = log_det + block_log_det
-    return z, log_det
-
-
-def standard_normal_log_density(z: Tensor) -> Tensor:
-    """log N(z; 0, I) of every row of ``z``."""
-    return Normal(0.0, 1.0).log_prob(z).sum(dim=1)
-
-
-def reference_log_prob(blocks: list[Net | None], x: Tensor) -> Tensor:
-    """log p(x) of every row of ``x`` by the change of variables (equation 2)."""
-    z, log_det = reference_flow_inverse(blocks, x)
-    return standard_normal_log_density(z) + log_det
-
-
-def log_abs_det(jacobians: Tensor) -> Tensor:
-    return torch.linalg.slogdet(jacobians).logabsdet
-
-
-# ----------------------------------------------------------------------------------------
-# The flow: what known wrong implementations give, so that a failure can name its mistake
-
-
-def made_mistakes(method: str, net: Net, inputs: Tensor
-                  ) -> dict[str, tuple[Tensor, Tensor | None]]:
-    """(output, log_det) of common wrong versions of MADE.<method>, by description (a NaN
-    stands for any value: grader_common.Mistakes)."""
-    mu, alpha = net_mu_alpha(net, inputs)
-    if method == "forward":
-        output, log_det = reference_forward(net, inputs)
-        mistakes = {
-            "one pass of self.net on z (mu_i and alpha_i must come from x_<i, found one "
-            "dimension at a time)": (mu + inputs * torch.exp(alpha), alpha.sum(dim=1)),
-            "the inverse's sign, -sum(alpha) (the forward's log_det is log|det dx/dz| = "
-            "+sum(alpha))": (output, -log_det),
-        }
-        last_pass = "each of the D dimensions needs a pass, range(D)"
-    else:
-        output = (inputs - mu) * torch.exp(-alpha)
-        mistakes = {
-            "exp(+alpha) in place of exp(-alpha) (z = (x - mu) * exp(-alpha), equation 3)":
-                ((inputs - mu) * torch.exp(alpha), -alpha.sum(dim=1)),
-            "the forward's sign, +sum(alpha) (the inverse's log_det is log|det dz/dx| = "
-            "-sum(alpha), equation 3)": (output, alpha.sum(dim=1)),
-        }
-        last_pass = "z_i = (x_i - mu_i) * exp(-alpha_i) for every i, all at once"
-    # Checked last: with D > 1 it matches whatever the last dimension holds; with D = 1 the
-    # loop makes no pass, and the output holds what it started from, 0 or the input. It says
-    # nothing of log_det (None), which the output's check precedes.
-    D, name = inputs.shape[1], "x" if method == "forward" else "z"
-    unfilled = [output.clone()] if D > 1 else [torch.zeros_like(inputs), inputs]
-    unfilled[0][:, -1] = float("nan") if D > 1 else 0.0
-    for start, value in zip(("0", "the input"), unfilled):
-        left = (f"{name}[:, :{D - 1}] is right" if D > 1
-                else f"{name} is still {start}, where the loop began")
-        mistakes[f"the last dimension {name}[:, {D - 1}] left unfilled ({left}; does a loop over "
-                 f"range(D - 1) stop one short? {last_pass})"] = (value, None)
-    return mistakes
-
-
-def maf_mistakes(blocks: list[Net | None], x: Tensor) -> dict[str, Tensor]:
-    """log p(x) of every row as common wrong versions of MAF.log_prob give it."""
-    z, log_det = reference_flow_inverse(blocks, x)
-    base = standard_normal_log_density(z)
-    reversed_z, reversed_log_det = reference_flow_inverse(blocks[::-1], x)
-    return {
-        "the log-dets subtracted (log p(x) = log N(z) + the sum of the inverses' log-dets, "
-        "equation 2)": base - log_det,
-        "the log-dets left out (equation 2 adds them)": base,
-        "the blocks taken in reversed order (x goes through self.nf from first to last)":
-            standard_normal_log_density(reversed_z) + reversed_log_det,
-        "log N(z_d) averaged over the dimensions, not summed (log_prob is one value per "
-        "row, shape (B,))": base / x.shape[1] + log_det,
-    }
-
-
-def batch_means(per_row: dict[str, Tensor]) -> dict[str, Tensor]:
-    """The batch mean of each of these values per row: what MAF.log_probs gives."""
-    return {description: values.mean() for description, values in per_row.items()}
 
 
 # ----------------------------------------------------------------------------------------
@@ -1122,24 +830,7 @@ class MAFTest(FlowTestCase):
 
 
 # ----------------------------------------------------------------------------------------
-# GAN losses (problems 2b, 4b and 5e): the judge's networks
-
-# A generator, a discriminator, a batch of real images and its labels (None: unconditional)
-Setup = tuple[nn.Module, nn.Module, Tensor, Tensor | None]
-
-
-def stand_ins(conditional: bool, logits: float = 0.0) -> Setup:
-    """Stand-in networks with GAN_BATCH real images (and labels, if conditional); D's logits
-    shifted by ``logits`` (the bias of its head)."""
-    x_real = torch.randn(GAN_BATCH, *IMAGE_SHAPE)
-    if conditional:
-        g, d = LinearConditionalGenerator(), TinyConditionalDiscriminator()
-        labels = torch.randint(NUM_CLASSES, (GAN_BATCH,))
-    else:
-        (g, d), labels = (LinearGenerator(), TinyDiscriminator()), None
-    with torch.no_grad():
-        d.head.bias.add_(logits)
-    return g, d, x_real, labels
+# GAN losses (problems 2b, 4b and 5e): the networks and calls of the tests
 
 
 def real_networks(conditional: bool) -> Setup:
@@ -1151,331 +842,12 @@ def real_networks(conditional: bool) -> Setup:
     return network.Generator(), network.Discriminator(), x_real, None
 
 
-def linear_critic_expectations(g: nn.Module, critic: LinearCritic, x_real: Tensor
-                               ) -> tuple[Tensor, Tensor, Tensor]:
-    """For a linear critic d(x) = <w, x> + b, in closed form: the critic loss
-    E<w, G(z) - x> + 10 (||w|| - 1)^2 (equation 24), its gradient in w
-    E[G(z) - x] + 20 (||w|| - 1) w / ||w||, and the gradient without the penalty's part."""
-    z, _ = seeded_draws(len(x_real), g.dim_z)
-    gap = (g(z) - x_real).detach().double().flatten(1).mean(dim=0)  # E[G(z) - x]
-    w = critic.linear.weight.detach().double()[0]
-    loss = gap @ w + LAMBDA * (w.norm() - 1) ** 2
-    return loss, gap + 2 * LAMBDA * (w.norm() - 1) * w / w.norm(), gap
-
-
-def linear_critic(norm: float) -> LinearCritic:
-    """d(x) = <w, x> + b with ||w|| = ``norm``: its gradient is w at every x."""
-    critic = LinearCritic()
-    with torch.no_grad():
-        critic.linear.weight.mul_(norm / critic.linear.weight.norm())
-    return critic
-
-
 def loss_of(name: str, setup: Setup, **options: object) -> tuple[str, dict]:
     """The call of the loss ``name`` on ``setup`` (sandbox.calls.loss_call), seeded with
     SEED."""
     g, d, x_real, y_real = setup
     return call(Recipe.LOSS_CALL, name=name, g=network_spec(g), d=network_spec(d), x_real=x_real,
                 y_real=y_real, seed=SEED, **options)
-
-
-# ----------------------------------------------------------------------------------------
-# GAN losses: independent computations
-
-
-def seeded_draws(batch: int, dim_z: int) -> tuple[Tensor, Tensor]:
-    """A loss's random draws after torch.manual_seed(SEED).
-
-    z (batch, dim_z) comes first, then alpha (batch, 1, 1, 1) for the gradient penalty.
-    """
-    torch.manual_seed(SEED)
-    z = torch.randn(batch, dim_z)
-    return z, torch.rand(batch, 1, 1, 1)
-
-
-def neg_log_sigmoid(h: Tensor) -> Tensor:
-    """-log sigma(h) = log(1 + exp(-h)), written so that it is exact at any logit h."""
-    return torch.clamp(-h, min=0) + torch.log1p(torch.exp(-h.abs()))
-
-
-def input_gradients(d: nn.Module, x: Tensor, create_graph: bool = False) -> Tensor:
-    """grad_x D(x_i) of every sample (shaped as ``x``), by autograd on one sample at a time;
-    with ``create_graph``, differentiable in D's parameters."""
-    grads = []
-    for sample in x:
-        sample = sample[None].detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(d(sample).sum(), sample, create_graph=create_graph)
-        grads.append(grad[0])
-    return torch.stack(grads)
-
-
-def input_gradient_norms(d: nn.Module, x: Tensor, create_graph: bool = False) -> Tensor:
-    """||grad_x D(x_i)||_2 of every sample."""
-    return input_gradients(d, x, create_graph).flatten(1).norm(dim=1)
-
-
-class Scored(NamedTuple):
-    """What the losses on (g, d) are computed from, in float64: the second draw alpha, copies
-    of the networks, the real and fake images, and D's logits of both (the fakes and logits
-    differentiable in the copies' parameters)."""
-
-    alpha: Tensor
-    g64: nn.Module
-    d64: nn.Module
-    real: Tensor
-    fake: Tensor
-    h_real: Tensor
-    h_fake: Tensor
-
-
-def scored(g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None) -> Scored:
-    """The Scored of a loss's draws (z, then alpha) on (g, d): float64 copies of the networks
-    see the float32 draws."""
-    z, alpha = seeded_draws(len(x_real), g.dim_z)
-    g64, d64 = copy.deepcopy(g).double(), copy.deepcopy(d).double()
-    labels = () if y_real is None else (y_real,)
-    real = x_real.double()
-    fake = g64(z.double(), *labels)
-    return Scored(alpha, g64, d64, real, fake, d64(real, *labels), d64(fake, *labels))
-
-
-def loss_names(y_real: Tensor | None) -> tuple[str, ...]:
-    """The losses that apply to a setup: conditional ones where it has labels."""
-    return CONDITIONAL if y_real is not None else NONSATURATING + WGAN_GP
-
-
-def loss_equation(name: str, scores: Scored, create_graph: bool = False) -> Tensor:
-    """The loss ``name`` from its equation (10, 11, 24, 25; 17-18 and the conditional 11), in
-    float64, on ``scores``; with ``create_graph``, the penalty too is differentiable in D's
-    parameters."""
-    alpha, _, d64, real, fake, h_real, h_fake = scores
-    if name.endswith("loss_nonsaturating_d"):  # with -log(1 - sigma(h)) = -log sigma(-h)
-        return neg_log_sigmoid(h_real).mean() + neg_log_sigmoid(-h_fake).mean()
-    if name.endswith("loss_nonsaturating_g"):
-        return neg_log_sigmoid(h_fake).mean()
-    if name == "loss_wasserstein_gp_g":
-        return -h_fake.mean()
-    norms = input_gradient_norms(d64, alpha * fake.detach() + (1 - alpha) * real, create_graph)
-    return h_fake.mean() - h_real.mean() + LAMBDA * ((norms - 1) ** 2).mean()
-
-
-def reference_losses(
-    g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
-) -> dict[str, Tensor]:
-    """Every loss that applies to (g, d) from its equation, in float64, for the same draws.
-
-    Conditional (``y_real`` given): equations 17-18 and the conditional equation 11; otherwise
-    equations 10, 11, 24 and 25, from ``scored``.
-    """
-    scores = scored(g, d, x_real, y_real)
-    return {name: loss_equation(name, scores).detach() for name in loss_names(y_real)}
-
-
-def reference_gradients(name: str, setup: Setup, train: dict[str, str]
-                        ) -> tuple[dict[str, Tensor], dict[str, dict[str, Tensor]]]:
-    """The gradients that the loss ``name`` of its equation sends, at the loss's draws, to the
-    modules of ``train`` (named as loss_call names them: ``{"G": "g.linear"}`` gives
-    ``G.weight``, ``G.bias``), in float64; and those of known wrong versions, by description
-    (a critic loss whose penalty sends D none)."""
-    scores = scored(*setup)
-    networks = {"g": scores.g64, "d": scores.d64}
-    named = [(f"{label}.{key}", parameter) for label, where in train.items()
-             for key, parameter in networks[where.partition(".")[0]].get_submodule(
-                 where.partition(".")[2]).named_parameters()]
-
-    def gradients_of(loss: Tensor) -> dict[str, Tensor]:
-        grads = torch.autograd.grad(loss, [parameter for _, parameter in named],
-                                    allow_unused=True, retain_graph=True)
-        return {key: torch.zeros_like(parameter) if grad is None else grad.detach()
-                for (key, parameter), grad in zip(named, grads)}
-
-    mistakes = {}
-    if name == "loss_wasserstein_gp_d":
-        mistakes[NO_PENALTY_GRADIENT] = gradients_of(scores.h_fake.mean() - scores.h_real.mean())
-    return gradients_of(loss_equation(name, scores, create_graph=True)), mistakes
-
-
-class Term(NamedTuple):
-    """One term of a loss as its equation writes it: its name for the messages (``the fakes'
-    term -E log(1 - D(G(z)))``), its value, and the values of its known wrong forms, each
-    named by what follows the term's name (``written as ...``)."""
-
-    name: str
-    value: Tensor
-    forms: dict[str, Tensor]
-
-
-SIGN, SUMMED = "with the wrong sign", "summed over the batch, not averaged"
-
-
-def term_mistakes(terms: list[Term], batch: int) -> dict[str, Tensor]:
-    """The values of a loss, the sum of ``terms``, with one or more of them wrong, each named
-    by the terms that differ and how (fewest first): a term with the wrong sign, left out,
-    summed over the ``batch``, or in one of its wrong forms. Every term wrong in the same way
-    by a sign or a sum is the whole loss scaled, which assert_close's ratio names."""
-    choices = [[(None, term.value), (SIGN, -term.value), ("left out", torch.zeros_like(term.value)),
-                (SUMMED, batch * term.value), *term.forms.items()] for term in terms]
-    found = []
-    for choice in itertools.product(*choices):
-        wrong = [(term.name, form) for term, (form, _) in zip(terms, choice) if form is not None]
-        scaled = len(wrong) == len(terms) and len({form for _, form in wrong}) == 1 \
-            and wrong[0][1] in (SIGN, SUMMED)
-        if wrong and not scaled:
-            description = ", and ".join(f"{name} {form}" for name, form in wrong)
-            found.append((len(wrong), description, sum(value for _, value in choice)))
-    return {description: value for _, description, value in sorted(found, key=lambda f: f[0])}
-
-
-def loss_mistakes(
-    name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
-) -> dict[str, Tensor]:
-    """The values of common wrong versions of the loss ``name`` on (g, d), by description,
-    computed as reference_losses computes the right ones: whole-loss mistakes first, then
-    (term_mistakes) those of one or more of its terms."""
-    batch = len(x_real)
-    alpha, g64, d64, real, fake, h_real, h_fake = scored(g, d, x_real, y_real)
-    fake, h_real, h_fake = fake.detach(), h_real.detach(), h_fake.detach()
-    real_of, fake_of = ("x", "G(z)") if y_real is None else ("x, y", "G(z, y), y")
-    if name.endswith("loss_nonsaturating_d"):
-        return term_mistakes([
-            Term(f"the reals' term -E log D({real_of})", neg_log_sigmoid(h_real).mean(), {
-                f"written as -E log(1 - D({real_of})), the fakes' form":
-                    neg_log_sigmoid(-h_real).mean()}),
-            Term(f"the fakes' term -E log(1 - D({fake_of}))", neg_log_sigmoid(-h_fake).mean(), {
-                f"written as -E log D({fake_of}), the generator's form":
-                    neg_log_sigmoid(h_fake).mean(),
-                "written as logsigmoid(1 - h) (1 - sigma(h) = sigma(-h), so log(1 - D) = "
-                "logsigmoid(-h))": neg_log_sigmoid(1 - h_fake).mean()}),
-        ], batch)
-    if name.endswith("loss_nonsaturating_g"):
-        return {
-            f"the minimax form E log(1 - D({fake_of})) (the non-saturating loss is "
-            f"-E log D({fake_of}))": -neg_log_sigmoid(-h_fake).mean(),
-            f"-E log(1 - D({fake_of})), the discriminator's term for the fakes (the "
-            f"non-saturating loss is -E log D({fake_of}))": neg_log_sigmoid(-h_fake).mean(),
-        }
-    if name != "loss_wasserstein_gp_d":
-        return {}
-
-    def critic_loss(h_fakes: Tensor, norms: Tensor) -> Tensor:
-        """Equation 24 with the penalty on these gradient norms."""
-        return h_fakes.mean() - h_real.mean() + LAMBDA * ((norms - 1) ** 2).mean()
-
-    def norms_at(weights: Tensor, fakes: Tensor = fake) -> Tensor:
-        """One gradient norm per sample at the interpolates with these weights."""
-        return input_gradients(d64, weights * fakes + (1 - weights) * real).flatten(1).norm(dim=1)
-
-    # The draws of the wrong orders and shapes, each after seeding as the loss is called:
-    # alpha then z, without the given z or after it (z drawn again)
-    before_z = {}
-    for given_z in (False, True):
-        torch.manual_seed(SEED)
-        if given_z:
-            torch.randn(batch, g.dim_z)
-        alpha_first, z_second = torch.rand(batch, 1, 1, 1), torch.randn(batch, g.dim_z)
-        fake_second = g64(z_second.double()).detach()
-        before_z[given_z] = critic_loss(d64(fake_second).detach(),
-                                        norms_at(alpha_first, fake_second))
-    drawn_after_z = {}
-    for shape in ((1,), tuple(x_real.shape)):
-        torch.manual_seed(SEED)
-        torch.randn(batch, g.dim_z)
-        drawn_after_z[shape] = torch.rand(shape)
-    grads = input_gradients(d64, alpha * fake + (1 - alpha) * real)  # at the right x_hat
-    penalty = LAMBDA * ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
-    return {
-        "alpha drawn before z (z = torch.randn(...) is the first draw, alpha the second)":
-            before_z[False],
-        "alpha drawn before z, and z drawn again after it (the given z is the first draw, "
-        "alpha the second; draw no other z)": before_z[True],
-        "one alpha for the whole batch (draw one per sample: torch.rand(B, 1, 1, 1))":
-            critic_loss(h_fake, norms_at(drawn_after_z[(1,)])),
-        "alpha drawn per pixel (draw one per sample: torch.rand(B, 1, 1, 1))":
-            critic_loss(h_fake, norms_at(drawn_after_z[tuple(x_real.shape)])),
-        "the norm of the whole batch's gradient (take one norm per sample: "
-        "grad.reshape(B, -1).norm(dim=1))": critic_loss(h_fake, grads.norm()),
-        "per-channel gradient norms (one norm per sample over all its channels and pixels: "
-        "grad.reshape(B, -1).norm(dim=1))": critic_loss(h_fake, grads.flatten(2).norm(dim=2)),
-        "the norm over the last axis only (one norm per sample over all its channels and "
-        "pixels: grad.reshape(B, -1).norm(dim=1))": critic_loss(h_fake, grads.norm(dim=-1)),
-        "the gradient of the batch mean d(x_hat).mean(), 1/B of each sample's gradient "
-        "(take the gradient of the sum)":
-            critic_loss(h_fake, grads.flatten(1).norm(dim=1) / batch),
-        **term_mistakes([
-            Term("the fakes' term E D(G(z))", h_fake.mean(), {}),
-            Term("the reals' term -E D(x)", -h_real.mean(), {}),
-            Term(f"the penalty {LAMBDA:g} E(||grad D(x_hat)|| - 1)^2", penalty, {
-                f"with lambda = 1 (lambda = {LAMBDA:g})": penalty / LAMBDA}),
-        ], batch),
-    }
-
-
-# ----------------------------------------------------------------------------------------
-# GAN losses: everything a test compares with, computed before it asks
-
-
-def noise_and_fakes(setup: Setup) -> tuple[Tensor, Tensor | None]:
-    """The z that G of ``setup`` must be given (the loss's first draw) and, for a conditional
-    setup, the fakes G(z, y_real) that D must score with y_real."""
-    g, _, x_real, y_real = setup
-    z, _ = seeded_draws(len(x_real), g.dim_z)
-    with torch.no_grad():
-        return z, None if y_real is None else g(z, y_real)
-
-
-X_HAT = "x_hat = alpha G(z) + (1 - alpha) x with alpha = torch.rand(B, 1, 1, 1) drawn second"
-
-
-class LossCase(NamedTuple):
-    """A loss on a setup, and all that the judge compares its answer with: the value of its
-    equation and of known mistakes; what the records of G's and D's calls should show (the
-    draw z, the conditional fakes, the critic's interpolates x_hat), quoted only to explain a
-    failing value; and, where it trains modules, the gradients of its equation and of known
-    mistakes."""
-
-    name: str
-    setup: Setup
-    expected: Tensor
-    mistakes: dict[str, Tensor]
-    z: Tensor
-    fakes: Tensor | None
-    x_hat: Tensor | None
-    gradients: dict[str, Tensor] | None
-    gradient_mistakes: dict[str, dict[str, Tensor]]
-
-
-def loss_case(name: str, setup: Setup, train: dict[str, str] | None = None) -> LossCase:
-    """The LossCase of the loss ``name`` on ``setup``, training the modules of ``train``."""
-    g, _, x_real, y_real = setup
-    z, fakes = noise_and_fakes(setup)
-    x_hat = None
-    if name == "loss_wasserstein_gp_d":
-        _, alpha = seeded_draws(len(x_real), g.dim_z)
-        with torch.no_grad():
-            x_hat = alpha * g(z) + (1 - alpha) * x_real
-    gradients, gradient_mistakes = reference_gradients(name, setup, train) if train else (None, {})
-    return LossCase(name, setup, reference_losses(*setup)[name], loss_mistakes(name, *setup), z,
-                    fakes, x_hat, gradients, gradient_mistakes)
-
-
-def assert_loss(answer: dict, case: LossCase) -> None:
-    """The loss of ``answer`` (loss_call) against its equation; where it differs and matches
-    no known mistake, the records of G's and D's calls may say why (common.assert_loss;
-    for the critic loss, the interpolates it scored): a record explains a failure, never
-    decides one."""
-    _, _, x_real, y_real = case.setup
-    try:
-        common.assert_loss(answer, case.name, case.expected, case.mistakes, case.z, x_real,
-                                  y_real, case.fakes)
-    except Mismatch as error:
-        if error.mistake is None and case.x_hat is not None:
-            assert_scored(answer["d_calls"], case.x_hat, X_HAT)
-        raise
-
-
-def assert_trains(answer: dict, case: LossCase) -> None:
-    """The gradients of ``answer`` (loss_call with ``train``) against those of the equation."""
-    assert_gradients(answer["gradients"], case.gradients, case.gradient_mistakes)
 
 
 def note_critic_batches(calls: object, batch: int) -> None:
@@ -1488,12 +860,6 @@ def note_critic_batches(calls: object, batch: int) -> None:
     if sizes and sizes[0] < batch:
         graderUtil.note(f"not graded: the critic saw batches of {shown(sizes)}; on whole "
                         f"batches of {batch} (no loop over samples) it is fast")
-
-
-def trained_network(name: str) -> dict[str, str]:
-    """The whole network that the loss ``name`` trains: D for a D loss, G for a G loss (what
-    a loss sends the other one is its own affair: a D loss may detach G's samples)."""
-    return {"D": "d"} if name.endswith("_d") else {"G": "g"}
 
 
 # ----------------------------------------------------------------------------------------
