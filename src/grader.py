@@ -10,7 +10,7 @@ the course's autograder does: ``import submission``, then ``submission.flow_netw
 
 This process never imports the submission. Each test chooses every input here: the weights
 and masks of every MADE and MAF (``made_weights``, ``maf_weights``), the stand-in networks,
-the data, the seeds. The sandbox (graderUtil.ask) builds the student's objects, loads these
+the data, the seeds. The sandbox (GradedCase.ask) builds the student's objects, loads these
 weights into them and makes the graded calls (the recipes of sandbox/calls.py); the outputs
 come back as plain data and are judged here against values computed here from the same
 weights and inputs. For the flow: from the masked network those weights define, from the
@@ -38,7 +38,6 @@ if __name__ == "__main__":  # before the imports below: the sandbox imports torc
     launch.start_sandbox_early()
 
 import sys
-import unittest
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,7 +57,7 @@ from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, L
                            check_critic_gradient, check_finite_loss, check_loss,
                            check_pair, check_tensor, network_spec, trained_layer)
 from judge.course_masks import course_masks_line
-from judge.flow_references import (Net, degree_masks, flow_gradients, log_abs_det, maf_weights,
+from judge.flow_references import (Net, flow_gradients, log_abs_det, maf_weights,
                                    made_weights, reference_flow_inverse, reference_forward,
                                    reference_inverse, reference_log_prob,
                                    standard_normal_log_density)
@@ -66,7 +65,10 @@ from judge.gan_references import (GAN_BATCH, Setup, linear_critic, linear_critic
                                   reference_losses, stand_ins)
 from judge.loss_cases import assert_loss, assert_trains, loss_case, trained_network
 from judge.mistakes import batch_means, maf_mistakes, made_mistakes
-from graderUtil import ask, call, graded
+from graderUtil import GradedCase, call, graded
+from judge.client import Collected, GraderFailure
+from judge.notes import (batch_sizes, note_critic_batches, note_made_layers, note_masked_linear,
+                         note_net_batches)
 from sandbox.protocol import GIVEN_CODE_CANNOT, Recipe
 from common.jacobians import autograd_jacobians
 from common.stand_ins import IMAGE_SHAPE, LinearGenerator
@@ -91,28 +93,15 @@ BASIC_LOGITS = (-100.0, 100.0)  # where the basic tests also check the losses: l
 
 
 # ----------------------------------------------------------------------------------------
-# Asking the sandbox, and the notes on what it sent back
-
-
-def left_out(D: int) -> bool:
-    """Whether the cases of dimension ``D`` are left out, with a note: D = 1 alone, and only
-    where the uploaded create_masks is the course starter's own, which cannot build it (no
-    student is charged for given code). Decided here from the upload's text alone: what the
-    sandbox reports (given_code_cannot) never leaves a case out."""
-    line = course_masks_line(graderUtil.submitted_file("flow_network.py")) if D == 1 else None
-    if line is None:
-        return False
-    graderUtil.note("D = 1 left out, no points lost: the given code cannot build it "
-                    f"(ZeroDivisionError: integer modulo by zero, in create_masks, line {line})")
-    return True
+# Asking the sandbox
 
 
 class Answers:
-    """The answers of one ask (graderUtil.Collected) from ``start`` on. Reading one where the
+    """The answers of one ask (judge.client.Collected) from ``start`` on. Reading one where the
     sandbox reports that the given code cannot build what the call needs fails the case with
     that reason: the report can only fail a case (left_out decides what is left out)."""
 
-    def __init__(self, collected: graderUtil.Collected, start: int = 0) -> None:
+    def __init__(self, collected: Collected, start: int = 0) -> None:
         self.collected, self.start = collected, start
 
     def __getitem__(self, index: int) -> object:
@@ -138,28 +127,6 @@ class Answers:
 Part = tuple[list[tuple[str, dict]], Callable[[Answers], None]]
 
 
-def ask_and_judge(*asks: list[Part]) -> None:
-    """Has the sandbox answer the calls of each list of parts in one ask, every ask in turn
-    whatever the answers, then has each part judge its answers in turn; a failure of an ask
-    itself (a time-out) is raised where its first part is judged. Every test has computed
-    beforehand all that it compares with: which questions it asks, and the judge's work for
-    them, depend on no verdict. A slow call goes in a later ask, so that a failure of the
-    quick ones is reported even where the slow one runs out of time."""
-    answered: list[tuple[Answers | None, graderUtil.GraderFailure | None]] = []
-    for parts in asks:
-        try:
-            answered.append((Answers(ask([each for calls, _ in parts for each in calls])), None))
-        except graderUtil.GraderFailure as failure:
-            answered.append((None, failure))
-    for parts, (got, failure) in zip(asks, answered):
-        if failure is not None:
-            raise failure
-        start = 0
-        for calls, judge in parts:
-            judge(got.part(start))
-            start += len(calls)
-
-
 def on_another_device(test_id: str, function: str | None = None) -> Part:
     """The runs of the basic test ``test_id``'s graded functions (``function`` alone, if
     given) with their inputs on the meta device (judge.common.ON_META): each fails where its
@@ -171,73 +138,6 @@ def on_another_device(test_id: str, function: str | None = None) -> Part:
             assert_one_device(got[index], what)
 
     return [each for _, each in runs], judge
-
-
-def batch_sizes(record: object) -> list[int] | None:
-    """The batch sizes self.net saw (sandbox.calls.net_batches), None where the record is not
-    a list of ints. A record of the sandbox: a note or a hint, never a verdict."""
-    if isinstance(record, list) and all(type(size) is int for size in record):
-        return record
-    return None
-
-
-def shown(sizes: list[int]) -> str:
-    """The distinct batch sizes of a record, a few at most, for a note."""
-    distinct = sorted(set(sizes))
-    return f"{distinct[:5]}"[:-1] + (", ...]" if len(distinct) > 5 else "]")
-
-
-def note_net_batches(what: str, sizes: list[int] | None, batch: int, one_pass: bool) -> None:
-    """Notes (no points at stake: only the sandbox records them) where self.net did not see
-    the whole batch, or (``one_pass``) ran more than once."""
-    if sizes is None:
-        return
-    if not sizes or set(sizes) != {batch}:
-        graderUtil.note(f"not graded: in {what} on {batch} row(s), self.net saw batches of "
-                        f"{shown(sizes)}; called on the whole batch at once, it is fast")
-    elif one_pass and len(sizes) != 1:
-        graderUtil.note(f"not graded: {what} called self.net {len(sizes)} times; x is known, so "
-                        "one pass on the whole batch gives mu and alpha of every dimension "
-                        "(what makes the MAF's density fast)")
-
-
-def holds(value: object, expected: Tensor) -> bool:
-    """Whether ``value``, from the sandbox, is a real tensor shaped as ``expected`` holding
-    its values."""
-    return (isinstance(value, Tensor) and not value.is_complex()
-            and tuple(value.shape) == tuple(expected.shape)
-            and bool((value.double() == expected.double()).all()))
-
-
-def note_masked_linear(found: object) -> None:
-    """Notes (not graded: records of the sandbox) where MaskedLinear (masked_linear) is not
-    an nn.Linear with a `mask` buffer, as the given code's is."""
-    found = found if isinstance(found, dict) else {}
-    if found.get("is_linear") is not True:
-        graderUtil.note("not graded: MaskedLinear should subclass nn.Linear, as the given "
-                        "code's does")
-    buffers = found.get("buffers")
-    if not (isinstance(buffers, list) and "mask" in buffers):
-        graderUtil.note("not graded: MaskedLinear should register a `mask` buffer, as the "
-                        "given code's does")
-
-
-def note_made_layers(D: int, n_hidden: int, layers: object) -> None:
-    """Notes (not graded: records of the sandbox) where MADE(D, HIDDEN_SIZE, n_hidden).net
-    (made_layers) is not MaskedLinear and ReLU layers in turn with the masks of the degree
-    rules, as the given code builds it."""
-    masks = degree_masks(D, HIDDEN_SIZE, n_hidden)
-    types = ["MaskedLinear", "ReLU"] * (len(masks) - 1) + ["MaskedLinear"]
-    layers = layers if isinstance(layers, dict) else {}
-    if layers.get("types") != types:
-        graderUtil.note(f"not graded: MADE.net should be the layers {', '.join(types)}, as "
-                        f"the given code builds it (D = {D}, n_hidden = {n_hidden})")
-    made_masks = layers.get("masks")
-    if not (isinstance(made_masks, list) and len(made_masks) == len(masks)
-            and all(holds(made, mask) for made, mask in zip(made_masks, masks))):
-        graderUtil.note("not graded: the masks of MADE.net should be those of the degree rules, "
-                        f"as the given code's create_masks makes them (D = {D}, "
-                        f"n_hidden = {n_hidden})")
 
 
 # ----------------------------------------------------------------------------------------
@@ -278,21 +178,53 @@ def first_output(answer: object, shape: tuple[int, ...],
     return shaped(value, shape, dtype)
 
 
-class SeededTestCase(unittest.TestCase):
+class SeededTestCase(GradedCase):
     """Seeds torch, so that every run is the same, and computes on one thread: on tensors
     this small, a second thread costs far more in synchronisation than it saves, many times
     more when other processes load the cores."""
-
-    graded_function: str | None = None  # the one a run judges, of a test's functions (graded)
 
     def setUp(self) -> None:
         self.addCleanup(torch.set_num_threads, torch.get_num_threads())
         torch.set_num_threads(1)
         torch.manual_seed(0)
 
+    def ask_and_judge(self, *asks: list[Part]) -> None:
+        """Has the sandbox answer the calls of each list of parts in one ask, every ask in turn
+        whatever the answers, then has each part judge its answers in turn; a failure of an ask
+        itself (a time-out) is raised where its first part is judged. Every test has computed
+        beforehand all that it compares with: which questions it asks, and the judge's work for
+        them, depend on no verdict. A slow call goes in a later ask, so that a failure of the
+        quick ones is reported even where the slow one runs out of time."""
+        answered: list[tuple[Answers | None, GraderFailure | None]] = []
+        for parts in asks:
+            try:
+                answered.append((Answers(self.ask([each for calls, _ in parts for each in calls])),
+                                      None))
+            except GraderFailure as failure:
+                answered.append((None, failure))
+        for parts, (got, failure) in zip(asks, answered):
+            if failure is not None:
+                raise failure
+            start = 0
+            for calls, judge in parts:
+                judge(got.part(start))
+                start += len(calls)
+
 
 class FlowTestCase(SeededTestCase):
     """The checks that the tests of the flow share."""
+
+    def left_out(self, D: int) -> bool:
+        """Whether the cases of dimension ``D`` are left out, with a note: D = 1 alone, and only
+        where the uploaded create_masks is the course starter's own, which cannot build it (no
+        student is charged for given code). Decided here from the upload's text alone: what the
+        sandbox reports (given_code_cannot) never leaves a case out."""
+        line = course_masks_line(self.submitted_file("flow_network.py")) if D == 1 else None
+        if line is None:
+            return False
+        self.note("D = 1 left out, no points lost: the given code cannot build it "
+                  f"(ZeroDivisionError: integer modulo by zero, in create_masks, line {line})")
+        return True
 
     def each_made(self, method: str, derive: Callable[[Net, Tensor, Tensor], object],
                   check: Callable[[Net, Tensor, tuple, Tensor | None, object], None]) -> None:
@@ -321,7 +253,7 @@ class FlowTestCase(SeededTestCase):
             for index, ((D, n_hidden), (_, net), x) in enumerate(
                     zip(MADE_CONFIGS, weights, inputs)):
                 with self.subTest(D=D, n_hidden=n_hidden):
-                    if left_out(D):
+                    if self.left_out(D):
                         continue
                     (answer,) = got[step * index]
                     result = check_pair(answer["result"], f"MADE.{method}", BATCH, D,
@@ -332,7 +264,7 @@ class FlowTestCase(SeededTestCase):
                                                  (BATCH, D, D), FLOAT64_ANSWER)
                     check(net, x, result, jacobians, derived[index])
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     def check_values(self, method: str, expected: Callable, test_id: str) -> None:
         """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``, and
@@ -353,10 +285,10 @@ class FlowTestCase(SeededTestCase):
                     assert_pair_close(result, expected_pair, MADE_PARTS[method], FLOAT32_TOL,
                                       mistakes)
 
-        ask_and_judge([(calls, judge), on_another_device(test_id)])
+        self.ask_and_judge([(calls, judge), on_another_device(test_id)])
 
-    @staticmethod
-    def edge_cases(method: str, expected_pair: Callable, one_pass: bool) -> tuple[Part, Part]:
+    def edge_cases(self, method: str, expected_pair: Callable, one_pass: bool
+                   ) -> tuple[Part, Part]:
         """MADE.<method> on batches of 1 and 10,000 rows and on float64 input, against
         ``expected_pair(net, input)``, the right (output, log_det): the quick cases, and the
         batch of 10,000 rows (for an ask of its own, after theirs: a loop over the rows fails
@@ -382,7 +314,7 @@ class FlowTestCase(SeededTestCase):
                 for position, index in enumerate(indices):
                     batch, dtype, _, _ = cases[index]
                     try:
-                        FlowTestCase.check_edge_case(method, one_pass, inputs[index],
+                        self.check_edge_case(method, one_pass, inputs[index],
                                                      got[position][0], *references[index])
                     except AssertionError as error:  # labelled as a subTest's failure would be
                         raise AssertionError(f"[batch={batch}, dtype={dtype}] {error}") from None
@@ -391,17 +323,16 @@ class FlowTestCase(SeededTestCase):
 
         return part((0, 1)), part((2,))
 
-    @staticmethod
-    def check_edge_case(method: str, one_pass: bool, x: Tensor, answer: dict,
+    def check_edge_case(self, method: str, one_pass: bool, x: Tensor, answer: dict,
                         expected: tuple[Tensor, Tensor], mistakes: dict) -> None:
         """One call of MADE.<method> on ``x`` (``answer``, from made_call) for edge_cases."""
         batch, what = len(x), f"MADE.{method}"
         sizes = batch_sizes(answer["net_batches"])
-        note_net_batches(what, sizes, batch, one_pass)
+        note_net_batches(self.note, what, sizes, batch, one_pass)
         after = answer["input"]
         if isinstance(after, Tensor) and after.shape == x.shape and not torch.equal(after, x):
-            graderUtil.note(f"not graded: {what} seems to change its input in place (by the "
-                            "sandbox's record); a caller may still need it")
+            self.note(f"not graded: {what} seems to change its input in place (by the "
+                      "sandbox's record); a caller may still need it")
         result = check_pair(answer["result"], what, batch, 3,
                             FLOAT64_ANSWER if x.dtype == torch.float64 else x.dtype)
         try:
@@ -416,8 +347,7 @@ class FlowTestCase(SeededTestCase):
                     "rows") from None
             raise
 
-    @staticmethod
-    def one_dimension(method: str, expected: Callable) -> Part:
+    def one_dimension(self, method: str, expected: Callable) -> Part:
         """MADE.<method> with D = 1, where mu and alpha are the biases of the last layer.
 
         ``expected(input, mu, alpha)`` gives the right (output, log_det).
@@ -430,7 +360,7 @@ class FlowTestCase(SeededTestCase):
                       inputs=[inputs])]
 
         def judge(got: Answers) -> None:
-            if left_out(1):
+            if self.left_out(1):
                 return
             (answer,) = got[0]
             result = check_pair(answer["result"], f"MADE.{method}", BATCH, 1, torch.float32)
@@ -481,7 +411,7 @@ class MADEForwardTest(FlowTestCase):
 
         def judge(got: Answers) -> None:
             found = got[0]
-            note_masked_linear(found)
+            note_masked_linear(self.note, found)
             initial = check_tensor(found["initial_weight"], "MaskedLinear's initial weight",
                                    (4, 3), torch.float32)
             assert_close(initial, plain.weight, "MaskedLinear's initial weight", 0)
@@ -490,18 +420,17 @@ class MADEForwardTest(FlowTestCase):
             assert_close(output, expected, "MaskedLinear output (weight * mask)", FLOAT32_TOL)
             for index, (D, n_hidden) in enumerate(MADE_CONFIGS):
                 with self.subTest(D=D, n_hidden=n_hidden):
-                    if not left_out(D):
+                    if not self.left_out(D):
                         self.check_made(D, n_hidden, got[1 + 2 * index], got[2 + 2 * index],
                                         *references[index])
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
-    @staticmethod
-    def check_made(D: int, n_hidden: int, layers: object, answers: list, x_expected: Tensor,
+    def check_made(self, D: int, n_hidden: int, layers: object, answers: list, x_expected: Tensor,
                    mistakes: dict) -> None:
         """One MADE of test_net_structure: its forward's x, and notes on its layers and
         masks."""
-        note_made_layers(D, n_hidden, layers)
+        note_made_layers(self.note, D, n_hidden, layers)
         x, _ = check_pair(answers[0]["result"], "MADE.forward", BATCH, D, torch.float32)
         # The ground of the verdict: the layers and masks are records only the sandbox makes,
         # and the identity is autoregressive too.
@@ -553,7 +482,7 @@ class MADEForwardTest(FlowTestCase):
     )
     def test_forward_edge_cases(self) -> None:
         quick, large = self.edge_cases("forward", reference_forward, one_pass=False)
-        ask_and_judge([quick, self.one_dimension("forward", lambda z, mu, alpha: (
+        self.ask_and_judge([quick, self.one_dimension("forward", lambda z, mu, alpha: (
             mu + z * torch.exp(alpha), alpha.expand(len(z))))], [large])
 
 
@@ -609,7 +538,7 @@ class MADEInverseTest(FlowTestCase):
             assert_gradients(got[0], expected)
 
         quick, large = self.edge_cases("inverse", reference_inverse, one_pass=True)
-        ask_and_judge([quick, self.one_dimension("inverse", lambda x, mu, alpha: (
+        self.ask_and_judge([quick, self.one_dimension("inverse", lambda x, mu, alpha: (
             (x - mu) * torch.exp(-alpha), -alpha.expand(len(x)))),
             ([call(Recipe.MADE_GRADIENTS, args=made_args(3, 1), state=state, method="inverse",
                    x=x)],
@@ -636,7 +565,7 @@ class MAFTest(FlowTestCase):
             value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
             assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, BATCH)
 
-        ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
+        self.ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
                               methods=["log_probs"], x=x)], judge),
                        on_another_device("1c-0-basic")])
 
@@ -665,10 +594,10 @@ class MAFTest(FlowTestCase):
         def judge(got: Answers) -> None:
             for index, D in enumerate(sizes):
                 with self.subTest(D=D):
-                    if not left_out(D):
+                    if not self.left_out(D):
                         self.check_log_probs(D, got[index], *references[index])
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     @staticmethod
     def check_log_probs(D: int, answer: list, expected: Tensor, mistakes: dict) -> None:
@@ -713,7 +642,7 @@ class MAFTest(FlowTestCase):
             assert_close(value, log_density.double().mean(), "log_probs of the grid",
                          tolerance(value, log_density), batch=len(grid))
 
-        ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
+        self.ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
                               methods=["log_prob", "log_probs"], x=grid, dtype="float64",
                               no_grad=True)], judge)])
 
@@ -743,8 +672,8 @@ class MAFTest(FlowTestCase):
             layers = got[0]
             blocks = ["MADE", "PermuteLayer"] * n_flows
             if not (isinstance(layers, dict) and layers.get("types") == blocks):
-                graderUtil.note(f"not graded: MAF.nf should be the blocks {', '.join(blocks)}, "
-                                "as the given code builds it")
+                self.note(f"not graded: MAF.nf should be the blocks {', '.join(blocks)}, "
+                          "as the given code builds it")
             base = check_tensor(layers["base_log_prob"], "base_dist.log_prob", (3,),
                                 torch.float32)
             assert_close(base, Normal(0.0, 1.0).log_prob(points), "base_dist.log_prob", 0)
@@ -752,14 +681,14 @@ class MAFTest(FlowTestCase):
                 with self.subTest(batch=batch):
                     answer = got[index]
                     expected, mistakes, gradients = references[index - 1]
-                    note_net_batches("MAF.log_probs", batch_sizes(answer["net_batches"]), batch,
-                                     one_pass=False)
+                    note_net_batches(self.note, "MAF.log_probs",
+                                     batch_sizes(answer["net_batches"]), batch, one_pass=False)
                     value = check_tensor(answer["log_probs"], "MAF.log_probs(x)", (),
                                          torch.float32)
                     assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, batch)
                     assert_gradients(answer["gradients"], gradients)
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     @graded(
         "1c-4-hidden",
@@ -793,7 +722,7 @@ class MAFTest(FlowTestCase):
                     self.check_permute(D, x, got[2 * index])
                     self.check_sample(D, n, got[2 * index + 1], noise[index])
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     @staticmethod
     def check_permute(D: int, x: Tensor, results: list) -> None:
@@ -811,13 +740,12 @@ class MAFTest(FlowTestCase):
             log_det = check_tensor(log_det, f"{what}'s log_det", (BATCH,), torch.float32)
             assert_close(log_det, torch.zeros(BATCH), f"{what}'s log_det", 0)
 
-    @staticmethod
-    def check_sample(D: int, n: int, sampled: dict, z: Tensor) -> None:
+    def check_sample(self, D: int, n: int, sampled: dict, z: Tensor) -> None:
         """MAF.sample's answer (maf_sample): its samples, judged by ``z``, the flow's inverse
         of them; a note (not graded: the sandbox's record) where it is not a numpy array."""
         if sampled["is_array"] is not True:
-            graderUtil.note("not graded: MAF.sample should return a numpy array, as the given "
-                            "code's does (the trainer and the plots use one)")
+            self.note("not graded: MAF.sample should return a numpy array, as the given "
+                      "code's does (the trainer and the plots use one)")
         samples = sampled["samples"]
         if not isinstance(samples, Tensor):
             raise AssertionError("MAF.sample should return a numpy array of shape "
@@ -848,18 +776,6 @@ def loss_of(name: str, setup: Setup, **options: object) -> tuple[str, dict]:
     g, d, x_real, y_real = setup
     return call(Recipe.LOSS_CALL, name=name, g=network_spec(g), d=network_spec(d), x_real=x_real,
                 y_real=y_real, seed=SEED, **options)
-
-
-def note_critic_batches(calls: object, batch: int) -> None:
-    """A note (not graded: only the sandbox records it) where the critic saw batches smaller
-    than the whole batch."""
-    if not isinstance(calls, list):
-        return
-    sizes = sorted({len(args[0]) for args in calls if isinstance(args, list) and args
-                    and isinstance(args[0], Tensor) and args[0].dim()})
-    if sizes and sizes[0] < batch:
-        graderUtil.note(f"not graded: the critic saw batches of {shown(sizes)}; on whole "
-                        f"batches of {batch} (no loop over samples) it is fast")
 
 
 # ----------------------------------------------------------------------------------------
@@ -933,7 +849,7 @@ class GANTestCase(SeededTestCase):
         def judge(got: Answers) -> None:
             answer, once, twice = (got[step] for step in range(3))
             if name in WGAN_GP:
-                note_critic_batches(answer["d_calls"], GAN_BATCH)
+                note_critic_batches(self.note, answer["d_calls"], GAN_BATCH)
             assert_loss(answer, case)
             assert_trains(answer, case)
             for times, repeat in (("once", once), ("repeated twice", twice)):
@@ -942,7 +858,7 @@ class GANTestCase(SeededTestCase):
                 assert_close(check_loss(repeat["loss"], name), means[times != "once"], what,
                              FLOAT32_TOL)
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     @staticmethod
     def batch_repeated(name: str) -> tuple[Setup, Setup]:
@@ -970,7 +886,7 @@ class NonSaturatingLossTest(GANTestCase):
         functions=NONSATURATING,
     )
     def test_values(self) -> None:
-        ask_and_judge([self.values(self.graded_function, stand_ins(conditional=False)),
+        self.ask_and_judge([self.values(self.graded_function, stand_ins(conditional=False)),
                        self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
                        on_another_device("2b-0-basic", self.graded_function)])
 
@@ -982,7 +898,7 @@ class NonSaturatingLossTest(GANTestCase):
         functions=NONSATURATING,
     )
     def test_real_networks(self) -> None:
-        ask_and_judge([self.values(self.graded_function, real_networks(conditional=False))])
+        self.ask_and_judge([self.values(self.graded_function, real_networks(conditional=False))])
 
     @graded(
         "2b-2-hidden",
@@ -993,7 +909,7 @@ class NonSaturatingLossTest(GANTestCase):
         functions=NONSATURATING,
     )
     def test_extreme_logits(self) -> None:
-        ask_and_judge([self.extreme_logits(self.graded_function)])
+        self.ask_and_judge([self.extreme_logits(self.graded_function)])
 
     @graded(
         "2b-3-hidden",
@@ -1020,7 +936,7 @@ class ConditionalLossTest(GANTestCase):
         functions=CONDITIONAL,
     )
     def test_values(self) -> None:
-        ask_and_judge([self.values(self.graded_function, stand_ins(conditional=True)),
+        self.ask_and_judge([self.values(self.graded_function, stand_ins(conditional=True)),
                        self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
                        on_another_device("4b-0-basic", self.graded_function)])
 
@@ -1033,7 +949,7 @@ class ConditionalLossTest(GANTestCase):
         functions=CONDITIONAL,
     )
     def test_real_networks(self) -> None:
-        ask_and_judge([self.values(self.graded_function, real_networks(conditional=True))])
+        self.ask_and_judge([self.values(self.graded_function, real_networks(conditional=True))])
 
     @graded(
         "4b-2-hidden",
@@ -1055,7 +971,7 @@ class ConditionalLossTest(GANTestCase):
         functions=CONDITIONAL,
     )
     def test_extreme_logits(self) -> None:
-        ask_and_judge([self.extreme_logits(self.graded_function)])
+        self.ask_and_judge([self.extreme_logits(self.graded_function)])
 
 
 class WassersteinGPLossTest(GANTestCase):
@@ -1088,7 +1004,7 @@ class WassersteinGPLossTest(GANTestCase):
         parts = [self.values(name, stand_ins(conditional=False))]
         if name == "loss_wasserstein_gp_d":
             parts.append(self.linear_critic_case(3.0))
-        ask_and_judge([*parts, on_another_device("5e-0-basic", name)])
+        self.ask_and_judge([*parts, on_another_device("5e-0-basic", name)])
 
     @graded(
         "5e-1-hidden",
@@ -1098,7 +1014,7 @@ class WassersteinGPLossTest(GANTestCase):
         functions=WGAN_GP,
     )
     def test_real_networks(self) -> None:
-        ask_and_judge([self.values(self.graded_function, real_networks(conditional=False))])
+        self.ask_and_judge([self.values(self.graded_function, real_networks(conditional=False))])
 
     @graded(
         "5e-2-hidden",
@@ -1111,7 +1027,7 @@ class WassersteinGPLossTest(GANTestCase):
     def test_linear_critic(self) -> None:
         # The stand-in too: a critic whose gradient has no closed form that code could
         # recognise and send back in place of its own.
-        ask_and_judge([*(self.linear_critic_case(norm) for norm in (0.5, 3.0)),
+        self.ask_and_judge([*(self.linear_critic_case(norm) for norm in (0.5, 3.0)),
                        self.values("loss_wasserstein_gp_d", stand_ins(conditional=False))])
 
     @graded(

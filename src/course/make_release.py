@@ -201,11 +201,11 @@ def detached(values: object) -> object:
 def points_and_hidden_tests() -> tuple[dict[str, float], dict[str, str]]:
     """The points of the graded tests, and the description of each hidden one."""
     import grader
-    import graderUtil
+    from judge.declare import collect_tests, is_written_check
 
     points = {test_id: value for test_id, value in
-              json.loads((SRC / POINTS).read_text()).items() if value > 0}
-    tests = graderUtil.collect_tests([grader], points)
+              json.loads((SRC / POINTS).read_text()).items() if not is_written_check(value)}
+    tests = collect_tests([grader], points)
     return points, {test.test_id: test.description for test in tests if test.hidden}
 
 

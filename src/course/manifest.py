@@ -19,6 +19,7 @@ JUDGE_ONLY = (
     "judge/gan_references.py",
     "judge/loss_cases.py",
     "judge/mistakes.py",
+    "judge/notes.py",
 )
 
 # What the grader needs to run: the judge, the sandbox, the networks the tests name, the
@@ -38,9 +39,14 @@ GRADER = (
     "judge/answers.py",
     "judge/client.py",
     "judge/common.py",
+    "judge/declare.py",
     "judge/given_code.py",
+    "judge/gradescope.py",
+    "judge/grading.py",
     "judge/launch.py",
     "judge/points.json",
+    "judge/report.py",
+    "judge/run.py",
     *JUDGE_ONLY,
     "sandbox/__init__.py",
     "sandbox/calls.py",
