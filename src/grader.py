@@ -66,6 +66,7 @@ from judge.gan_references import (GAN_BATCH, Setup, linear_critic, linear_critic
 from judge.loss_cases import assert_loss, assert_trains, loss_case, trained_network
 from judge.mistakes import batch_means, maf_mistakes, made_mistakes
 from graderUtil import GradedCase, call, graded
+from judge.answers import type_name
 from judge.client import Collected, GraderFailure
 from judge.notes import (batch_sizes, note_critic_batches, note_made_layers, note_masked_linear,
                          note_net_batches)
@@ -749,7 +750,7 @@ class MAFTest(FlowTestCase):
         samples = sampled["samples"]
         if not isinstance(samples, Tensor):
             raise AssertionError("MAF.sample should return a numpy array of shape "
-                                 f"{(n, D)}, got {graderUtil.type_name(samples)}")
+                                 f"{(n, D)}, got {type_name(samples)}")
         if not (samples.is_floating_point() and tuple(samples.shape) == (n, D)):
             raise AssertionError(f"MAF.sample should return {n} rows of {D} floats, shape "
                                  f"{(n, D)}, got {tuple(samples.shape)} of {samples.dtype}")
