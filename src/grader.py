@@ -35,7 +35,7 @@ then asks once: the questions and the judge's work do not depend on any verdict.
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
     from judge import launch
 
-    launch.start_sandbox_early()
+    early = launch.start_sandbox_early()
 
 import sys
 from collections.abc import Callable
@@ -1048,4 +1048,5 @@ if __name__ == "__main__":
     points_file = Path(__file__).resolve().parent / manifest.POINTS
     # written_checks: the numerical checks of the written answers (2a-0-basic ... 5d-0-basic,
     # 0 points), run beside the graded tests.
-    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, points_file, checks="judge.written_checks")
+    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, points_file,
+                    checks="judge.written_checks", early=early)

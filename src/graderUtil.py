@@ -57,6 +57,7 @@ def main(
     points_file: Path,
     checks: str | None = None,
     elsewhere: dict[str, str] | None = None,
+    early: launch.EarlySandbox | None = None,
 ) -> NoReturn:
     """The command line: ``grader.py [TEST_ID ...] [--submission PATH] [--gradescope FILE]
     [--sandbox-user USER]``.
@@ -64,8 +65,10 @@ def main(
     ``graded_modules``: the modules of the package that the tests call. ``checks`` names a
     module of tests worth 0 points (checks of written answers), imported only where they run:
     not in Gradescope mode, which grades points alone. ``elsewhere``: the tests graded
-    elsewhere (test id: description), listed but not run. A sandbox that cannot start as
-    configured ends the grader with one line and the status SETUP_PROBLEM.
+    elsewhere (test id: description), listed but not run. ``early``: the sandbox the grader
+    script started first (launch.start_sandbox_early), for the first sandbox of the run. A
+    sandbox that cannot start as configured ends the grader with one line and the status
+    SETUP_PROBLEM.
     """
     folder = Path(modules[0].__file__).resolve().parent  # the grader's: src/, or the bundle's
     default = folder / PACKAGE
@@ -127,9 +130,9 @@ def main(
         users = launch.choose_users(args.sandbox_user)
         files, left_out = package_files(package)  # read once: compared, and sent to the sandbox
         preface, starters = given_code_report(package, files, chosen, folder,
-                                              graded_modules, users)
+                                              graded_modules, users, early)
         verdicts = grade(chosen, folder,
-                         Sandbox(package, files, graded_modules, users), args.gradescope,
+                         Sandbox(package, files, graded_modules, users, early), args.gradescope,
                          [*left_out, *preface], starters)
     except processes.SetupError as problem:
         if args.gradescope is not None:  # no score at all rather than a score of 0

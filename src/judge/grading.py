@@ -12,7 +12,7 @@ from pathlib import Path
 
 from common import processes, safe_text
 from common.files import write_json
-from judge import given_code
+from judge import given_code, launch
 from judge.client import Sandbox
 from judge.declare import ELSEWHERE, GradedTest
 from judge.gradescope import gradescope_results
@@ -111,7 +111,8 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
     return verdicts
 
 def given_code_report(package: Path, files: dict[str, bytes] | None, tests: list[GradedTest],
-                      folder: Path, modules: Iterable[str], users: processes.UserPool | None
+                      folder: Path, modules: Iterable[str], users: processes.UserPool | None,
+                      early: launch.EarlySandbox | None = None
                       ) -> tuple[list[str], dict[str, Verdict] | None]:
     """The lines that name what the hand-in in ``package`` (its ``files``) changed in the
     starter's given code (given_code.py; the grader's folder ``folder`` holds its text), and,
@@ -128,7 +129,7 @@ def given_code_report(package: Path, files: dict[str, bytes] | None, tests: list
         return [*given_code.summary(found), "whether the score depends on these changes is "
                 "not known: the START/END blocks do not match the starter's"], None
     with contextlib.redirect_stdout(io.StringIO()):
-        ours = grade(tests, folder, Sandbox(package, moved, modules, users))
+        ours = grade(tests, folder, Sandbox(package, moved, modules, users, early))
     return given_code.summary(found), {verdict.test.test_id: verdict for verdict in ours}
 
 
