@@ -38,7 +38,7 @@ if __name__ == "__main__":  # before the imports below: the sandbox imports torc
     early = launch.start_sandbox_early()
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 import torch
@@ -66,8 +66,9 @@ from judge.gan_references import (GAN_BATCH, Setup, linear_critic, linear_critic
 from judge.loss_cases import assert_loss, assert_trains, loss_case, trained_network
 from judge.mistakes import batch_means, maf_mistakes, made_mistakes
 from graderUtil import GradedCase, call, graded
+from judge.run import Answers, Calls
 from judge.answers import type_name
-from judge.client import Collected, GraderFailure
+from judge.client import GraderFailure
 from judge.notes import (batch_sizes, note_critic_batches, note_made_layers, note_masked_linear,
                          note_net_batches)
 from sandbox.protocol import GIVEN_CODE_CANNOT, Recipe
@@ -97,16 +98,17 @@ BASIC_LOGITS = (-100.0, 100.0)  # where the basic tests also check the losses: l
 # Asking the sandbox
 
 
-class Answers:
-    """The answers of one ask (judge.client.Collected) from ``start`` on. Reading one where the
-    sandbox reports that the given code cannot build what the call needs fails the case with
-    that reason: the report can only fail a case (left_out decides what is left out)."""
+class PartAnswers:
+    """The answers of one part of an ask (Part), by the names its calls were given. Reading one
+    where the sandbox reports that the given code cannot build what the call needs fails the
+    case with that reason: the report can only fail a case (left_out decides what is left
+    out)."""
 
-    def __init__(self, collected: Collected, start: int = 0) -> None:
-        self.collected, self.start = collected, start
+    def __init__(self, got: Answers, part: int) -> None:
+        self.got, self.part = got, part
 
-    def __getitem__(self, index: int) -> object:
-        answer = self.collected[self.start + index]
+    def __getitem__(self, name: Hashable) -> object:
+        answer = self.got[self.part, name]
         if isinstance(answer, dict) and set(answer) == {GIVEN_CODE_CANNOT}:
             reason = answer[GIVEN_CODE_CANNOT]
             what, why = (str(reason.get(key, ""))[:200] if isinstance(reason, dict) else ""
@@ -114,18 +116,13 @@ class Answers:
             raise AssertionError(f"the given code cannot build {what} ({why})")
         return answer
 
-    def raw(self, index: int) -> object:
-        """The answer as it came, None where the sandbox gave none: for what the judge
-        computes at an answer before it judges any."""
-        items = self.collected.items
-        return items[self.start + index] if self.start + index < len(items) else None
-
-    def part(self, start: int) -> "Answers":
-        return Answers(self.collected, self.start + start)
+    def raw(self, name: Hashable) -> object:
+        """The answer as it came (Answers.raw)."""
+        return self.got.raw((self.part, name))
 
 
-# A part of a test: its calls, and what judges their answers
-Part = tuple[list[tuple[str, dict]], Callable[[Answers], None]]
+# A part of a test: its calls by name, and what judges their answers
+Part = tuple[Calls, Callable[[PartAnswers], None]]
 
 
 def on_another_device(test_id: str, function: str | None = None) -> Part:
@@ -134,11 +131,11 @@ def on_another_device(test_id: str, function: str | None = None) -> Part:
     code makes a tensor on the CPU."""
     runs = [run for run in common.ON_META[test_id] if function in (None, run[0])]
 
-    def judge(got: Answers) -> None:
-        for index, (what, _) in enumerate(runs):
-            assert_one_device(got[index], what)
+    def judge(got: PartAnswers) -> None:
+        for what, _ in runs:
+            assert_one_device(got[what], what)
 
-    return [each for _, each in runs], judge
+    return dict(runs), judge
 
 
 # ----------------------------------------------------------------------------------------
@@ -199,17 +196,16 @@ class SeededTestCase(GradedCase):
         answered: list[tuple[Answers | None, GraderFailure | None]] = []
         for parts in asks:
             try:
-                answered.append((Answers(self.ask([each for calls, _ in parts for each in calls])),
-                                      None))
+                answered.append((self.ask({(part, name): each
+                                           for part, (calls, _) in enumerate(parts)
+                                           for name, each in calls.items()}), None))
             except GraderFailure as failure:
                 answered.append((None, failure))
         for parts, (got, failure) in zip(asks, answered):
             if failure is not None:
                 raise failure
-            start = 0
-            for calls, judge in parts:
-                judge(got.part(start))
-                start += len(calls)
+            for part, (_, judge) in enumerate(parts):
+                judge(PartAnswers(got, part))
 
 
 class FlowTestCase(SeededTestCase):
@@ -237,32 +233,31 @@ class FlowTestCase(SeededTestCase):
         float64 or float32 (FLOAT64_ANSWER)."""
         weights = [made_weights(D, n_hidden, torch.float64) for D, n_hidden in MADE_CONFIGS]
         inputs = [torch.randn(BATCH, D, dtype=torch.float64) for D, _ in MADE_CONFIGS]
-        calls = []
+        calls = {}
         for (D, n_hidden), (state, _), x in zip(MADE_CONFIGS, weights, inputs):
             arguments = dict(args=made_args(D, n_hidden), state=state, method=method,
                              dtype="float64")
-            calls.append(call(Recipe.MADE_CALL, inputs=[x], **arguments))
+            calls["result", D, n_hidden] = call(Recipe.MADE_CALL, inputs=[x], **arguments)
             if method == "inverse":
-                calls.append(call(Recipe.MADE_JACOBIANS, x=x, **arguments))
-        step = 2 if method == "inverse" else 1
+                calls["jacobians", D, n_hidden] = call(Recipe.MADE_JACOBIANS, x=x, **arguments)
 
-        def judge(got: Answers) -> None:
-            derived = [derive(net, x, first_output(got.raw(step * index), (BATCH, D),
+        def judge(got: PartAnswers) -> None:
+            derived = [derive(net, x, first_output(got.raw(("result", D, n_hidden)), (BATCH, D),
                                                    FLOAT64_ANSWER))
-                       for index, ((D, _), (_, net), x) in
-                       enumerate(zip(MADE_CONFIGS, weights, inputs))]
+                       for (D, n_hidden), (_, net), x in zip(MADE_CONFIGS, weights, inputs)]
             for index, ((D, n_hidden), (_, net), x) in enumerate(
                     zip(MADE_CONFIGS, weights, inputs)):
                 with self.subTest(D=D, n_hidden=n_hidden):
                     if self.left_out(D):
                         continue
-                    (answer,) = got[step * index]
+                    (answer,) = got["result", D, n_hidden]
                     result = check_pair(answer["result"], f"MADE.{method}", BATCH, D,
                                         FLOAT64_ANSWER)
                     jacobians = None
-                    if step == 2:
-                        jacobians = check_tensor(got[step * index + 1], "the Jacobians of dz/dx",
-                                                 (BATCH, D, D), FLOAT64_ANSWER)
+                    if method == "inverse":
+                        jacobians = check_tensor(got["jacobians", D, n_hidden],
+                                                 "the Jacobians of dz/dx", (BATCH, D, D),
+                                                 FLOAT64_ANSWER)
                     check(net, x, result, jacobians, derived[index])
 
         self.ask_and_judge([(calls, judge)])
@@ -272,14 +267,14 @@ class FlowTestCase(SeededTestCase):
         the run of the basic test ``test_id`` on another device (on_another_device)."""
         cases = [(D, *made_weights(D, 1), torch.randn(BATCH, D)) for D in (2, 4)]
         references = [(expected(net, x), made_mistakes(method, net, x)) for _, _, net, x in cases]
-        calls = [call(Recipe.MADE_CALL, args=made_args(D, 1), state=state, method=method,
-                      inputs=[x])
-                 for D, state, _, x in cases]
+        calls = {D: call(Recipe.MADE_CALL, args=made_args(D, 1), state=state, method=method,
+                         inputs=[x])
+                 for D, state, _, x in cases}
 
-        def judge(got: Answers) -> None:
+        def judge(got: PartAnswers) -> None:
             for index, (D, _, _, _) in enumerate(cases):
                 with self.subTest(D=D):
-                    (answer,) = got[index]
+                    (answer,) = got[D]
                     result = check_pair(answer["result"], f"MADE.{method}", BATCH, D,
                                         torch.float32)
                     expected_pair, mistakes = references[index]
@@ -306,17 +301,18 @@ class FlowTestCase(SeededTestCase):
                       for (_, _, reference_net, _), x in zip(cases, inputs)]
 
         def part(indices: tuple[int, ...]) -> Part:
-            calls = [call(Recipe.MADE_CALL, args=made_args(3, 1), state=cases[index][3],
-                          method=method, inputs=[inputs[index]],
-                          dtype=str(cases[index][1]).removeprefix("torch."))
-                     for index in indices]
+            calls = {cases[index][0]: call(Recipe.MADE_CALL, args=made_args(3, 1),
+                                           state=cases[index][3], method=method,
+                                           inputs=[inputs[index]],
+                                           dtype=str(cases[index][1]).removeprefix("torch."))
+                     for index in indices}  # by batch size
 
-            def judge(got: Answers) -> None:
-                for position, index in enumerate(indices):
+            def judge(got: PartAnswers) -> None:
+                for index in indices:
                     batch, dtype, _, _ = cases[index]
                     try:
-                        self.check_edge_case(method, one_pass, inputs[index],
-                                                     got[position][0], *references[index])
+                        self.check_edge_case(method, one_pass, inputs[index], got[batch][0],
+                                             *references[index])
                     except AssertionError as error:  # labelled as a subTest's failure would be
                         raise AssertionError(f"[batch={batch}, dtype={dtype}] {error}") from None
 
@@ -357,13 +353,13 @@ class FlowTestCase(SeededTestCase):
         inputs = torch.randn(BATCH, 1)
         mu, alpha = net.layers[-1][1]
         reference = expected(inputs, mu, alpha)
-        calls = [call(Recipe.MADE_CALL, args=made_args(1, 2), state=state, method=method,
-                      inputs=[inputs])]
+        calls = {"D = 1": call(Recipe.MADE_CALL, args=made_args(1, 2), state=state, method=method,
+                               inputs=[inputs])}
 
-        def judge(got: Answers) -> None:
+        def judge(got: PartAnswers) -> None:
             if self.left_out(1):
                 return
-            (answer,) = got[0]
+            (answer,) = got["D = 1"]
             result = check_pair(answer["result"], f"MADE.{method}", BATCH, 1, torch.float32)
             assert_pair_close(result, reference, MADE_PARTS[method], FLOAT32_TOL)
 
@@ -403,15 +399,17 @@ class MADEForwardTest(FlowTestCase):
                        {mistake: pair[0] for mistake, pair in
                         made_mistakes("forward", net, z).items()})
                       for (_, net), z in zip(weights, noise)]
-        calls = [call(Recipe.MASKED_LINEAR, args=(3, 4, mask), seed=1, state=layer_state, x=inputs)]
+        calls = {"masked linear": call(Recipe.MASKED_LINEAR, args=(3, 4, mask), seed=1,
+                                       state=layer_state, x=inputs)}
         for (D, n_hidden), (state, _), z in zip(MADE_CONFIGS, weights, noise):
             nudged = [z + torch.eye(D)[j] for j in range(D)]  # z_j changed alone
-            calls += [call(Recipe.MADE_LAYERS, args=made_args(D, n_hidden)),
-                      call(Recipe.MADE_CALL, args=made_args(D, n_hidden), state=state,
-                           method="forward", inputs=[z, *nudged])]
+            calls["layers", D, n_hidden] = call(Recipe.MADE_LAYERS, args=made_args(D, n_hidden))
+            calls["forward", D, n_hidden] = call(Recipe.MADE_CALL, args=made_args(D, n_hidden),
+                                                 state=state, method="forward",
+                                                 inputs=[z, *nudged])
 
-        def judge(got: Answers) -> None:
-            found = got[0]
+        def judge(got: PartAnswers) -> None:
+            found = got["masked linear"]
             note_masked_linear(self.note, found)
             initial = check_tensor(found["initial_weight"], "MaskedLinear's initial weight",
                                    (4, 3), torch.float32)
@@ -422,8 +420,8 @@ class MADEForwardTest(FlowTestCase):
             for index, (D, n_hidden) in enumerate(MADE_CONFIGS):
                 with self.subTest(D=D, n_hidden=n_hidden):
                     if not self.left_out(D):
-                        self.check_made(D, n_hidden, got[1 + 2 * index], got[2 + 2 * index],
-                                        *references[index])
+                        self.check_made(D, n_hidden, got["layers", D, n_hidden],
+                                        got["forward", D, n_hidden], *references[index])
 
         self.ask_and_judge([(calls, judge)])
 
@@ -535,14 +533,14 @@ class MADEInverseTest(FlowTestCase):
         expected = flow_gradients(state, lambda nets: sum(
             part.sum() for part in reference_inverse(nets[""], x.double())))
 
-        def judge(got: Answers) -> None:
-            assert_gradients(got[0], expected)
+        def judge(got: PartAnswers) -> None:
+            assert_gradients(got["gradients"], expected)
 
         quick, large = self.edge_cases("inverse", reference_inverse, one_pass=True)
         self.ask_and_judge([quick, self.one_dimension("inverse", lambda x, mu, alpha: (
             (x - mu) * torch.exp(-alpha), -alpha.expand(len(x)))),
-            ([call(Recipe.MADE_GRADIENTS, args=made_args(3, 1), state=state, method="inverse",
-                   x=x)],
+            ({"gradients": call(Recipe.MADE_GRADIENTS, args=made_args(3, 1), state=state,
+                                method="inverse", x=x)},
              judge)], [large])
 
 
@@ -561,14 +559,14 @@ class MAFTest(FlowTestCase):
         expected = reference_log_prob(blocks, x).mean()
         mistakes = batch_means(maf_mistakes(blocks, x))
 
-        def judge(got: Answers) -> None:
-            (value,) = got[0]
+        def judge(got: PartAnswers) -> None:
+            (value,) = got["MAF"]
             value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
             assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, BATCH)
 
-        self.ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
-                              methods=["log_probs"], x=x)], judge),
-                       on_another_device("1c-0-basic")])
+        self.ask_and_judge([({"MAF": call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3),
+                                          state=state, methods=["log_probs"], x=x)}, judge),
+                            on_another_device("1c-0-basic")])
 
     @graded(
         "1c-1-hidden",
@@ -588,15 +586,15 @@ class MAFTest(FlowTestCase):
             jacobians = autograd_jacobians(flow_inverse, x)
             references.append((standard_normal_log_density(flow_inverse(x))
                                + log_abs_det(jacobians), batch_means(maf_mistakes(blocks, x))))
-        calls = [call(Recipe.MAF_CALL, args=(D, HIDDEN_SIZE, 1, 3), state=state,
-                      methods=["log_probs", "loss", "log_prob"], x=x, dtype="float64")
-                 for D, (state, _), x in zip(sizes, weights, inputs)]
+        calls = {D: call(Recipe.MAF_CALL, args=(D, HIDDEN_SIZE, 1, 3), state=state,
+                         methods=["log_probs", "loss", "log_prob"], x=x, dtype="float64")
+                 for D, (state, _), x in zip(sizes, weights, inputs)}
 
-        def judge(got: Answers) -> None:
+        def judge(got: PartAnswers) -> None:
             for index, D in enumerate(sizes):
                 with self.subTest(D=D):
                     if not self.left_out(D):
-                        self.check_log_probs(D, got[index], *references[index])
+                        self.check_log_probs(D, got[D], *references[index])
 
         self.ask_and_judge([(calls, judge)])
 
@@ -632,8 +630,8 @@ class MAFTest(FlowTestCase):
         state, blocks = maf_weights(2, 3, torch.float64)
         expected = reference_log_prob(blocks, grid)
 
-        def judge(got: Answers) -> None:
-            log_density, value = got[0]
+        def judge(got: PartAnswers) -> None:
+            log_density, value = got["grid"]
             log_density = check_tensor(log_density, "MAF.log_prob", (len(grid),),
                                        FLOAT64_ANSWER)
             assert_close(log_density, expected, "log_prob on the grid", tolerance(log_density))
@@ -643,9 +641,9 @@ class MAFTest(FlowTestCase):
             assert_close(value, log_density.double().mean(), "log_probs of the grid",
                          tolerance(value, log_density), batch=len(grid))
 
-        self.ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
-                              methods=["log_prob", "log_probs"], x=grid, dtype="float64",
-                              no_grad=True)], judge)])
+        self.ask_and_judge([({"grid": call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3),
+                                           state=state, methods=["log_prob", "log_probs"],
+                                           x=grid, dtype="float64", no_grad=True)}, judge)])
 
     @graded(
         "1c-3-hidden",
@@ -666,11 +664,12 @@ class MAFTest(FlowTestCase):
                            [nets.get(f"nf.{index}.") for index in range(2 * n_flows)],
                            x.double()).mean()))
                       for x in inputs]
-        calls = [call(Recipe.MAF_LAYERS, args=args, points=points),
-                 *(call(Recipe.MAF_TRAINING, args=args, state=state, x=x) for x in inputs)]
+        calls = {"layers": call(Recipe.MAF_LAYERS, args=args, points=points),
+                 **{batch: call(Recipe.MAF_TRAINING, args=args, state=state, x=x)
+                    for batch, x in zip(batches, inputs)}}
 
-        def judge(got: Answers) -> None:
-            layers = got[0]
+        def judge(got: PartAnswers) -> None:
+            layers = got["layers"]
             blocks = ["MADE", "PermuteLayer"] * n_flows
             if not (isinstance(layers, dict) and layers.get("types") == blocks):
                 self.note(f"not graded: MAF.nf should be the blocks {', '.join(blocks)}, "
@@ -678,10 +677,9 @@ class MAFTest(FlowTestCase):
             base = check_tensor(layers["base_log_prob"], "base_dist.log_prob", (3,),
                                 torch.float32)
             assert_close(base, Normal(0.0, 1.0).log_prob(points), "base_dist.log_prob", 0)
-            for index, batch in enumerate(batches, start=1):
+            for batch, (expected, mistakes, gradients) in zip(batches, references):
                 with self.subTest(batch=batch):
-                    answer = got[index]
-                    expected, mistakes, gradients = references[index - 1]
+                    answer = got[batch]
                     note_net_batches(self.note, "MAF.log_probs",
                                      batch_sizes(answer["net_batches"]), batch, one_pass=False)
                     value = check_tensor(answer["log_probs"], "MAF.log_probs(x)", (),
@@ -702,16 +700,16 @@ class MAFTest(FlowTestCase):
         sizes = (2, 3)
         weights = [maf_weights(D, 3) for D in sizes]
         inputs = [torch.randn(BATCH, D) for D in sizes]
-        calls = []
+        calls = {}
         for D, (state, _), x in zip(sizes, weights, inputs):
-            calls += [call(Recipe.PERMUTE_CALL, size=D, x=x),
-                      call(Recipe.MAF_SAMPLE, args=(D, HIDDEN_SIZE, 1, 3), state=state, n=n,
-                           seed=SEED)]
+            calls["permute", D] = call(Recipe.PERMUTE_CALL, size=D, x=x)
+            calls["sample", D] = call(Recipe.MAF_SAMPLE, args=(D, HIDDEN_SIZE, 1, 3), state=state,
+                                      n=n, seed=SEED)
 
-        def judge(got: Answers) -> None:
+        def judge(got: PartAnswers) -> None:
             noise = []  # the noise of every answer's samples, before any is judged
-            for index, (D, (_, blocks)) in enumerate(zip(sizes, weights)):
-                sampled = got.raw(2 * index + 1)
+            for D, (_, blocks) in zip(sizes, weights):
+                sampled = got.raw(("sample", D))
                 samples = sampled.get("samples") if isinstance(sampled, dict) else None
                 if isinstance(samples, Tensor) and samples.is_floating_point():
                     samples = samples.float()
@@ -720,8 +718,8 @@ class MAFTest(FlowTestCase):
                                                                        torch.float32))[0])
             for index, (D, x) in enumerate(zip(sizes, inputs)):
                 with self.subTest(D=D):
-                    self.check_permute(D, x, got[2 * index])
-                    self.check_sample(D, n, got[2 * index + 1], noise[index])
+                    self.check_permute(D, x, got["permute", D])
+                    self.check_sample(D, n, got["sample", D], noise[index])
 
         self.ask_and_judge([(calls, judge)])
 
@@ -797,12 +795,12 @@ class GANTestCase(SeededTestCase):
         train = trained_layer(name) if stand_in else None
         case = loss_case(name, setup, train)
 
-        def judge(got: Answers) -> None:
-            assert_loss(got[0], case)
+        def judge(got: PartAnswers) -> None:
+            assert_loss(got["loss"], case)
             if stand_in:
-                assert_trains(got[0], case)
+                assert_trains(got["loss"], case)
 
-        return [loss_of(name, setup, record=True, train=train)], judge
+        return {"loss": loss_of(name, setup, record=True, train=train)}, judge
 
     def extreme_logits(self, name: str,
                        offsets: tuple[float, ...] = (-1000.0, -100.0, 100.0, 1000.0),
@@ -813,12 +811,13 @@ class GANTestCase(SeededTestCase):
         train = trained_network(name) if gradients else None
         setups = [stand_ins(conditional=name in CONDITIONAL, logits=offset) for offset in offsets]
         cases = [loss_case(name, setup, train) for setup in setups]
-        calls = [loss_of(name, setup, train=train) for setup in setups]
+        calls = {offset: loss_of(name, setup, train=train)
+                 for offset, setup in zip(offsets, setups)}
 
-        def judge(got: Answers) -> None:
-            for index, (offset, case) in enumerate(zip(offsets, cases)):
+        def judge(got: PartAnswers) -> None:
+            for offset, case in zip(offsets, cases):
                 with self.subTest(logits=f"{offset:+g} + O(1)"):
-                    answer = got[index]
+                    answer = got[offset]
                     loss = check_finite_loss(answer["loss"], name, offset)
                     assert_close(loss, case.expected, name, FLOAT32_TOL, case.mistakes,
                                  GAN_BATCH)
@@ -844,11 +843,12 @@ class GANTestCase(SeededTestCase):
         repeated = self.batch_repeated(name)
         case = loss_case(name, setup, trained_layer(name))
         means = [reference_losses(*each)[name] for each in repeated]
-        calls = [loss_of(name, setup, record=True, train=trained_layer(name)),
-                 *(loss_of(name, each) for each in repeated)]
+        calls = {"loss": loss_of(name, setup, record=True, train=trained_layer(name)),
+                 **{times: loss_of(name, each)
+                    for times, each in zip(("once", "repeated twice"), repeated)}}
 
-        def judge(got: Answers) -> None:
-            answer, once, twice = (got[step] for step in range(3))
+        def judge(got: PartAnswers) -> None:
+            answer, once, twice = got["loss"], got["once"], got["repeated twice"]
             if name in WGAN_GP:
                 note_critic_batches(self.note, answer["d_calls"], GAN_BATCH)
             assert_loss(answer, case)
@@ -985,10 +985,11 @@ class WassersteinGPLossTest(GANTestCase):
         setup = (LinearGenerator(), linear_critic(norm), torch.randn(GAN_BATCH, *IMAGE_SHAPE))
         expected = linear_critic_expectations(*setup)
 
-        def judge(got: Answers) -> None:
-            check_critic_gradient(got[0], *expected)
+        def judge(got: PartAnswers) -> None:
+            check_critic_gradient(got["critic"], *expected)
 
-        return [loss_of("loss_wasserstein_gp_d", (*setup, None), train={"critic": "d"})], judge
+        return {"critic": loss_of("loss_wasserstein_gp_d", (*setup, None),
+                                  train={"critic": "d"})}, judge
 
     @graded(
         "5e-0-basic",

@@ -10,6 +10,7 @@ What the sandbox sends and receives is ``sandbox/CONTRACT.md``.
 import math
 import time
 import unittest
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
 from judge.client import Collected, GraderFailure, Sandbox
@@ -59,6 +60,28 @@ class Clock:
         return self.limit - self.child
 
 
+# The calls of one ask, each under a name of the test's choosing (in the order they are asked)
+Calls = Mapping[Hashable, tuple[str, dict]]
+
+
+class Answers:
+    """What the calls of one ask gave, by the name each call was asked under; asking for
+    one that the calls did not give raises the failure that stopped them (Collected)."""
+
+    def __init__(self, collected: Collected, names: list[Hashable]) -> None:
+        self.collected = collected
+        self.places = {name: place for place, name in enumerate(names)}
+
+    def __getitem__(self, name: Hashable) -> object:
+        return self.collected[self.places[name]]
+
+    def raw(self, name: Hashable) -> object:
+        """The answer as it came, None where the sandbox gave none: for what the judge
+        computes at an answer before it judges any."""
+        items, place = self.collected.items, self.places[name]
+        return items[place] if place < len(items) else None
+
+
 @dataclass
 class Grading:
     """One grading run: the sandbox that makes the submission's calls, and the running test's
@@ -68,15 +91,17 @@ class Grading:
     clock: Clock = field(default_factory=lambda: Clock(math.inf))
     notes: list[str] = field(default_factory=list)
 
-    def ask(self, calls: list[tuple[str, dict]]) -> Collected:
-        """Has the sandbox make ``calls`` (from ``call``) on the submission, within what is
-        left of the running test's time limit (the time its earlier calls ran); returns their
-        results as plain data, checked to be only that."""
+    def ask(self, calls: Calls) -> Answers:
+        """Has the sandbox make ``calls`` (each from ``call``, by name) on the submission, in
+        their order, within what is left of the running test's time limit (the time its
+        earlier calls ran); returns their results by name, as plain data, checked to be only
+        that."""
         clock = self.clock
         if clock.left <= 0:
             raise GraderFailure(f"timed out after {clock.limit:g} seconds")
         try:
-            return self.sandbox.ask(calls, clock.left, clock.limit)
+            return Answers(self.sandbox.ask(list(calls.values()), clock.left, clock.limit),
+                           list(calls))
         finally:
             clock.child += self.sandbox.ran
 
@@ -113,7 +138,7 @@ class GradedCase(unittest.TestCase):
             raise RuntimeError("no sandbox is running: ask() is for tests run by grade()")
         return self.grading
 
-    def ask(self, calls: list[tuple[str, dict]]) -> Collected:
+    def ask(self, calls: Calls) -> Answers:
         """Grading.ask of the run that runs this test."""
         return self._grading().ask(calls)
 

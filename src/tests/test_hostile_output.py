@@ -437,7 +437,7 @@ class ClockTest(unittest.TestCase):
                     end = time.monotonic() + judge_seconds
                     while time.monotonic() < end:  # the judge computing
                         pass
-                    self.ask([])
+                    self.ask({})
 
         test = GradedTest("9a-0-basic", "clock", 1.0, Case, "test", 1.0)
         result, _, took, judge = run_test(Grading(self.Sandbox(ran)), test)

@@ -111,12 +111,13 @@ class BasicTest(GradedCase):
         cases = [case for case in CASES[test_id] if judged is None or case["loss"] == judged]
         runs = [run for run in ON_META[test_id] if judged is None or run[0] == judged]
         make, judge = (flow_call, judge_flow) if kind == "flow" else (loss_case_call, judge_loss)
-        got = self.ask([make(case) for case in cases] + [run for _, run in runs])
+        got = self.ask({**{("case", index): make(case) for index, case in enumerate(cases)},
+                        **{("on another device", what): run for what, run in runs}})
         for index, case in enumerate(cases):
             with self.subTest(case=case["what"]):
-                judge(case, got[index])
-        for index, (what, _) in enumerate(runs, start=len(cases)):
-            assert_one_device(got[index], what)
+                judge(case, got["case", index])
+        for what, _ in runs:
+            assert_one_device(got["on another device", what], what)
 
     @graded(
         "1a-0-basic",
