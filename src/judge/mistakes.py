@@ -25,7 +25,7 @@ from judge.common import SEED
 def made_mistakes(method: str, net: Net, inputs: Tensor
                   ) -> dict[str, tuple[Tensor, Tensor | None]]:
     """(output, log_det) of common wrong versions of MADE.<method>, by description (a NaN
-    stands for any value: grader_common.Mistakes)."""
+    stands for any value: judge.common.Mistakes)."""
     mu, alpha = net_mu_alpha(net, inputs)
     if method == "forward":
         output, log_det = reference_forward(net, inputs)
