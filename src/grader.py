@@ -10,7 +10,7 @@ the course's autograder does: ``import submission``, then ``submission.flow_netw
 
 This process never imports the submission. Each test chooses every input here: the weights
 and masks of every MADE and MAF (``made_weights``, ``maf_weights``), the stand-in networks,
-the data, the seeds. The sandbox (graderUtil.ask) builds the student's objects, loads these
+the data, the seeds. The sandbox (GradedCase.ask) builds the student's objects, loads these
 weights into them and makes the graded calls (the recipes of sandbox/calls.py); the outputs
 come back as plain data and are judged here against values computed here from the same
 weights and inputs. For the flow: from the masked network those weights define, from the
@@ -35,41 +35,45 @@ then asks once: the questions and the judge's work do not depend on any verdict.
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
     from judge import launch
 
-    launch.start_sandbox_early()
+    early = launch.start_sandbox_early()
 
-import ast
-import copy
-import functools
-import itertools
-import operator
 import sys
-import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 
-from judge import given_code
 from judge import common
 import graderUtil
 from course import manifest
 import network
 from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, LOG_DET,
-                          MADE_PARTS, NONSATURATING, NO_PENALTY_GRADIENT, OVERFLOW, SEED,
+                          MADE_PARTS, NONSATURATING, OVERFLOW, SEED,
                           ON_ANOTHER_DEVICE, WGAN_GP, Mismatch, assert_close,
                           assert_one_device,
                            assert_finite_gradients, assert_gradients, assert_pair_close,
-                           assert_scored, check_critic_gradient, check_finite_loss, check_loss,
+                           check_critic_gradient, check_finite_loss, check_loss,
                            check_pair, check_tensor, network_spec, trained_layer)
-from graderUtil import ask, call, graded
+from judge.course_masks import course_masks_line
+from judge.flow_references import (Net, flow_gradients, log_abs_det, maf_weights,
+                                   made_weights, reference_flow_inverse, reference_forward,
+                                   reference_inverse, reference_log_prob,
+                                   standard_normal_log_density)
+from judge.gan_references import (GAN_BATCH, Setup, linear_critic, linear_critic_expectations,
+                                  reference_losses, stand_ins)
+from judge.loss_cases import assert_loss, assert_trains, loss_case, trained_network
+from judge.mistakes import batch_means, maf_mistakes, made_mistakes
+from graderUtil import GradedCase, call, graded
+from judge.run import Answers, Calls
+from judge.answers import type_name
+from judge.client import GraderFailure
+from judge.notes import (batch_sizes, note_critic_batches, note_made_layers, note_masked_linear,
+                         note_net_batches)
 from sandbox.protocol import GIVEN_CODE_CANNOT, Recipe
 from common.jacobians import autograd_jacobians
-from common.stand_ins import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
-                              LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
-                              TinyDiscriminator)
+from common.stand_ins import IMAGE_SHAPE, LinearGenerator
 
 BATCH = 8
 LARGE_BATCH = 10_000
@@ -84,128 +88,27 @@ FLOAT64_ANSWER = (torch.float64, torch.float32)
 # about 3 s on a loaded 2-core machine (median of 5: 2.9 s, at most 3.9 s).
 ROW_BY_ROW_TIMEOUT = 20
 
-# The GAN losses: a batch for the stand-in networks, and one for network.py's
-GAN_BATCH = 6
+# The GAN losses: the stand-in networks' batch is gan_references.GAN_BATCH
 REAL_NET_BATCH = 4  # network.py's networks on 28 x 28 images
-LAMBDA = 10.0  # the weight of the gradient penalty (problem 5e)
 BASIC_LOGITS = (-100.0, 100.0)  # where the basic tests also check the losses: log(sigmoid(h))
                                 # written out is infinite there
 
 
 # ----------------------------------------------------------------------------------------
-# Checks of what the sandbox sent back
+# Asking the sandbox
 
 
-# The course's own starter gives MADE.create_masks as below (tests/course_starter.py builds its
-# whole file around this text): its hidden degrees k % (D - 1) leave no MADE with D = 1 to build.
-COURSE_CREATE_MASKS = """\
-def create_masks(self):
-    D = self.input_size
-    masks = []
-    input_degrees = torch.arange(D)
-    degrees = [input_degrees]
-    for _ in range(self.n_hidden + 1):
-        degrees += [torch.tensor([k % (D - 1) for k in range(self.hidden_size)])]
-    degrees += [input_degrees % D - 1]
-    for d0, d1 in zip(degrees[:-1], degrees[1:]):
-        masks += [(d1.unsqueeze(-1) >= d0.unsqueeze(0)).float()]
-    return masks
-"""
+class PartAnswers:
+    """The answers of one part of an ask (Part), by the names its calls were given. Reading one
+    where the sandbox reports that the given code cannot build what the call needs fails the
+    case with that reason: the report can only fail a case (left_out decides what is left
+    out)."""
 
+    def __init__(self, got: Answers, part: int) -> None:
+        self.got, self.part = got, part
 
-def code_of(function: ast.FunctionDef) -> str:
-    """The code of ``function`` without its layout, comments, blank lines and docstring: its
-    syntax tree, as text."""
-    function = copy.copy(function)
-    first = function.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-            and isinstance(first.value.value, str):
-        function.body = function.body[1:]
-    return ast.dump(function)
-
-
-COURSE_CODE = code_of(ast.parse(COURSE_CREATE_MASKS).body[0])
-
-
-@functools.lru_cache(maxsize=4)
-def course_masks_line(source: bytes | None) -> int | None:
-    """Where ``MADE.create_masks`` of this flow_network.py is the course starter's own
-    (COURSE_CREATE_MASKS, comments, blank lines and layout aside): the line of its remainder by
-    D - 1; else None. Read here as data, nothing run; parsed once per grading run (cached), and
-    not at all over given_code.MAX_CHARS (the starter's file is far shorter)."""
-    if not source or len(source) > given_code.MAX_CHARS:
-        return None
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "MADE"]
-    methods = [node for node in (classes[-1].body if classes else [])
-               if isinstance(node, ast.FunctionDef) and node.name == "create_masks"]
-    if len(classes) != 1 or len(methods) != 1 or methods[0].decorator_list \
-            or code_of(methods[0]) != COURSE_CODE or _rebinds_masks(tree, methods[0]):
-        return None
-    return min(node.lineno for node in ast.walk(methods[0]) if _is_remainder_by_minus_one(node))
-
-
-def _rebinds_masks(tree: ast.Module, method: ast.FunctionDef) -> bool:
-    """Whether anything in ``tree`` but ``method`` could stand in for MADE.create_masks: another
-    binding of the name MADE or create_masks (an assignment, an import, a def), or the name
-    create_masks anywhere but in a call ``self.create_masks()`` (an attribute set from outside,
-    a string given to setattr). Such a file may build D = 1 after all, so its D = 1 cases are
-    graded, not left out."""
-    for node in ast.walk(tree):
-        if node is method:
-            continue
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                and node.name == "create_masks":
-            return True
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) \
-                and node.id in ("MADE", "create_masks"):
-            return True
-        if isinstance(node, ast.alias) and (node.asname or node.name) in ("MADE", "create_masks"):
-            return True
-        if isinstance(node, ast.Attribute) and node.attr == "create_masks" and not (
-                isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name)
-                and node.value.id == "self"):
-            return True
-        if isinstance(node, ast.Constant) and node.value == "create_masks":
-            return True
-    return False
-
-
-def _is_remainder_by_minus_one(node: ast.AST) -> bool:
-    """Whether ``node`` is ``a % (b - 1)``."""
-    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)):
-        return False
-    divisor = node.right
-    return (isinstance(divisor, ast.BinOp) and isinstance(divisor.op, ast.Sub)
-            and isinstance(divisor.right, ast.Constant) and divisor.right.value == 1)
-
-
-def left_out(D: int) -> bool:
-    """Whether the cases of dimension ``D`` are left out, with a note: D = 1 alone, and only
-    where the uploaded create_masks is the course starter's own, which cannot build it (no
-    student is charged for given code). Decided here from the upload's text alone: what the
-    sandbox reports (given_code_cannot) never leaves a case out."""
-    line = course_masks_line(graderUtil.submitted_file("flow_network.py")) if D == 1 else None
-    if line is None:
-        return False
-    graderUtil.note("D = 1 left out, no points lost: the given code cannot build it "
-                    f"(ZeroDivisionError: integer modulo by zero, in create_masks, line {line})")
-    return True
-
-
-class Answers:
-    """The answers of one ask (graderUtil.Collected) from ``start`` on. Reading one where the
-    sandbox reports that the given code cannot build what the call needs fails the case with
-    that reason: the report can only fail a case (left_out decides what is left out)."""
-
-    def __init__(self, collected: graderUtil.Collected, start: int = 0) -> None:
-        self.collected, self.start = collected, start
-
-    def __getitem__(self, index: int) -> object:
-        answer = self.collected[self.start + index]
+    def __getitem__(self, name: Hashable) -> object:
+        answer = self.got[self.part, name]
         if isinstance(answer, dict) and set(answer) == {GIVEN_CODE_CANNOT}:
             reason = answer[GIVEN_CODE_CANNOT]
             what, why = (str(reason.get(key, ""))[:200] if isinstance(reason, dict) else ""
@@ -213,40 +116,13 @@ class Answers:
             raise AssertionError(f"the given code cannot build {what} ({why})")
         return answer
 
-    def raw(self, index: int) -> object:
-        """The answer as it came, None where the sandbox gave none: for what the judge
-        computes at an answer before it judges any."""
-        items = self.collected.items
-        return items[self.start + index] if self.start + index < len(items) else None
-
-    def part(self, start: int) -> "Answers":
-        return Answers(self.collected, self.start + start)
+    def raw(self, name: Hashable) -> object:
+        """The answer as it came (Answers.raw)."""
+        return self.got.raw((self.part, name))
 
 
-# A part of a test: its calls, and what judges their answers
-Part = tuple[list[tuple[str, dict]], Callable[[Answers], None]]
-
-
-def ask_and_judge(*asks: list[Part]) -> None:
-    """Has the sandbox answer the calls of each list of parts in one ask, every ask in turn
-    whatever the answers, then has each part judge its answers in turn; a failure of an ask
-    itself (a time-out) is raised where its first part is judged. Every test has computed
-    beforehand all that it compares with: which questions it asks, and the judge's work for
-    them, depend on no verdict. A slow call goes in a later ask, so that a failure of the
-    quick ones is reported even where the slow one runs out of time."""
-    answered: list[tuple[Answers | None, graderUtil.GraderFailure | None]] = []
-    for parts in asks:
-        try:
-            answered.append((Answers(ask([each for calls, _ in parts for each in calls])), None))
-        except graderUtil.GraderFailure as failure:
-            answered.append((None, failure))
-    for parts, (got, failure) in zip(asks, answered):
-        if failure is not None:
-            raise failure
-        start = 0
-        for calls, judge in parts:
-            judge(got.part(start))
-            start += len(calls)
+# A part of a test: its calls by name, and what judges their answers
+Part = tuple[Calls, Callable[[PartAnswers], None]]
 
 
 def on_another_device(test_id: str, function: str | None = None) -> Part:
@@ -255,281 +131,11 @@ def on_another_device(test_id: str, function: str | None = None) -> Part:
     code makes a tensor on the CPU."""
     runs = [run for run in common.ON_META[test_id] if function in (None, run[0])]
 
-    def judge(got: Answers) -> None:
-        for index, (what, _) in enumerate(runs):
-            assert_one_device(got[index], what)
+    def judge(got: PartAnswers) -> None:
+        for what, _ in runs:
+            assert_one_device(got[what], what)
 
-    return [each for _, each in runs], judge
-
-
-def batch_sizes(record: object) -> list[int] | None:
-    """The batch sizes self.net saw (sandbox.calls.net_batches), None where the record is not
-    a list of ints. A record of the sandbox: a note or a hint, never a verdict."""
-    if isinstance(record, list) and all(type(size) is int for size in record):
-        return record
-    return None
-
-
-def shown(sizes: list[int]) -> str:
-    """The distinct batch sizes of a record, a few at most, for a note."""
-    distinct = sorted(set(sizes))
-    return f"{distinct[:5]}"[:-1] + (", ...]" if len(distinct) > 5 else "]")
-
-
-def note_net_batches(what: str, sizes: list[int] | None, batch: int, one_pass: bool) -> None:
-    """Notes (no points at stake: only the sandbox records them) where self.net did not see
-    the whole batch, or (``one_pass``) ran more than once."""
-    if sizes is None:
-        return
-    if not sizes or set(sizes) != {batch}:
-        graderUtil.note(f"not graded: in {what} on {batch} row(s), self.net saw batches of "
-                        f"{shown(sizes)}; called on the whole batch at once, it is fast")
-    elif one_pass and len(sizes) != 1:
-        graderUtil.note(f"not graded: {what} called self.net {len(sizes)} times; x is known, so "
-                        "one pass on the whole batch gives mu and alpha of every dimension "
-                        "(what makes the MAF's density fast)")
-
-
-def holds(value: object, expected: Tensor) -> bool:
-    """Whether ``value``, from the sandbox, is a real tensor shaped as ``expected`` holding
-    its values."""
-    return (isinstance(value, Tensor) and not value.is_complex()
-            and tuple(value.shape) == tuple(expected.shape)
-            and bool((value.double() == expected.double()).all()))
-
-
-def note_masked_linear(found: object) -> None:
-    """Notes (not graded: records of the sandbox) where MaskedLinear (masked_linear) is not
-    an nn.Linear with a `mask` buffer, as the given code's is."""
-    found = found if isinstance(found, dict) else {}
-    if found.get("is_linear") is not True:
-        graderUtil.note("not graded: MaskedLinear should subclass nn.Linear, as the given "
-                        "code's does")
-    buffers = found.get("buffers")
-    if not (isinstance(buffers, list) and "mask" in buffers):
-        graderUtil.note("not graded: MaskedLinear should register a `mask` buffer, as the "
-                        "given code's does")
-
-
-def note_made_layers(D: int, n_hidden: int, layers: object) -> None:
-    """Notes (not graded: records of the sandbox) where MADE(D, HIDDEN_SIZE, n_hidden).net
-    (made_layers) is not MaskedLinear and ReLU layers in turn with the masks of the degree
-    rules, as the given code builds it."""
-    masks = degree_masks(D, HIDDEN_SIZE, n_hidden)
-    types = ["MaskedLinear", "ReLU"] * (len(masks) - 1) + ["MaskedLinear"]
-    layers = layers if isinstance(layers, dict) else {}
-    if layers.get("types") != types:
-        graderUtil.note(f"not graded: MADE.net should be the layers {', '.join(types)}, as "
-                        f"the given code builds it (D = {D}, n_hidden = {n_hidden})")
-    made_masks = layers.get("masks")
-    if not (isinstance(made_masks, list) and len(made_masks) == len(masks)
-            and all(holds(made, mask) for made, mask in zip(made_masks, masks))):
-        graderUtil.note("not graded: the masks of MADE.net should be those of the degree rules, "
-                        f"as the given code's create_masks makes them (D = {D}, "
-                        f"n_hidden = {n_hidden})")
-
-
-# ----------------------------------------------------------------------------------------
-# The flow: the judge's weights, and independent computations
-
-
-def degree_masks(D: int, H: int, n_hidden: int) -> list[Tensor]:
-    """The MADE masks (out, in) of every layer for the sequential ordering, from the rules.
-
-    Input i has degree i and hidden unit k degree k mod (D - 1) (0 when D = 1). A hidden unit
-    sees the units below it of degree <= its own; both outputs of dimension i (mu_i and
-    alpha_i) see the hidden units of degree < i.
-    """
-    hidden = [k % (D - 1) if D > 1 else 0 for k in range(H)]
-
-    def mask(out_degrees: list[int], in_degrees: list[int], sees: Callable) -> Tensor:
-        return torch.tensor([[float(sees(o, i)) for i in in_degrees] for o in out_degrees])
-
-    first = mask(hidden, list(range(D)), operator.ge)
-    last = mask(list(range(D)) * 2, hidden, operator.gt)
-    return [first] + [mask(hidden, hidden, operator.ge)] * n_hidden + [last]
-
-
-class Net:
-    """A MADE's net as the judge computes it: masked linear layers ``x (W * M)^T + b`` with
-    ReLUs between them, the network the problem set gives. ``layers``: (W, b, M) each."""
-
-    def __init__(self, layers: list[tuple[Tensor, Tensor, Tensor]]) -> None:
-        self.layers = layers
-
-    def __call__(self, x: Tensor) -> Tensor:
-        for index, (weight, bias, mask) in enumerate(self.layers):
-            if index:
-                x = torch.relu(x)
-            x = x @ (weight * mask).T + bias
-        return x
-
-
-def made_weights(D: int, n_hidden: int, dtype: torch.dtype = torch.float32,
-                 prefix: str = "") -> tuple[dict[str, Tensor], Net]:
-    """Weights for ``MADE(D, HIDDEN_SIZE, n_hidden)`` chosen here: nn.Linear's initialisation
-    and the masks of the degree rules. Returned as a state dict laid out as the given code
-    lays out its layers (``net.0.weight``, ``net.0.bias``, ``net.0.mask``, ``net.2.weight``,
-    ..., each key after ``prefix``) and as the Net that computes with them."""
-    state, layers = {}, []
-    for index, mask in enumerate(degree_masks(D, HIDDEN_SIZE, n_hidden)):
-        linear = nn.Linear(mask.shape[1], mask.shape[0]).to(dtype)
-        layer = (linear.weight.detach(), linear.bias.detach(), mask.to(dtype))
-        key = f"{prefix}net.{2 * index}."
-        state.update(zip((key + "weight", key + "bias", key + "mask"), layer))
-        layers.append(layer)
-    return state, Net(layers)
-
-
-def maf_weights(D: int, n_flows: int, dtype: torch.dtype = torch.float32
-                ) -> tuple[dict[str, Tensor], list[Net | None]]:
-    """Weights for ``MAF(D, HIDDEN_SIZE, 1, n_flows)``: a state dict (``nf.0.net.0.weight``,
-    ...: the MADE blocks at even places of ``nf``, the reversals between them hold none) and
-    the blocks as ``reference_flow_inverse`` takes them (a Net per MADE, None per reversal)."""
-    state, blocks = {}, []
-    for flow in range(n_flows):
-        block_state, net = made_weights(D, 1, dtype, prefix=f"nf.{2 * flow}.")
-        state.update(block_state)
-        blocks += [net, None]
-    return state, blocks
-
-
-def flow_gradients(state: dict[str, Tensor], loss: Callable[[dict[str, Net]], Tensor]
-                   ) -> dict[str, Tensor]:
-    """The gradient in every weight and bias of ``state`` (laid out as made_weights lays it
-    out) of ``loss(nets)``, where ``nets`` holds the Net of each MADE by its key's prefix
-    ("", "nf.0.", ...), in float64: what sandbox.calls.gradients must send back for the
-    student's model with this state."""
-    leaves = {key: value.detach().double().requires_grad_(not key.endswith(".mask"))
-              for key, value in state.items()}
-    layers: dict[str, list] = {}
-    for key in leaves:
-        if key.endswith(".weight"):
-            base = key.removesuffix("weight")
-            layers.setdefault(key[:key.rindex("net.")], []).append(
-                (leaves[key], leaves[base + "bias"], leaves[base + "mask"]))
-    trained = [key for key in leaves if not key.endswith(".mask")]
-    grads = torch.autograd.grad(loss({prefix: Net(each) for prefix, each in layers.items()}),
-                                [leaves[key] for key in trained], allow_unused=True)
-    return {key: torch.zeros_like(leaves[key]) if grad is None else grad
-            for key, grad in zip(trained, grads)}
-
-
-def net_mu_alpha(net: Net, x: Tensor) -> tuple[Tensor, Tensor]:
-    """mu and alpha (log std) of every dimension: the two halves of ``net(x)``."""
-    out = net(x)
-    return out[:, : x.shape[1]], out[:, x.shape[1] :]
-
-
-def reference_inverse(net: Net, x: Tensor) -> tuple[Tensor, Tensor]:
-    """z = (x - mu) * exp(-alpha) and log|det dz/dx| = -sum(alpha), in one pass of the net."""
-    mu, alpha = net_mu_alpha(net, x)
-    return (x - mu) * torch.exp(-alpha), -alpha.sum(dim=1)
-
-
-@torch.no_grad()
-def reference_forward(net: Net, z: Tensor) -> tuple[Tensor, Tensor]:
-    """x_i = mu_i + z_i * exp(alpha_i) and sum(alpha), one dimension at a time.
-
-    mu_i and alpha_i come from the net applied to the entries x_<i found so far. The entries
-    not found yet hold noise: they must not matter, as mu_i and alpha_i depend on x_<i only.
-    """
-    x = torch.randn_like(z)
-    log_det = torch.zeros_like(z[:, 0])
-    for i in range(z.shape[1]):
-        mu, alpha = net_mu_alpha(net, x)
-        x[:, i] = mu[:, i] + z[:, i] * torch.exp(alpha[:, i])
-        log_det += alpha[:, i]
-    return x, log_det
-
-
-def reference_flow_inverse(blocks: list[Net | None], x: Tensor) -> tuple[Tensor, Tensor]:
-    """The noise z = f^-1(x) of the whole flow and the sum of the blocks' log-dets."""
-    z, log_det = x, torch.zeros_like(x[:, 0])
-    for block in blocks:
-        if block is None:
-            z = z.flip(1)
-        else:
-            z, block_log_det = reference_inverse(block, z)
-            log_det = log_det + block_log_det
-    return z, log_det
-
-
-def standard_normal_log_density(z: Tensor) -> Tensor:
-    """log N(z; 0, I) of every row of ``z``."""
-    return Normal(0.0, 1.0).log_prob(z).sum(dim=1)
-
-
-def reference_log_prob(blocks: list[Net | None], x: Tensor) -> Tensor:
-    """log p(x) of every row of ``x`` by the change of variables (equation 2)."""
-    z, log_det = reference_flow_inverse(blocks, x)
-    return standard_normal_log_density(z) + log_det
-
-
-def log_abs_det(jacobians: Tensor) -> Tensor:
-    return torch.linalg.slogdet(jacobians).logabsdet
-
-
-# ----------------------------------------------------------------------------------------
-# The flow: what known wrong implementations give, so that a failure can name its mistake
-
-
-def made_mistakes(method: str, net: Net, inputs: Tensor
-                  ) -> dict[str, tuple[Tensor, Tensor | None]]:
-    """(output, log_det) of common wrong versions of MADE.<method>, by description (a NaN
-    stands for any value: grader_common.Mistakes)."""
-    mu, alpha = net_mu_alpha(net, inputs)
-    if method == "forward":
-        output, log_det = reference_forward(net, inputs)
-        mistakes = {
-            "one pass of self.net on z (mu_i and alpha_i must come from x_<i, found one "
-            "dimension at a time)": (mu + inputs * torch.exp(alpha), alpha.sum(dim=1)),
-            "the inverse's sign, -sum(alpha) (the forward's log_det is log|det dx/dz| = "
-            "+sum(alpha))": (output, -log_det),
-        }
-        last_pass = "each of the D dimensions needs a pass, range(D)"
-    else:
-        output = (inputs - mu) * torch.exp(-alpha)
-        mistakes = {
-            "exp(+alpha) in place of exp(-alpha) (z = (x - mu) * exp(-alpha), equation 3)":
-                ((inputs - mu) * torch.exp(alpha), -alpha.sum(dim=1)),
-            "the forward's sign, +sum(alpha) (the inverse's log_det is log|det dz/dx| = "
-            "-sum(alpha), equation 3)": (output, alpha.sum(dim=1)),
-        }
-        last_pass = "z_i = (x_i - mu_i) * exp(-alpha_i) for every i, all at once"
-    # Checked last: with D > 1 it matches whatever the last dimension holds; with D = 1 the
-    # loop makes no pass, and the output holds what it started from, 0 or the input. It says
-    # nothing of log_det (None), which the output's check precedes.
-    D, name = inputs.shape[1], "x" if method == "forward" else "z"
-    unfilled = [output.clone()] if D > 1 else [torch.zeros_like(inputs), inputs]
-    unfilled[0][:, -1] = float("nan") if D > 1 else 0.0
-    for start, value in zip(("0", "the input"), unfilled):
-        left = (f"{name}[:, :{D - 1}] is right" if D > 1
-                else f"{name} is still {start}, where the loop began")
-        mistakes[f"the last dimension {name}[:, {D - 1}] left unfilled ({left}; does a loop over "
-                 f"range(D - 1) stop one short? {last_pass})"] = (value, None)
-    return mistakes
-
-
-def maf_mistakes(blocks: list[Net | None], x: Tensor) -> dict[str, Tensor]:
-    """log p(x) of every row as common wrong versions of MAF.log_prob give it."""
-    z, log_det = reference_flow_inverse(blocks, x)
-    base = standard_normal_log_density(z)
-    reversed_z, reversed_log_det = reference_flow_inverse(blocks[::-1], x)
-    return {
-        "the log-dets subtracted (log p(x) = log N(z) + the sum of the inverses' log-dets, "
-        "equation 2)": base - log_det,
-        "the log-dets left out (equation 2 adds them)": base,
-        "the blocks taken in reversed order (x goes through self.nf from first to last)":
-            standard_normal_log_density(reversed_z) + reversed_log_det,
-        "log N(z_d) averaged over the dimensions, not summed (log_prob is one value per "
-        "row, shape (B,))": base / x.shape[1] + log_det,
-    }
-
-
-def batch_means(per_row: dict[str, Tensor]) -> dict[str, Tensor]:
-    """The batch mean of each of these values per row: what MAF.log_probs gives."""
-    return {description: values.mean() for description, values in per_row.items()}
+    return dict(runs), judge
 
 
 # ----------------------------------------------------------------------------------------
@@ -570,21 +176,52 @@ def first_output(answer: object, shape: tuple[int, ...],
     return shaped(value, shape, dtype)
 
 
-class SeededTestCase(unittest.TestCase):
+class SeededTestCase(GradedCase):
     """Seeds torch, so that every run is the same, and computes on one thread: on tensors
     this small, a second thread costs far more in synchronisation than it saves, many times
     more when other processes load the cores."""
-
-    graded_function: str | None = None  # the one a run judges, of a test's functions (graded)
 
     def setUp(self) -> None:
         self.addCleanup(torch.set_num_threads, torch.get_num_threads())
         torch.set_num_threads(1)
         torch.manual_seed(0)
 
+    def ask_and_judge(self, *asks: list[Part]) -> None:
+        """Has the sandbox answer the calls of each list of parts in one ask, every ask in turn
+        whatever the answers, then has each part judge its answers in turn; a failure of an ask
+        itself (a time-out) is raised where its first part is judged. Every test has computed
+        beforehand all that it compares with: which questions it asks, and the judge's work for
+        them, depend on no verdict. A slow call goes in a later ask, so that a failure of the
+        quick ones is reported even where the slow one runs out of time."""
+        answered: list[tuple[Answers | None, GraderFailure | None]] = []
+        for parts in asks:
+            try:
+                answered.append((self.ask({(part, name): each
+                                           for part, (calls, _) in enumerate(parts)
+                                           for name, each in calls.items()}), None))
+            except GraderFailure as failure:
+                answered.append((None, failure))
+        for parts, (got, failure) in zip(asks, answered):
+            if failure is not None:
+                raise failure
+            for part, (_, judge) in enumerate(parts):
+                judge(PartAnswers(got, part))
+
 
 class FlowTestCase(SeededTestCase):
     """The checks that the tests of the flow share."""
+
+    def left_out(self, D: int) -> bool:
+        """Whether the cases of dimension ``D`` are left out, with a note: D = 1 alone, and only
+        where the uploaded create_masks is the course starter's own, which cannot build it (no
+        student is charged for given code). Decided here from the upload's text alone: what the
+        sandbox reports (given_code_cannot) never leaves a case out."""
+        line = course_masks_line(self.submitted_file("flow_network.py")) if D == 1 else None
+        if line is None:
+            return False
+        self.note("D = 1 left out, no points lost: the given code cannot build it "
+                  f"(ZeroDivisionError: integer modulo by zero, in create_masks, line {line})")
+        return True
 
     def each_made(self, method: str, derive: Callable[[Net, Tensor, Tensor], object],
                   check: Callable[[Net, Tensor, tuple, Tensor | None, object], None]) -> None:
@@ -596,59 +233,58 @@ class FlowTestCase(SeededTestCase):
         float64 or float32 (FLOAT64_ANSWER)."""
         weights = [made_weights(D, n_hidden, torch.float64) for D, n_hidden in MADE_CONFIGS]
         inputs = [torch.randn(BATCH, D, dtype=torch.float64) for D, _ in MADE_CONFIGS]
-        calls = []
+        calls = {}
         for (D, n_hidden), (state, _), x in zip(MADE_CONFIGS, weights, inputs):
             arguments = dict(args=made_args(D, n_hidden), state=state, method=method,
                              dtype="float64")
-            calls.append(call(Recipe.MADE_CALL, inputs=[x], **arguments))
+            calls["result", D, n_hidden] = call(Recipe.MADE_CALL, inputs=[x], **arguments)
             if method == "inverse":
-                calls.append(call(Recipe.MADE_JACOBIANS, x=x, **arguments))
-        step = 2 if method == "inverse" else 1
+                calls["jacobians", D, n_hidden] = call(Recipe.MADE_JACOBIANS, x=x, **arguments)
 
-        def judge(got: Answers) -> None:
-            derived = [derive(net, x, first_output(got.raw(step * index), (BATCH, D),
+        def judge(got: PartAnswers) -> None:
+            derived = [derive(net, x, first_output(got.raw(("result", D, n_hidden)), (BATCH, D),
                                                    FLOAT64_ANSWER))
-                       for index, ((D, _), (_, net), x) in
-                       enumerate(zip(MADE_CONFIGS, weights, inputs))]
+                       for (D, n_hidden), (_, net), x in zip(MADE_CONFIGS, weights, inputs)]
             for index, ((D, n_hidden), (_, net), x) in enumerate(
                     zip(MADE_CONFIGS, weights, inputs)):
                 with self.subTest(D=D, n_hidden=n_hidden):
-                    if left_out(D):
+                    if self.left_out(D):
                         continue
-                    (answer,) = got[step * index]
+                    (answer,) = got["result", D, n_hidden]
                     result = check_pair(answer["result"], f"MADE.{method}", BATCH, D,
                                         FLOAT64_ANSWER)
                     jacobians = None
-                    if step == 2:
-                        jacobians = check_tensor(got[step * index + 1], "the Jacobians of dz/dx",
-                                                 (BATCH, D, D), FLOAT64_ANSWER)
+                    if method == "inverse":
+                        jacobians = check_tensor(got["jacobians", D, n_hidden],
+                                                 "the Jacobians of dz/dx", (BATCH, D, D),
+                                                 FLOAT64_ANSWER)
                     check(net, x, result, jacobians, derived[index])
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     def check_values(self, method: str, expected: Callable, test_id: str) -> None:
         """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``, and
         the run of the basic test ``test_id`` on another device (on_another_device)."""
         cases = [(D, *made_weights(D, 1), torch.randn(BATCH, D)) for D in (2, 4)]
         references = [(expected(net, x), made_mistakes(method, net, x)) for _, _, net, x in cases]
-        calls = [call(Recipe.MADE_CALL, args=made_args(D, 1), state=state, method=method,
-                      inputs=[x])
-                 for D, state, _, x in cases]
+        calls = {D: call(Recipe.MADE_CALL, args=made_args(D, 1), state=state, method=method,
+                         inputs=[x])
+                 for D, state, _, x in cases}
 
-        def judge(got: Answers) -> None:
+        def judge(got: PartAnswers) -> None:
             for index, (D, _, _, _) in enumerate(cases):
                 with self.subTest(D=D):
-                    (answer,) = got[index]
+                    (answer,) = got[D]
                     result = check_pair(answer["result"], f"MADE.{method}", BATCH, D,
                                         torch.float32)
                     expected_pair, mistakes = references[index]
                     assert_pair_close(result, expected_pair, MADE_PARTS[method], FLOAT32_TOL,
                                       mistakes)
 
-        ask_and_judge([(calls, judge), on_another_device(test_id)])
+        self.ask_and_judge([(calls, judge), on_another_device(test_id)])
 
-    @staticmethod
-    def edge_cases(method: str, expected_pair: Callable, one_pass: bool) -> tuple[Part, Part]:
+    def edge_cases(self, method: str, expected_pair: Callable, one_pass: bool
+                   ) -> tuple[Part, Part]:
         """MADE.<method> on batches of 1 and 10,000 rows and on float64 input, against
         ``expected_pair(net, input)``, the right (output, log_det): the quick cases, and the
         batch of 10,000 rows (for an ask of its own, after theirs: a loop over the rows fails
@@ -665,17 +301,18 @@ class FlowTestCase(SeededTestCase):
                       for (_, _, reference_net, _), x in zip(cases, inputs)]
 
         def part(indices: tuple[int, ...]) -> Part:
-            calls = [call(Recipe.MADE_CALL, args=made_args(3, 1), state=cases[index][3],
-                          method=method, inputs=[inputs[index]],
-                          dtype=str(cases[index][1]).removeprefix("torch."))
-                     for index in indices]
+            calls = {cases[index][0]: call(Recipe.MADE_CALL, args=made_args(3, 1),
+                                           state=cases[index][3], method=method,
+                                           inputs=[inputs[index]],
+                                           dtype=str(cases[index][1]).removeprefix("torch."))
+                     for index in indices}  # by batch size
 
-            def judge(got: Answers) -> None:
-                for position, index in enumerate(indices):
+            def judge(got: PartAnswers) -> None:
+                for index in indices:
                     batch, dtype, _, _ = cases[index]
                     try:
-                        FlowTestCase.check_edge_case(method, one_pass, inputs[index],
-                                                     got[position][0], *references[index])
+                        self.check_edge_case(method, one_pass, inputs[index], got[batch][0],
+                                             *references[index])
                     except AssertionError as error:  # labelled as a subTest's failure would be
                         raise AssertionError(f"[batch={batch}, dtype={dtype}] {error}") from None
 
@@ -683,17 +320,16 @@ class FlowTestCase(SeededTestCase):
 
         return part((0, 1)), part((2,))
 
-    @staticmethod
-    def check_edge_case(method: str, one_pass: bool, x: Tensor, answer: dict,
+    def check_edge_case(self, method: str, one_pass: bool, x: Tensor, answer: dict,
                         expected: tuple[Tensor, Tensor], mistakes: dict) -> None:
         """One call of MADE.<method> on ``x`` (``answer``, from made_call) for edge_cases."""
         batch, what = len(x), f"MADE.{method}"
         sizes = batch_sizes(answer["net_batches"])
-        note_net_batches(what, sizes, batch, one_pass)
+        note_net_batches(self.note, what, sizes, batch, one_pass)
         after = answer["input"]
         if isinstance(after, Tensor) and after.shape == x.shape and not torch.equal(after, x):
-            graderUtil.note(f"not graded: {what} seems to change its input in place (by the "
-                            "sandbox's record); a caller may still need it")
+            self.note(f"not graded: {what} seems to change its input in place (by the "
+                      "sandbox's record); a caller may still need it")
         result = check_pair(answer["result"], what, batch, 3,
                             FLOAT64_ANSWER if x.dtype == torch.float64 else x.dtype)
         try:
@@ -708,8 +344,7 @@ class FlowTestCase(SeededTestCase):
                     "rows") from None
             raise
 
-    @staticmethod
-    def one_dimension(method: str, expected: Callable) -> Part:
+    def one_dimension(self, method: str, expected: Callable) -> Part:
         """MADE.<method> with D = 1, where mu and alpha are the biases of the last layer.
 
         ``expected(input, mu, alpha)`` gives the right (output, log_det).
@@ -718,13 +353,13 @@ class FlowTestCase(SeededTestCase):
         inputs = torch.randn(BATCH, 1)
         mu, alpha = net.layers[-1][1]
         reference = expected(inputs, mu, alpha)
-        calls = [call(Recipe.MADE_CALL, args=made_args(1, 2), state=state, method=method,
-                      inputs=[inputs])]
+        calls = {"D = 1": call(Recipe.MADE_CALL, args=made_args(1, 2), state=state, method=method,
+                               inputs=[inputs])}
 
-        def judge(got: Answers) -> None:
-            if left_out(1):
+        def judge(got: PartAnswers) -> None:
+            if self.left_out(1):
                 return
-            (answer,) = got[0]
+            (answer,) = got["D = 1"]
             result = check_pair(answer["result"], f"MADE.{method}", BATCH, 1, torch.float32)
             assert_pair_close(result, reference, MADE_PARTS[method], FLOAT32_TOL)
 
@@ -764,16 +399,18 @@ class MADEForwardTest(FlowTestCase):
                        {mistake: pair[0] for mistake, pair in
                         made_mistakes("forward", net, z).items()})
                       for (_, net), z in zip(weights, noise)]
-        calls = [call(Recipe.MASKED_LINEAR, args=(3, 4, mask), seed=1, state=layer_state, x=inputs)]
+        calls = {"masked linear": call(Recipe.MASKED_LINEAR, args=(3, 4, mask), seed=1,
+                                       state=layer_state, x=inputs)}
         for (D, n_hidden), (state, _), z in zip(MADE_CONFIGS, weights, noise):
             nudged = [z + torch.eye(D)[j] for j in range(D)]  # z_j changed alone
-            calls += [call(Recipe.MADE_LAYERS, args=made_args(D, n_hidden)),
-                      call(Recipe.MADE_CALL, args=made_args(D, n_hidden), state=state,
-                           method="forward", inputs=[z, *nudged])]
+            calls["layers", D, n_hidden] = call(Recipe.MADE_LAYERS, args=made_args(D, n_hidden))
+            calls["forward", D, n_hidden] = call(Recipe.MADE_CALL, args=made_args(D, n_hidden),
+                                                 state=state, method="forward",
+                                                 inputs=[z, *nudged])
 
-        def judge(got: Answers) -> None:
-            found = got[0]
-            note_masked_linear(found)
+        def judge(got: PartAnswers) -> None:
+            found = got["masked linear"]
+            note_masked_linear(self.note, found)
             initial = check_tensor(found["initial_weight"], "MaskedLinear's initial weight",
                                    (4, 3), torch.float32)
             assert_close(initial, plain.weight, "MaskedLinear's initial weight", 0)
@@ -782,18 +419,17 @@ class MADEForwardTest(FlowTestCase):
             assert_close(output, expected, "MaskedLinear output (weight * mask)", FLOAT32_TOL)
             for index, (D, n_hidden) in enumerate(MADE_CONFIGS):
                 with self.subTest(D=D, n_hidden=n_hidden):
-                    if not left_out(D):
-                        self.check_made(D, n_hidden, got[1 + 2 * index], got[2 + 2 * index],
-                                        *references[index])
+                    if not self.left_out(D):
+                        self.check_made(D, n_hidden, got["layers", D, n_hidden],
+                                        got["forward", D, n_hidden], *references[index])
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
-    @staticmethod
-    def check_made(D: int, n_hidden: int, layers: object, answers: list, x_expected: Tensor,
+    def check_made(self, D: int, n_hidden: int, layers: object, answers: list, x_expected: Tensor,
                    mistakes: dict) -> None:
         """One MADE of test_net_structure: its forward's x, and notes on its layers and
         masks."""
-        note_made_layers(D, n_hidden, layers)
+        note_made_layers(self.note, D, n_hidden, layers)
         x, _ = check_pair(answers[0]["result"], "MADE.forward", BATCH, D, torch.float32)
         # The ground of the verdict: the layers and masks are records only the sandbox makes,
         # and the identity is autoregressive too.
@@ -845,7 +481,7 @@ class MADEForwardTest(FlowTestCase):
     )
     def test_forward_edge_cases(self) -> None:
         quick, large = self.edge_cases("forward", reference_forward, one_pass=False)
-        ask_and_judge([quick, self.one_dimension("forward", lambda z, mu, alpha: (
+        self.ask_and_judge([quick, self.one_dimension("forward", lambda z, mu, alpha: (
             mu + z * torch.exp(alpha), alpha.expand(len(z))))], [large])
 
 
@@ -897,14 +533,14 @@ class MADEInverseTest(FlowTestCase):
         expected = flow_gradients(state, lambda nets: sum(
             part.sum() for part in reference_inverse(nets[""], x.double())))
 
-        def judge(got: Answers) -> None:
-            assert_gradients(got[0], expected)
+        def judge(got: PartAnswers) -> None:
+            assert_gradients(got["gradients"], expected)
 
         quick, large = self.edge_cases("inverse", reference_inverse, one_pass=True)
-        ask_and_judge([quick, self.one_dimension("inverse", lambda x, mu, alpha: (
+        self.ask_and_judge([quick, self.one_dimension("inverse", lambda x, mu, alpha: (
             (x - mu) * torch.exp(-alpha), -alpha.expand(len(x)))),
-            ([call(Recipe.MADE_GRADIENTS, args=made_args(3, 1), state=state, method="inverse",
-                   x=x)],
+            ({"gradients": call(Recipe.MADE_GRADIENTS, args=made_args(3, 1), state=state,
+                                method="inverse", x=x)},
              judge)], [large])
 
 
@@ -923,14 +559,14 @@ class MAFTest(FlowTestCase):
         expected = reference_log_prob(blocks, x).mean()
         mistakes = batch_means(maf_mistakes(blocks, x))
 
-        def judge(got: Answers) -> None:
-            (value,) = got[0]
+        def judge(got: PartAnswers) -> None:
+            (value,) = got["MAF"]
             value = check_tensor(value, "MAF.log_probs(x)", (), torch.float32)
             assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, BATCH)
 
-        ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
-                              methods=["log_probs"], x=x)], judge),
-                       on_another_device("1c-0-basic")])
+        self.ask_and_judge([({"MAF": call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3),
+                                          state=state, methods=["log_probs"], x=x)}, judge),
+                            on_another_device("1c-0-basic")])
 
     @graded(
         "1c-1-hidden",
@@ -950,17 +586,17 @@ class MAFTest(FlowTestCase):
             jacobians = autograd_jacobians(flow_inverse, x)
             references.append((standard_normal_log_density(flow_inverse(x))
                                + log_abs_det(jacobians), batch_means(maf_mistakes(blocks, x))))
-        calls = [call(Recipe.MAF_CALL, args=(D, HIDDEN_SIZE, 1, 3), state=state,
-                      methods=["log_probs", "loss", "log_prob"], x=x, dtype="float64")
-                 for D, (state, _), x in zip(sizes, weights, inputs)]
+        calls = {D: call(Recipe.MAF_CALL, args=(D, HIDDEN_SIZE, 1, 3), state=state,
+                         methods=["log_probs", "loss", "log_prob"], x=x, dtype="float64")
+                 for D, (state, _), x in zip(sizes, weights, inputs)}
 
-        def judge(got: Answers) -> None:
+        def judge(got: PartAnswers) -> None:
             for index, D in enumerate(sizes):
                 with self.subTest(D=D):
-                    if not left_out(D):
-                        self.check_log_probs(D, got[index], *references[index])
+                    if not self.left_out(D):
+                        self.check_log_probs(D, got[D], *references[index])
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     @staticmethod
     def check_log_probs(D: int, answer: list, expected: Tensor, mistakes: dict) -> None:
@@ -994,8 +630,8 @@ class MAFTest(FlowTestCase):
         state, blocks = maf_weights(2, 3, torch.float64)
         expected = reference_log_prob(blocks, grid)
 
-        def judge(got: Answers) -> None:
-            log_density, value = got[0]
+        def judge(got: PartAnswers) -> None:
+            log_density, value = got["grid"]
             log_density = check_tensor(log_density, "MAF.log_prob", (len(grid),),
                                        FLOAT64_ANSWER)
             assert_close(log_density, expected, "log_prob on the grid", tolerance(log_density))
@@ -1005,9 +641,9 @@ class MAFTest(FlowTestCase):
             assert_close(value, log_density.double().mean(), "log_probs of the grid",
                          tolerance(value, log_density), batch=len(grid))
 
-        ask_and_judge([([call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3), state=state,
-                              methods=["log_prob", "log_probs"], x=grid, dtype="float64",
-                              no_grad=True)], judge)])
+        self.ask_and_judge([({"grid": call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3),
+                                           state=state, methods=["log_prob", "log_probs"],
+                                           x=grid, dtype="float64", no_grad=True)}, judge)])
 
     @graded(
         "1c-3-hidden",
@@ -1028,30 +664,30 @@ class MAFTest(FlowTestCase):
                            [nets.get(f"nf.{index}.") for index in range(2 * n_flows)],
                            x.double()).mean()))
                       for x in inputs]
-        calls = [call(Recipe.MAF_LAYERS, args=args, points=points),
-                 *(call(Recipe.MAF_TRAINING, args=args, state=state, x=x) for x in inputs)]
+        calls = {"layers": call(Recipe.MAF_LAYERS, args=args, points=points),
+                 **{batch: call(Recipe.MAF_TRAINING, args=args, state=state, x=x)
+                    for batch, x in zip(batches, inputs)}}
 
-        def judge(got: Answers) -> None:
-            layers = got[0]
+        def judge(got: PartAnswers) -> None:
+            layers = got["layers"]
             blocks = ["MADE", "PermuteLayer"] * n_flows
             if not (isinstance(layers, dict) and layers.get("types") == blocks):
-                graderUtil.note(f"not graded: MAF.nf should be the blocks {', '.join(blocks)}, "
-                                "as the given code builds it")
+                self.note(f"not graded: MAF.nf should be the blocks {', '.join(blocks)}, "
+                          "as the given code builds it")
             base = check_tensor(layers["base_log_prob"], "base_dist.log_prob", (3,),
                                 torch.float32)
             assert_close(base, Normal(0.0, 1.0).log_prob(points), "base_dist.log_prob", 0)
-            for index, batch in enumerate(batches, start=1):
+            for batch, (expected, mistakes, gradients) in zip(batches, references):
                 with self.subTest(batch=batch):
-                    answer = got[index]
-                    expected, mistakes, gradients = references[index - 1]
-                    note_net_batches("MAF.log_probs", batch_sizes(answer["net_batches"]), batch,
-                                     one_pass=False)
+                    answer = got[batch]
+                    note_net_batches(self.note, "MAF.log_probs",
+                                     batch_sizes(answer["net_batches"]), batch, one_pass=False)
                     value = check_tensor(answer["log_probs"], "MAF.log_probs(x)", (),
                                          torch.float32)
                     assert_close(value, expected, "log_probs", FLOAT32_TOL, mistakes, batch)
                     assert_gradients(answer["gradients"], gradients)
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     @graded(
         "1c-4-hidden",
@@ -1064,16 +700,16 @@ class MAFTest(FlowTestCase):
         sizes = (2, 3)
         weights = [maf_weights(D, 3) for D in sizes]
         inputs = [torch.randn(BATCH, D) for D in sizes]
-        calls = []
+        calls = {}
         for D, (state, _), x in zip(sizes, weights, inputs):
-            calls += [call(Recipe.PERMUTE_CALL, size=D, x=x),
-                      call(Recipe.MAF_SAMPLE, args=(D, HIDDEN_SIZE, 1, 3), state=state, n=n,
-                           seed=SEED)]
+            calls["permute", D] = call(Recipe.PERMUTE_CALL, size=D, x=x)
+            calls["sample", D] = call(Recipe.MAF_SAMPLE, args=(D, HIDDEN_SIZE, 1, 3), state=state,
+                                      n=n, seed=SEED)
 
-        def judge(got: Answers) -> None:
+        def judge(got: PartAnswers) -> None:
             noise = []  # the noise of every answer's samples, before any is judged
-            for index, (D, (_, blocks)) in enumerate(zip(sizes, weights)):
-                sampled = got.raw(2 * index + 1)
+            for D, (_, blocks) in zip(sizes, weights):
+                sampled = got.raw(("sample", D))
                 samples = sampled.get("samples") if isinstance(sampled, dict) else None
                 if isinstance(samples, Tensor) and samples.is_floating_point():
                     samples = samples.float()
@@ -1082,10 +718,10 @@ class MAFTest(FlowTestCase):
                                                                        torch.float32))[0])
             for index, (D, x) in enumerate(zip(sizes, inputs)):
                 with self.subTest(D=D):
-                    self.check_permute(D, x, got[2 * index])
-                    self.check_sample(D, n, got[2 * index + 1], noise[index])
+                    self.check_permute(D, x, got["permute", D])
+                    self.check_sample(D, n, got["sample", D], noise[index])
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     @staticmethod
     def check_permute(D: int, x: Tensor, results: list) -> None:
@@ -1103,17 +739,16 @@ class MAFTest(FlowTestCase):
             log_det = check_tensor(log_det, f"{what}'s log_det", (BATCH,), torch.float32)
             assert_close(log_det, torch.zeros(BATCH), f"{what}'s log_det", 0)
 
-    @staticmethod
-    def check_sample(D: int, n: int, sampled: dict, z: Tensor) -> None:
+    def check_sample(self, D: int, n: int, sampled: dict, z: Tensor) -> None:
         """MAF.sample's answer (maf_sample): its samples, judged by ``z``, the flow's inverse
         of them; a note (not graded: the sandbox's record) where it is not a numpy array."""
         if sampled["is_array"] is not True:
-            graderUtil.note("not graded: MAF.sample should return a numpy array, as the given "
-                            "code's does (the trainer and the plots use one)")
+            self.note("not graded: MAF.sample should return a numpy array, as the given "
+                      "code's does (the trainer and the plots use one)")
         samples = sampled["samples"]
         if not isinstance(samples, Tensor):
             raise AssertionError("MAF.sample should return a numpy array of shape "
-                                 f"{(n, D)}, got {graderUtil.type_name(samples)}")
+                                 f"{(n, D)}, got {type_name(samples)}")
         if not (samples.is_floating_point() and tuple(samples.shape) == (n, D)):
             raise AssertionError(f"MAF.sample should return {n} rows of {D} floats, shape "
                                  f"{(n, D)}, got {tuple(samples.shape)} of {samples.dtype}")
@@ -1122,24 +757,7 @@ class MAFTest(FlowTestCase):
 
 
 # ----------------------------------------------------------------------------------------
-# GAN losses (problems 2b, 4b and 5e): the judge's networks
-
-# A generator, a discriminator, a batch of real images and its labels (None: unconditional)
-Setup = tuple[nn.Module, nn.Module, Tensor, Tensor | None]
-
-
-def stand_ins(conditional: bool, logits: float = 0.0) -> Setup:
-    """Stand-in networks with GAN_BATCH real images (and labels, if conditional); D's logits
-    shifted by ``logits`` (the bias of its head)."""
-    x_real = torch.randn(GAN_BATCH, *IMAGE_SHAPE)
-    if conditional:
-        g, d = LinearConditionalGenerator(), TinyConditionalDiscriminator()
-        labels = torch.randint(NUM_CLASSES, (GAN_BATCH,))
-    else:
-        (g, d), labels = (LinearGenerator(), TinyDiscriminator()), None
-    with torch.no_grad():
-        d.head.bias.add_(logits)
-    return g, d, x_real, labels
+# GAN losses (problems 2b, 4b and 5e): the networks and calls of the tests
 
 
 def real_networks(conditional: bool) -> Setup:
@@ -1151,349 +769,12 @@ def real_networks(conditional: bool) -> Setup:
     return network.Generator(), network.Discriminator(), x_real, None
 
 
-def linear_critic_expectations(g: nn.Module, critic: LinearCritic, x_real: Tensor
-                               ) -> tuple[Tensor, Tensor, Tensor]:
-    """For a linear critic d(x) = <w, x> + b, in closed form: the critic loss
-    E<w, G(z) - x> + 10 (||w|| - 1)^2 (equation 24), its gradient in w
-    E[G(z) - x] + 20 (||w|| - 1) w / ||w||, and the gradient without the penalty's part."""
-    z, _ = seeded_draws(len(x_real), g.dim_z)
-    gap = (g(z) - x_real).detach().double().flatten(1).mean(dim=0)  # E[G(z) - x]
-    w = critic.linear.weight.detach().double()[0]
-    loss = gap @ w + LAMBDA * (w.norm() - 1) ** 2
-    return loss, gap + 2 * LAMBDA * (w.norm() - 1) * w / w.norm(), gap
-
-
-def linear_critic(norm: float) -> LinearCritic:
-    """d(x) = <w, x> + b with ||w|| = ``norm``: its gradient is w at every x."""
-    critic = LinearCritic()
-    with torch.no_grad():
-        critic.linear.weight.mul_(norm / critic.linear.weight.norm())
-    return critic
-
-
 def loss_of(name: str, setup: Setup, **options: object) -> tuple[str, dict]:
     """The call of the loss ``name`` on ``setup`` (sandbox.calls.loss_call), seeded with
     SEED."""
     g, d, x_real, y_real = setup
     return call(Recipe.LOSS_CALL, name=name, g=network_spec(g), d=network_spec(d), x_real=x_real,
                 y_real=y_real, seed=SEED, **options)
-
-
-# ----------------------------------------------------------------------------------------
-# GAN losses: independent computations
-
-
-def seeded_draws(batch: int, dim_z: int) -> tuple[Tensor, Tensor]:
-    """A loss's random draws after torch.manual_seed(SEED).
-
-    z (batch, dim_z) comes first, then alpha (batch, 1, 1, 1) for the gradient penalty.
-    """
-    torch.manual_seed(SEED)
-    z = torch.randn(batch, dim_z)
-    return z, torch.rand(batch, 1, 1, 1)
-
-
-def neg_log_sigmoid(h: Tensor) -> Tensor:
-    """-log sigma(h) = log(1 + exp(-h)), written so that it is exact at any logit h."""
-    return torch.clamp(-h, min=0) + torch.log1p(torch.exp(-h.abs()))
-
-
-def input_gradients(d: nn.Module, x: Tensor, create_graph: bool = False) -> Tensor:
-    """grad_x D(x_i) of every sample (shaped as ``x``), by autograd on one sample at a time;
-    with ``create_graph``, differentiable in D's parameters."""
-    grads = []
-    for sample in x:
-        sample = sample[None].detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(d(sample).sum(), sample, create_graph=create_graph)
-        grads.append(grad[0])
-    return torch.stack(grads)
-
-
-def input_gradient_norms(d: nn.Module, x: Tensor, create_graph: bool = False) -> Tensor:
-    """||grad_x D(x_i)||_2 of every sample."""
-    return input_gradients(d, x, create_graph).flatten(1).norm(dim=1)
-
-
-class Scored(NamedTuple):
-    """What the losses on (g, d) are computed from, in float64: the second draw alpha, copies
-    of the networks, the real and fake images, and D's logits of both (the fakes and logits
-    differentiable in the copies' parameters)."""
-
-    alpha: Tensor
-    g64: nn.Module
-    d64: nn.Module
-    real: Tensor
-    fake: Tensor
-    h_real: Tensor
-    h_fake: Tensor
-
-
-def scored(g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None) -> Scored:
-    """The Scored of a loss's draws (z, then alpha) on (g, d): float64 copies of the networks
-    see the float32 draws."""
-    z, alpha = seeded_draws(len(x_real), g.dim_z)
-    g64, d64 = copy.deepcopy(g).double(), copy.deepcopy(d).double()
-    labels = () if y_real is None else (y_real,)
-    real = x_real.double()
-    fake = g64(z.double(), *labels)
-    return Scored(alpha, g64, d64, real, fake, d64(real, *labels), d64(fake, *labels))
-
-
-def loss_names(y_real: Tensor | None) -> tuple[str, ...]:
-    """The losses that apply to a setup: conditional ones where it has labels."""
-    return CONDITIONAL if y_real is not None else NONSATURATING + WGAN_GP
-
-
-def loss_equation(name: str, scores: Scored, create_graph: bool = False) -> Tensor:
-    """The loss ``name`` from its equation (10, 11, 24, 25; 17-18 and the conditional 11), in
-    float64, on ``scores``; with ``create_graph``, the penalty too is differentiable in D's
-    parameters."""
-    alpha, _, d64, real, fake, h_real, h_fake = scores
-    if name.endswith("loss_nonsaturating_d"):  # with -log(1 - sigma(h)) = -log sigma(-h)
-        return neg_log_sigmoid(h_real).mean() + neg_log_sigmoid(-h_fake).mean()
-    if name.endswith("loss_nonsaturating_g"):
-        return neg_log_sigmoid(h_fake).mean()
-    if name == "loss_wasserstein_gp_g":
-        return -h_fake.mean()
-    norms = input_gradient_norms(d64, alpha * fake.detach() + (1 - alpha) * real, create_graph)
-    return h_fake.mean() - h_real.mean() + LAMBDA * ((norms - 1) ** 2).mean()
-
-
-def reference_losses(
-    g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
-) -> dict[str, Tensor]:
-    """Every loss that applies to (g, d) from its equation, in float64, for the same draws.
-
-    Conditional (``y_real`` given): equations 17-18 and the conditional equation 11; otherwise
-    equations 10, 11, 24 and 25, from ``scored``.
-    """
-    scores = scored(g, d, x_real, y_real)
-    return {name: loss_equation(name, scores).detach() for name in loss_names(y_real)}
-
-
-def reference_gradients(name: str, setup: Setup, train: dict[str, str]
-                        ) -> tuple[dict[str, Tensor], dict[str, dict[str, Tensor]]]:
-    """The gradients that the loss ``name`` of its equation sends, at the loss's draws, to the
-    modules of ``train`` (named as loss_call names them: ``{"G": "g.linear"}`` gives
-    ``G.weight``, ``G.bias``), in float64; and those of known wrong versions, by description
-    (a critic loss whose penalty sends D none)."""
-    scores = scored(*setup)
-    networks = {"g": scores.g64, "d": scores.d64}
-    named = [(f"{label}.{key}", parameter) for label, where in train.items()
-             for key, parameter in networks[where.partition(".")[0]].get_submodule(
-                 where.partition(".")[2]).named_parameters()]
-
-    def gradients_of(loss: Tensor) -> dict[str, Tensor]:
-        grads = torch.autograd.grad(loss, [parameter for _, parameter in named],
-                                    allow_unused=True, retain_graph=True)
-        return {key: torch.zeros_like(parameter) if grad is None else grad.detach()
-                for (key, parameter), grad in zip(named, grads)}
-
-    mistakes = {}
-    if name == "loss_wasserstein_gp_d":
-        mistakes[NO_PENALTY_GRADIENT] = gradients_of(scores.h_fake.mean() - scores.h_real.mean())
-    return gradients_of(loss_equation(name, scores, create_graph=True)), mistakes
-
-
-class Term(NamedTuple):
-    """One term of a loss as its equation writes it: its name for the messages (``the fakes'
-    term -E log(1 - D(G(z)))``), its value, and the values of its known wrong forms, each
-    named by what follows the term's name (``written as ...``)."""
-
-    name: str
-    value: Tensor
-    forms: dict[str, Tensor]
-
-
-SIGN, SUMMED = "with the wrong sign", "summed over the batch, not averaged"
-
-
-def term_mistakes(terms: list[Term], batch: int) -> dict[str, Tensor]:
-    """The values of a loss, the sum of ``terms``, with one or more of them wrong, each named
-    by the terms that differ and how (fewest first): a term with the wrong sign, left out,
-    summed over the ``batch``, or in one of its wrong forms. Every term wrong in the same way
-    by a sign or a sum is the whole loss scaled, which assert_close's ratio names."""
-    choices = [[(None, term.value), (SIGN, -term.value), ("left out", torch.zeros_like(term.value)),
-                (SUMMED, batch * term.value), *term.forms.items()] for term in terms]
-    found = []
-    for choice in itertools.product(*choices):
-        wrong = [(term.name, form) for term, (form, _) in zip(terms, choice) if form is not None]
-        scaled = len(wrong) == len(terms) and len({form for _, form in wrong}) == 1 \
-            and wrong[0][1] in (SIGN, SUMMED)
-        if wrong and not scaled:
-            description = ", and ".join(f"{name} {form}" for name, form in wrong)
-            found.append((len(wrong), description, sum(value for _, value in choice)))
-    return {description: value for _, description, value in sorted(found, key=lambda f: f[0])}
-
-
-def loss_mistakes(
-    name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
-) -> dict[str, Tensor]:
-    """The values of common wrong versions of the loss ``name`` on (g, d), by description,
-    computed as reference_losses computes the right ones: whole-loss mistakes first, then
-    (term_mistakes) those of one or more of its terms."""
-    batch = len(x_real)
-    alpha, g64, d64, real, fake, h_real, h_fake = scored(g, d, x_real, y_real)
-    fake, h_real, h_fake = fake.detach(), h_real.detach(), h_fake.detach()
-    real_of, fake_of = ("x", "G(z)") if y_real is None else ("x, y", "G(z, y), y")
-    if name.endswith("loss_nonsaturating_d"):
-        return term_mistakes([
-            Term(f"the reals' term -E log D({real_of})", neg_log_sigmoid(h_real).mean(), {
-                f"written as -E log(1 - D({real_of})), the fakes' form":
-                    neg_log_sigmoid(-h_real).mean()}),
-            Term(f"the fakes' term -E log(1 - D({fake_of}))", neg_log_sigmoid(-h_fake).mean(), {
-                f"written as -E log D({fake_of}), the generator's form":
-                    neg_log_sigmoid(h_fake).mean(),
-                "written as logsigmoid(1 - h) (1 - sigma(h) = sigma(-h), so log(1 - D) = "
-                "logsigmoid(-h))": neg_log_sigmoid(1 - h_fake).mean()}),
-        ], batch)
-    if name.endswith("loss_nonsaturating_g"):
-        return {
-            f"the minimax form E log(1 - D({fake_of})) (the non-saturating loss is "
-            f"-E log D({fake_of}))": -neg_log_sigmoid(-h_fake).mean(),
-            f"-E log(1 - D({fake_of})), the discriminator's term for the fakes (the "
-            f"non-saturating loss is -E log D({fake_of}))": neg_log_sigmoid(-h_fake).mean(),
-        }
-    if name != "loss_wasserstein_gp_d":
-        return {}
-
-    def critic_loss(h_fakes: Tensor, norms: Tensor) -> Tensor:
-        """Equation 24 with the penalty on these gradient norms."""
-        return h_fakes.mean() - h_real.mean() + LAMBDA * ((norms - 1) ** 2).mean()
-
-    def norms_at(weights: Tensor, fakes: Tensor = fake) -> Tensor:
-        """One gradient norm per sample at the interpolates with these weights."""
-        return input_gradients(d64, weights * fakes + (1 - weights) * real).flatten(1).norm(dim=1)
-
-    # The draws of the wrong orders and shapes, each after seeding as the loss is called:
-    # alpha then z, without the given z or after it (z drawn again)
-    before_z = {}
-    for given_z in (False, True):
-        torch.manual_seed(SEED)
-        if given_z:
-            torch.randn(batch, g.dim_z)
-        alpha_first, z_second = torch.rand(batch, 1, 1, 1), torch.randn(batch, g.dim_z)
-        fake_second = g64(z_second.double()).detach()
-        before_z[given_z] = critic_loss(d64(fake_second).detach(),
-                                        norms_at(alpha_first, fake_second))
-    drawn_after_z = {}
-    for shape in ((1,), tuple(x_real.shape)):
-        torch.manual_seed(SEED)
-        torch.randn(batch, g.dim_z)
-        drawn_after_z[shape] = torch.rand(shape)
-    grads = input_gradients(d64, alpha * fake + (1 - alpha) * real)  # at the right x_hat
-    penalty = LAMBDA * ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
-    return {
-        "alpha drawn before z (z = torch.randn(...) is the first draw, alpha the second)":
-            before_z[False],
-        "alpha drawn before z, and z drawn again after it (the given z is the first draw, "
-        "alpha the second; draw no other z)": before_z[True],
-        "one alpha for the whole batch (draw one per sample: torch.rand(B, 1, 1, 1))":
-            critic_loss(h_fake, norms_at(drawn_after_z[(1,)])),
-        "alpha drawn per pixel (draw one per sample: torch.rand(B, 1, 1, 1))":
-            critic_loss(h_fake, norms_at(drawn_after_z[tuple(x_real.shape)])),
-        "the norm of the whole batch's gradient (take one norm per sample: "
-        "grad.reshape(B, -1).norm(dim=1))": critic_loss(h_fake, grads.norm()),
-        "per-channel gradient norms (one norm per sample over all its channels and pixels: "
-        "grad.reshape(B, -1).norm(dim=1))": critic_loss(h_fake, grads.flatten(2).norm(dim=2)),
-        "the norm over the last axis only (one norm per sample over all its channels and "
-        "pixels: grad.reshape(B, -1).norm(dim=1))": critic_loss(h_fake, grads.norm(dim=-1)),
-        "the gradient of the batch mean d(x_hat).mean(), 1/B of each sample's gradient "
-        "(take the gradient of the sum)":
-            critic_loss(h_fake, grads.flatten(1).norm(dim=1) / batch),
-        **term_mistakes([
-            Term("the fakes' term E D(G(z))", h_fake.mean(), {}),
-            Term("the reals' term -E D(x)", -h_real.mean(), {}),
-            Term(f"the penalty {LAMBDA:g} E(||grad D(x_hat)|| - 1)^2", penalty, {
-                f"with lambda = 1 (lambda = {LAMBDA:g})": penalty / LAMBDA}),
-        ], batch),
-    }
-
-
-# ----------------------------------------------------------------------------------------
-# GAN losses: everything a test compares with, computed before it asks
-
-
-def noise_and_fakes(setup: Setup) -> tuple[Tensor, Tensor | None]:
-    """The z that G of ``setup`` must be given (the loss's first draw) and, for a conditional
-    setup, the fakes G(z, y_real) that D must score with y_real."""
-    g, _, x_real, y_real = setup
-    z, _ = seeded_draws(len(x_real), g.dim_z)
-    with torch.no_grad():
-        return z, None if y_real is None else g(z, y_real)
-
-
-X_HAT = "x_hat = alpha G(z) + (1 - alpha) x with alpha = torch.rand(B, 1, 1, 1) drawn second"
-
-
-class LossCase(NamedTuple):
-    """A loss on a setup, and all that the judge compares its answer with: the value of its
-    equation and of known mistakes; what the records of G's and D's calls should show (the
-    draw z, the conditional fakes, the critic's interpolates x_hat), quoted only to explain a
-    failing value; and, where it trains modules, the gradients of its equation and of known
-    mistakes."""
-
-    name: str
-    setup: Setup
-    expected: Tensor
-    mistakes: dict[str, Tensor]
-    z: Tensor
-    fakes: Tensor | None
-    x_hat: Tensor | None
-    gradients: dict[str, Tensor] | None
-    gradient_mistakes: dict[str, dict[str, Tensor]]
-
-
-def loss_case(name: str, setup: Setup, train: dict[str, str] | None = None) -> LossCase:
-    """The LossCase of the loss ``name`` on ``setup``, training the modules of ``train``."""
-    g, _, x_real, y_real = setup
-    z, fakes = noise_and_fakes(setup)
-    x_hat = None
-    if name == "loss_wasserstein_gp_d":
-        _, alpha = seeded_draws(len(x_real), g.dim_z)
-        with torch.no_grad():
-            x_hat = alpha * g(z) + (1 - alpha) * x_real
-    gradients, gradient_mistakes = reference_gradients(name, setup, train) if train else (None, {})
-    return LossCase(name, setup, reference_losses(*setup)[name], loss_mistakes(name, *setup), z,
-                    fakes, x_hat, gradients, gradient_mistakes)
-
-
-def assert_loss(answer: dict, case: LossCase) -> None:
-    """The loss of ``answer`` (loss_call) against its equation; where it differs and matches
-    no known mistake, the records of G's and D's calls may say why (common.assert_loss;
-    for the critic loss, the interpolates it scored): a record explains a failure, never
-    decides one."""
-    _, _, x_real, y_real = case.setup
-    try:
-        common.assert_loss(answer, case.name, case.expected, case.mistakes, case.z, x_real,
-                                  y_real, case.fakes)
-    except Mismatch as error:
-        if error.mistake is None and case.x_hat is not None:
-            assert_scored(answer["d_calls"], case.x_hat, X_HAT)
-        raise
-
-
-def assert_trains(answer: dict, case: LossCase) -> None:
-    """The gradients of ``answer`` (loss_call with ``train``) against those of the equation."""
-    assert_gradients(answer["gradients"], case.gradients, case.gradient_mistakes)
-
-
-def note_critic_batches(calls: object, batch: int) -> None:
-    """A note (not graded: only the sandbox records it) where the critic saw batches smaller
-    than the whole batch."""
-    if not isinstance(calls, list):
-        return
-    sizes = sorted({len(args[0]) for args in calls if isinstance(args, list) and args
-                    and isinstance(args[0], Tensor) and args[0].dim()})
-    if sizes and sizes[0] < batch:
-        graderUtil.note(f"not graded: the critic saw batches of {shown(sizes)}; on whole "
-                        f"batches of {batch} (no loop over samples) it is fast")
-
-
-def trained_network(name: str) -> dict[str, str]:
-    """The whole network that the loss ``name`` trains: D for a D loss, G for a G loss (what
-    a loss sends the other one is its own affair: a D loss may detach G's samples)."""
-    return {"D": "d"} if name.endswith("_d") else {"G": "g"}
 
 
 # ----------------------------------------------------------------------------------------
@@ -1514,12 +795,12 @@ class GANTestCase(SeededTestCase):
         train = trained_layer(name) if stand_in else None
         case = loss_case(name, setup, train)
 
-        def judge(got: Answers) -> None:
-            assert_loss(got[0], case)
+        def judge(got: PartAnswers) -> None:
+            assert_loss(got["loss"], case)
             if stand_in:
-                assert_trains(got[0], case)
+                assert_trains(got["loss"], case)
 
-        return [loss_of(name, setup, record=True, train=train)], judge
+        return {"loss": loss_of(name, setup, record=True, train=train)}, judge
 
     def extreme_logits(self, name: str,
                        offsets: tuple[float, ...] = (-1000.0, -100.0, 100.0, 1000.0),
@@ -1530,12 +811,13 @@ class GANTestCase(SeededTestCase):
         train = trained_network(name) if gradients else None
         setups = [stand_ins(conditional=name in CONDITIONAL, logits=offset) for offset in offsets]
         cases = [loss_case(name, setup, train) for setup in setups]
-        calls = [loss_of(name, setup, train=train) for setup in setups]
+        calls = {offset: loss_of(name, setup, train=train)
+                 for offset, setup in zip(offsets, setups)}
 
-        def judge(got: Answers) -> None:
-            for index, (offset, case) in enumerate(zip(offsets, cases)):
+        def judge(got: PartAnswers) -> None:
+            for offset, case in zip(offsets, cases):
                 with self.subTest(logits=f"{offset:+g} + O(1)"):
-                    answer = got[index]
+                    answer = got[offset]
                     loss = check_finite_loss(answer["loss"], name, offset)
                     assert_close(loss, case.expected, name, FLOAT32_TOL, case.mistakes,
                                  GAN_BATCH)
@@ -1561,13 +843,14 @@ class GANTestCase(SeededTestCase):
         repeated = self.batch_repeated(name)
         case = loss_case(name, setup, trained_layer(name))
         means = [reference_losses(*each)[name] for each in repeated]
-        calls = [loss_of(name, setup, record=True, train=trained_layer(name)),
-                 *(loss_of(name, each) for each in repeated)]
+        calls = {"loss": loss_of(name, setup, record=True, train=trained_layer(name)),
+                 **{times: loss_of(name, each)
+                    for times, each in zip(("once", "repeated twice"), repeated)}}
 
-        def judge(got: Answers) -> None:
-            answer, once, twice = (got[step] for step in range(3))
+        def judge(got: PartAnswers) -> None:
+            answer, once, twice = got["loss"], got["once"], got["repeated twice"]
             if name in WGAN_GP:
-                note_critic_batches(answer["d_calls"], GAN_BATCH)
+                note_critic_batches(self.note, answer["d_calls"], GAN_BATCH)
             assert_loss(answer, case)
             assert_trains(answer, case)
             for times, repeat in (("once", once), ("repeated twice", twice)):
@@ -1576,7 +859,7 @@ class GANTestCase(SeededTestCase):
                 assert_close(check_loss(repeat["loss"], name), means[times != "once"], what,
                              FLOAT32_TOL)
 
-        ask_and_judge([(calls, judge)])
+        self.ask_and_judge([(calls, judge)])
 
     @staticmethod
     def batch_repeated(name: str) -> tuple[Setup, Setup]:
@@ -1604,7 +887,7 @@ class NonSaturatingLossTest(GANTestCase):
         functions=NONSATURATING,
     )
     def test_values(self) -> None:
-        ask_and_judge([self.values(self.graded_function, stand_ins(conditional=False)),
+        self.ask_and_judge([self.values(self.graded_function, stand_ins(conditional=False)),
                        self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
                        on_another_device("2b-0-basic", self.graded_function)])
 
@@ -1616,7 +899,7 @@ class NonSaturatingLossTest(GANTestCase):
         functions=NONSATURATING,
     )
     def test_real_networks(self) -> None:
-        ask_and_judge([self.values(self.graded_function, real_networks(conditional=False))])
+        self.ask_and_judge([self.values(self.graded_function, real_networks(conditional=False))])
 
     @graded(
         "2b-2-hidden",
@@ -1627,7 +910,7 @@ class NonSaturatingLossTest(GANTestCase):
         functions=NONSATURATING,
     )
     def test_extreme_logits(self) -> None:
-        ask_and_judge([self.extreme_logits(self.graded_function)])
+        self.ask_and_judge([self.extreme_logits(self.graded_function)])
 
     @graded(
         "2b-3-hidden",
@@ -1654,7 +937,7 @@ class ConditionalLossTest(GANTestCase):
         functions=CONDITIONAL,
     )
     def test_values(self) -> None:
-        ask_and_judge([self.values(self.graded_function, stand_ins(conditional=True)),
+        self.ask_and_judge([self.values(self.graded_function, stand_ins(conditional=True)),
                        self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
                        on_another_device("4b-0-basic", self.graded_function)])
 
@@ -1667,7 +950,7 @@ class ConditionalLossTest(GANTestCase):
         functions=CONDITIONAL,
     )
     def test_real_networks(self) -> None:
-        ask_and_judge([self.values(self.graded_function, real_networks(conditional=True))])
+        self.ask_and_judge([self.values(self.graded_function, real_networks(conditional=True))])
 
     @graded(
         "4b-2-hidden",
@@ -1689,7 +972,7 @@ class ConditionalLossTest(GANTestCase):
         functions=CONDITIONAL,
     )
     def test_extreme_logits(self) -> None:
-        ask_and_judge([self.extreme_logits(self.graded_function)])
+        self.ask_and_judge([self.extreme_logits(self.graded_function)])
 
 
 class WassersteinGPLossTest(GANTestCase):
@@ -1702,10 +985,11 @@ class WassersteinGPLossTest(GANTestCase):
         setup = (LinearGenerator(), linear_critic(norm), torch.randn(GAN_BATCH, *IMAGE_SHAPE))
         expected = linear_critic_expectations(*setup)
 
-        def judge(got: Answers) -> None:
-            check_critic_gradient(got[0], *expected)
+        def judge(got: PartAnswers) -> None:
+            check_critic_gradient(got["critic"], *expected)
 
-        return [loss_of("loss_wasserstein_gp_d", (*setup, None), train={"critic": "d"})], judge
+        return {"critic": loss_of("loss_wasserstein_gp_d", (*setup, None),
+                                  train={"critic": "d"})}, judge
 
     @graded(
         "5e-0-basic",
@@ -1722,7 +1006,7 @@ class WassersteinGPLossTest(GANTestCase):
         parts = [self.values(name, stand_ins(conditional=False))]
         if name == "loss_wasserstein_gp_d":
             parts.append(self.linear_critic_case(3.0))
-        ask_and_judge([*parts, on_another_device("5e-0-basic", name)])
+        self.ask_and_judge([*parts, on_another_device("5e-0-basic", name)])
 
     @graded(
         "5e-1-hidden",
@@ -1732,7 +1016,7 @@ class WassersteinGPLossTest(GANTestCase):
         functions=WGAN_GP,
     )
     def test_real_networks(self) -> None:
-        ask_and_judge([self.values(self.graded_function, real_networks(conditional=False))])
+        self.ask_and_judge([self.values(self.graded_function, real_networks(conditional=False))])
 
     @graded(
         "5e-2-hidden",
@@ -1745,7 +1029,7 @@ class WassersteinGPLossTest(GANTestCase):
     def test_linear_critic(self) -> None:
         # The stand-in too: a critic whose gradient has no closed form that code could
         # recognise and send back in place of its own.
-        ask_and_judge([*(self.linear_critic_case(norm) for norm in (0.5, 3.0)),
+        self.ask_and_judge([*(self.linear_critic_case(norm) for norm in (0.5, 3.0)),
                        self.values("loss_wasserstein_gp_d", stand_ins(conditional=False))])
 
     @graded(
@@ -1765,4 +1049,5 @@ if __name__ == "__main__":
     points_file = Path(__file__).resolve().parent / manifest.POINTS
     # written_checks: the numerical checks of the written answers (2a-0-basic ... 5d-0-basic,
     # 0 points), run beside the graded tests.
-    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, points_file, checks="judge.written_checks")
+    graderUtil.main([sys.modules[__name__]], GRADED_NAMES, points_file,
+                    checks="judge.written_checks", early=early)

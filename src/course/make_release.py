@@ -115,58 +115,62 @@ def basic_cases() -> dict[str, list[dict]]:
     """The cases of every basic test (the format of ``starter/grader.py``), each with weights
     and inputs chosen as grader.py chooses them, the value that its reference computations
     give, and the values of its known mistakes (so that a failure can name one)."""
-    import grader  # the reference computations stay here, in this process
+    import grader  # the tests' batch and logits
+    from common.stand_ins import IMAGE_SHAPE, LinearGenerator
+    from judge import flow_references, gan_references, mistakes  # stay here, in this process
     from judge.common import CONDITIONAL, HIDDEN_SIZE, NONSATURATING, WGAN_GP, trained_layer
 
     torch.manual_seed(SEED)
     cases: dict[str, list[dict]] = {}
-    for test_id, method, reference in (("1a-0-basic", "forward", grader.reference_forward),
-                                       ("1b-0-basic", "inverse", grader.reference_inverse)):
+    for test_id, method, reference in (
+            ("1a-0-basic", "forward", flow_references.reference_forward),
+            ("1b-0-basic", "inverse", flow_references.reference_inverse)):
         cases[test_id] = []
         for D in (2, 4):
-            (state, net), x = grader.made_weights(D, 1), torch.randn(grader.BATCH, D)
+            (state, net), x = flow_references.made_weights(D, 1), torch.randn(grader.BATCH, D)
             cases[test_id].append({
                 "what": f"MADE.{method} (D = {D})", "model": "MADE", "args": (D, HIDDEN_SIZE, 1),
                 "state": state, "method": method, "input": x,
                 "expected": detached(reference(net, x)),
-                "mistakes": detached(grader.made_mistakes(method, net, x)),
+                "mistakes": detached(mistakes.made_mistakes(method, net, x)),
             })
 
-    (state, blocks), x = grader.maf_weights(2, 3), torch.randn(grader.BATCH, 2)
+    (state, blocks), x = flow_references.maf_weights(2, 3), torch.randn(grader.BATCH, 2)
     cases["1c-0-basic"] = [{
         "what": "MAF.log_probs", "model": "MAF", "args": (2, HIDDEN_SIZE, 1, 3),
         "state": state, "method": "log_probs", "input": x,
-        "expected": grader.reference_log_prob(blocks, x).mean().detach(),
-        "mistakes": detached(grader.batch_means(grader.maf_mistakes(blocks, x))),
+        "expected": flow_references.reference_log_prob(blocks, x).mean().detach(),
+        "mistakes": detached(mistakes.batch_means(mistakes.maf_mistakes(blocks, x))),
     }]
 
     for test_id, names in (("2b-0-basic", NONSATURATING), ("4b-0-basic", CONDITIONAL),
                            ("5e-0-basic", WGAN_GP)):
         conditional = names == CONDITIONAL
         cases[test_id] = [
-            loss_case(name, grader.stand_ins(conditional), train=trained_layer(name))
+            loss_case(name, gan_references.stand_ins(conditional), train=trained_layer(name))
             for name in names]
         if test_id != "5e-0-basic":  # where log(sigmoid(h)) written out is infinite
-            cases[test_id] += [loss_case(name, grader.stand_ins(conditional, logits), logits)
-                               for logits in grader.BASIC_LOGITS for name in names]
-    critic = (grader.LinearGenerator(), grader.linear_critic(3.0),
-              torch.randn(grader.GAN_BATCH, *grader.IMAGE_SHAPE))
+            cases[test_id] += [
+                loss_case(name, gan_references.stand_ins(conditional, logits), logits)
+                for logits in grader.BASIC_LOGITS for name in names]
+    critic = (LinearGenerator(), gan_references.linear_critic(3.0),
+              torch.randn(gan_references.GAN_BATCH, *IMAGE_SHAPE))
     cases["5e-0-basic"].append({
         **loss_case("loss_wasserstein_gp_d", (*critic, None), train={"critic": "d"}),
         "what": "loss_wasserstein_gp_d(...) with a linear critic",
-        "critic_gradient": detached(grader.linear_critic_expectations(*critic)),
+        "critic_gradient": detached(gan_references.linear_critic_expectations(*critic)),
     })
     return cases
 
 
 def loss_case(name: str, setup: tuple, logits: float | None = None,
               train: dict[str, str] | None = None) -> dict:
-    """A basic case of the loss ``name`` on ``setup`` (grader.Setup): with D's logits shifted
-    by ``logits`` (where it is given) and the gradients sent to ``train`` checked."""
-    import grader
+    """A basic case of the loss ``name`` on ``setup`` (gan_references.Setup): with D's logits
+    shifted by ``logits`` (where it is given) and the gradients sent to ``train`` checked."""
+    from judge import gan_references, mistakes
 
     g, d, x_real, y_real = setup
-    z, fakes = grader.noise_and_fakes(setup)
+    z, fakes = gan_references.noise_and_fakes(setup)
     where = "" if logits is None else f" at logits near {logits:+g}"
     return {
         "what": f"{name}(...){where}", "loss": name,
@@ -174,8 +178,8 @@ def loss_case(name: str, setup: tuple, logits: float | None = None,
         "states": (g.state_dict(), d.state_dict()), "x_real": x_real, "y_real": y_real,
         "z": z, "fakes": fakes, "logits": logits, "train": train,
         # the loss's own dtype, from float64
-        "expected": grader.reference_losses(*setup)[name].float(),
-        "mistakes": detached(grader.loss_mistakes(name, *setup)),
+        "expected": gan_references.reference_losses(*setup)[name].float(),
+        "mistakes": detached(mistakes.loss_mistakes(name, *setup)),
     }
 
 
@@ -195,11 +199,11 @@ def detached(values: object) -> object:
 def points_and_hidden_tests() -> tuple[dict[str, float], dict[str, str]]:
     """The points of the graded tests, and the description of each hidden one."""
     import grader
-    import graderUtil
+    from judge.declare import collect_tests, is_written_check
 
     points = {test_id: value for test_id, value in
-              json.loads((SRC / POINTS).read_text()).items() if value > 0}
-    tests = graderUtil.collect_tests([grader], points)
+              json.loads((SRC / POINTS).read_text()).items() if not is_written_check(value)}
+    tests = collect_tests([grader], points)
     return points, {test.test_id: test.description for test in tests if test.hidden}
 
 

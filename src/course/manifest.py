@@ -11,6 +11,17 @@ POINTS = "judge/points.json"
 # The files of the student's package, the only files a hand-in holds (under ``submission/``)
 HAND_IN = ("__init__.py", "flow_network.py", "gan.py")
 
+# The modules that only the full grader.py imports: its reference computations, known mistakes
+# and what a test compares with. In the bundle (they are in GRADER), never in the students' copy.
+JUDGE_ONLY = (
+    "judge/course_masks.py",
+    "judge/flow_references.py",
+    "judge/gan_references.py",
+    "judge/loss_cases.py",
+    "judge/mistakes.py",
+    "judge/notes.py",
+)
+
 # What the grader needs to run: the judge, the sandbox, the networks the tests name, the
 # helpers both use. The Gradescope bundle holds these, the students' copy holds them with its
 # own grader.py and points, the tests' copies of the grader hold them with the written checks.
@@ -30,9 +41,15 @@ GRADER = (
     "judge/answers.py",
     "judge/client.py",
     "judge/common.py",
+    "judge/declare.py",
     "judge/given_code.py",
+    "judge/gradescope.py",
+    "judge/grading.py",
     "judge/launch.py",
     "judge/points.json",
+    "judge/report.py",
+    "judge/run.py",
+    *JUDGE_ONLY,
     "sandbox/__init__.py",
     "sandbox/calls.py",
     "sandbox/confine.py",
@@ -83,6 +100,7 @@ RELEASE_DATA = ("given_code.json", "basic_tests.pt", "hidden_tests.json", POINTS
 
 def release_copied() -> list[str]:
     """The files the release copies as they are (paths from the repository's root): the
-    training files and the grader's, less those the students' copy has its own of."""
-    own = {"grader.py", POINTS}
+    training files and the grader's, less those the students' copy has its own of and those of
+    the full grader alone (JUDGE_ONLY)."""
+    own = {"grader.py", POINTS, *JUDGE_ONLY}
     return [*TRAINING, *(f"src/{path}" for path in GRADER if path not in own)]

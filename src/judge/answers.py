@@ -39,7 +39,7 @@ MAX_DIMS = 8  # dimensions of one tensor (images have 4)
 # name.
 MAX_ITEMS = 100_000
 MAX_DEPTH = 16  # levels of lists, tuples and dicts
-MAX_STRING = 2**16  # characters of one string (a report shows graderUtil.OUTPUT_LIMIT)
+MAX_STRING = 2**16  # characters of one string (a report shows judge.report.OUTPUT_LIMIT)
 MAX_CHARS = 2**20  # characters of all strings, each counted wherever the answer holds it
 MAX_INT = 2**63  # an integer is an int64 (a batch size, a count, a seed)
 ANSWER_DTYPES = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.bool,

@@ -67,11 +67,14 @@ class Sandbox:
         users: the uids the submission runs as, one per question (as root; None: the grader's
             own user), shared by every sandbox of the grading run so that no two questions
             share a uid.
+        early: the sandbox process the grader script started first, shared by every sandbox
+            of the grading run: the first to start takes it (None: each starts its own).
     """
 
     def __init__(self, package: Path, files: dict[str, bytes] | None, modules: Iterable[str],
-                 users: processes.UserPool | None) -> None:
-        self.users = users
+                 users: processes.UserPool | None,
+                 early: launch.EarlySandbox | None = None) -> None:
+        self.users, self.early = users, early
         self.hello = {
             "files": files, "package": PACKAGE, "modules": list(modules),
             "origin": str(package), "user": None,
@@ -92,7 +95,8 @@ class Sandbox:
     def start(self) -> None:
         """Starts the sandbox (or takes the one the grader script started first) and sends it
         the hello; its answer is read by ``wait_until_ready``."""
-        self.process = launch.take_early_sandbox() or launch.start_sandbox()
+        early = self.early.take() if self.early is not None else None
+        self.process = early or launch.start_sandbox()
         self.ready = False
         # Where the tests' folders go: root's where the grader is root, so that no child can
         # list it, and reached by each child to its own folder.

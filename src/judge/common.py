@@ -407,7 +407,7 @@ def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: Mistakes,
 
 ON_META_BATCH = 6
 # By basic test: what each run is called in the messages, and its call
-ON_META = {  # as graderUtil.call makes them: (the recipe's name, its arguments)
+ON_META = {  # as judge.run.call makes them: (the recipe's name, its arguments)
     "1a-0-basic": [("MADE.forward", (Recipe.MADE_ON_META.value, dict(
         args=(2, HIDDEN_SIZE, 1), method="forward", batch=ON_META_BATCH)))],
     "1b-0-basic": [("MADE.inverse", (Recipe.MADE_ON_META.value, dict(

@@ -42,24 +42,27 @@ def start_sandbox() -> subprocess.Popen:
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
 
 
-_early: subprocess.Popen | None = None
+class EarlySandbox:
+    """A sandbox process started before the grader script imports torch, so that the two
+    processes import it side by side (about a second and a half saved): the first Sandbox of
+    the run to start takes it, any other starts its own."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process: subprocess.Popen | None = process
+
+    def take(self) -> subprocess.Popen | None:
+        """The process, once; None after that."""
+        process, self.process = self.process, None
+        return process
 
 
-def start_sandbox_early() -> None:
-    """Starts the sandbox before the grader script imports torch, so that the two processes
-    import it side by side (about a second and a half saved); ``take_early_sandbox`` hands it
-    to the judge. As root it starts the search of ``writable_folders`` too. The grader
-    scripts call this first, and only when run as scripts."""
-    global _early
-    _early = start_sandbox()
+def start_sandbox_early() -> EarlySandbox:
+    """Starts the sandbox now, for graderUtil.main to hand to the first Sandbox; as root it
+    starts the search of ``writable_folders`` too. The grader scripts call this first, and only
+    when run as scripts."""
+    early = EarlySandbox(start_sandbox())
     search_writable_folders()
-
-
-def take_early_sandbox() -> subprocess.Popen | None:
-    """The sandbox ``start_sandbox_early`` started, once; None if there is none."""
-    global _early
-    process, _early = _early, None
-    return process
+    return early
 
 
 # ----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from scipy import integrate, optimize, special, stats
 from torch import Tensor
 from torch.distributions import Normal, kl_divergence
 
-from graderUtil import graded
+from judge.declare import graded
 
 __all__ = [
     "VanishingGradientCheck",

@@ -15,7 +15,7 @@ the line ``z = torch.randn(batch_size, g.dim_z, device=device)`` before each blo
 
 import textwrap
 
-from grader import COURSE_CREATE_MASKS
+from judge.course_masks import COURSE_CREATE_MASKS
 from tests.submissions import files, reference
 
 FLOW_NETWORK = '''\
@@ -135,7 +135,7 @@ return (self.base_dist.log_prob(z).sum(dim=1) + log_det_sum).mean()""",
 
 def course_flow_network(bodies: dict[str, str] = BODIES) -> str:
     """The course starter's flow_network.py with these bodies in its blocks. Its
-    ``create_masks`` is the text the judge holds as the course's (grader.COURSE_CREATE_MASKS),
+    ``create_masks`` is the text the judge holds as the course's (judge/course_masks.py),
     the one source of it."""
     source = FLOW_NETWORK.replace("CREATE_MASKS\n", textwrap.indent(COURSE_CREATE_MASKS, "    "))
     for marker, body in bodies.items():

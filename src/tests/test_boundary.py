@@ -87,7 +87,7 @@ class BoundaryTest(unittest.TestCase):
     def test_the_graph_is_read(self):
         # The reader finds what is known to be there, so that an empty answer below means
         # something.
-        self.assertIn("sandbox.protocol", self.graph["graderUtil"])
+        self.assertIn("sandbox.protocol", self.graph["judge.run"])
         self.assertIn("sandbox.protocol", self.graph["sandbox.server"])
         self.assertIn("common.processes", self.graph["course.gradescope.run_autograder"])
 
@@ -95,6 +95,16 @@ class BoundaryTest(unittest.TestCase):
         reached = {(name, other) for name, others in self.graph.items() if on_side(name, JUDGE)
                    for other in others if on_side(other, ("sandbox",))}
         self.assertEqual({other for _, other in reached}, {"sandbox.protocol"}, reached)
+
+    def test_the_judges_modules_import_only_the_judge_common_and_the_protocol(self):
+        # judge/ is the machinery under grader.py and graderUtil.py, never above them; the
+        # manifest is data (which files ship where).
+        allowed = ("judge", "common", "sandbox.protocol", "course.manifest")
+        reached = {(name, other) for name, others in self.graph.items()
+                   if on_side(name, ("judge",)) for other in others
+                   if not on_side(other, allowed)}
+        self.assertEqual(reached, set())
+        self.assertIn("judge.declare", self.graph["judge.run"])  # the graph holds judge/
 
     def test_the_sandbox_imports_nothing_of_the_judge(self):
         reached = {(name, other) for name, others in self.graph.items()

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from judge import given_code
 import graderUtil
+from judge.declare import GradedTest
+from judge.gradescope import NOT_RUN, gradescope_results
+from judge.report import Verdict, print_summary
 from course import manifest
 from tests.submissions import (SRC, copy_grader, files, grade, reference, unreachable_python,
                                write)
@@ -139,13 +142,13 @@ class GraderTest(unittest.TestCase):
         })
 
     def test_results_list_every_test_when_grading_stops_midway(self):
-        tests = [graderUtil.GradedTest(f"1a-{n}-{kind}", f"test {n}", 5, unittest.TestCase, "run",
+        tests = [GradedTest(f"1a-{n}-{kind}", f"test {n}", 5, unittest.TestCase, "run",
                                        points)
                  for n, kind, points in ((0, "basic", 2.0), (1, "hidden", 1.0), (2, "hidden", 3.0))]
-        passed = graderUtil.Verdict(tests[0], [], datetime.timedelta(seconds=1))
-        results = graderUtil.gradescope_results(tests, [passed], 1.5)
+        passed = Verdict(tests[0], [], datetime.timedelta(seconds=1))
+        results = gradescope_results(tests, [passed], 1.5)
         entries = [(test["number"], test["score"], test["output"]) for test in results["tests"]]
-        not_run = graderUtil.NOT_RUN
+        not_run = NOT_RUN
         self.assertEqual(entries, [("1a-0-basic", 2.0, ""), ("1a-1-hidden", 0.0, not_run),
                                    ("1a-2-hidden", 0.0, not_run)])
         self.assertTrue(results["output"].startswith("Grading stopped during test 1a-1-hidden"))
@@ -155,14 +158,14 @@ class GraderTest(unittest.TestCase):
     def test_the_summary_speaks_of_the_kinds_of_tests_that_ran(self):
         """A run of basic tests alone gives no line of hidden points (``0/0``), and the
         other way round."""
-        basic, hidden = (graderUtil.GradedTest(test_id, "test", 5, unittest.TestCase, "run", 2.0)
+        basic, hidden = (GradedTest(test_id, "test", 5, unittest.TestCase, "run", 2.0)
                          for test_id in ("1a-0-basic", "1a-1-hidden"))
-        for verdict, shown, absent in [(graderUtil.Verdict(basic, []), "basic", "hidden"),
-                                       (graderUtil.Verdict(hidden, ["wrong"]), "hidden", "basic")]:
+        for verdict, shown, absent in [(Verdict(basic, []), "basic", "hidden"),
+                                       (Verdict(hidden, ["wrong"]), "hidden", "basic")]:
             with self.subTest(shown=shown):
                 printed = io.StringIO()
                 with contextlib.redirect_stdout(printed):
-                    graderUtil.print_summary([verdict])
+                    print_summary([verdict])
                 score = "2/2" if shown == "basic" else "0/2"
                 self.assertIn(f"\n{shown} points: {score}\ntotal points: {score}\n",
                               printed.getvalue())

@@ -298,8 +298,9 @@ def running(command: str) -> list[int]:
 
 
 def judges_own_lines() -> set[str]:
-    """The lines of grader.py, the judge, that no file of the students' release holds (its
-    references, its hidden tests): none may reach an output."""
+    """The lines of grader.py and of the modules only it imports (manifest.JUDGE_ONLY: its
+    references and known mistakes) that no file of the students' release holds (those and its
+    hidden tests): none may reach an output."""
     release = set()
     for name in (*manifest.release_copied(), "src/course/starter/grader.py",
                  "src/submission/flow_network.py", "src/submission/gan.py"):
@@ -307,7 +308,8 @@ def judges_own_lines() -> set[str]:
             continue
         name = name[len("src/"):]
         release |= {line.strip() for line in (SRC / name).read_text().splitlines()}
-    return {line.strip() for line in (SRC / "grader.py").read_text().splitlines()
+    return {line.strip() for name in ("grader.py", *manifest.JUDGE_ONLY)
+            for line in (SRC / name).read_text().splitlines()
             if len(line.strip()) > 25 and line.strip() not in release}
 
 

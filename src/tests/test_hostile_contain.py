@@ -240,8 +240,9 @@ judge = None
 for folder in (Path(sys.modules["sandbox"].__file__).parents[1], Path(CHECKOUT)):
     sys.path.insert(0, str(folder))
     try:
-        sys.modules.pop("grader", None)
-        import grader as judge
+        for name in [name for name in sys.modules if name.split(".")[0] == "judge"]:
+            sys.modules.pop(name)
+        from judge import flow_references as judge
         break
     except BaseException:
         judge = None
@@ -257,6 +258,7 @@ from pathlib import Path
 folder = Path(sys.modules["sandbox"].__file__).parents[1]
 marks = []
 for name, path in (("grader", folder / "grader.py"), ("graderUtil", folder / "graderUtil.py"),
+                   ("references", folder / "judge" / "flow_references.py"),
                    ("points", folder / "judge" / "points.json"), ("checkout", Path(CHECKOUT) / "grader.py"),
                    ("cmdline", Path(f"/proc/{os.getppid()}/cmdline")),
                    ("schedstat", Path(f"/proc/{os.getppid()}/schedstat"))):
@@ -389,7 +391,8 @@ class ContainedThroughTheGraderTest(unittest.TestCase):
 
     @unittest.skipUnless(LANDLOCK, "without Landlock the files' modes alone decide")
     def test_nothing_of_the_judge_is_readable(self):
-        names = ("grader", "graderUtil", "points", "checkout", "cmdline", "schedstat")
+        names = ("grader", "graderUtil", "references", "points", "checkout", "cmdline",
+                 "schedstat")
         for way in self.ways():
             with self.subTest(way=way):
                 output = self.check(way, READ_THE_JUDGE)

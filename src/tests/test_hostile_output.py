@@ -29,7 +29,8 @@ from pathlib import Path
 import torch
 
 from judge import answers, client, given_code
-import graderUtil
+from judge.declare import GradedTest
+from judge.run import GradedCase, Grading, run_test
 from course import make_autograder
 from common import safe_text
 from sandbox import protocol
@@ -430,20 +431,16 @@ class ClockTest(unittest.TestCase):
         and works ``judge_seconds`` itself before each ask: its result, the children's seconds
         and the judge's."""
 
-        class Case(unittest.TestCase):
+        class Case(GradedCase):
             def test(self):
                 for _ in range(asks):
                     end = time.monotonic() + judge_seconds
                     while time.monotonic() < end:  # the judge computing
                         pass
-                    graderUtil.ask([])
+                    self.ask({})
 
-        test = graderUtil.GradedTest("9a-0-basic", "clock", 1.0, Case, "test", 1.0)
-        previous, graderUtil._sandbox = graderUtil._sandbox, self.Sandbox(ran)
-        try:
-            result, _, took, judge = graderUtil.run_test(test)
-        finally:
-            graderUtil._sandbox = previous
+        test = GradedTest("9a-0-basic", "clock", 1.0, Case, "test", 1.0)
+        result, _, took, judge = run_test(Grading(self.Sandbox(ran)), test)
         return result, took, judge
 
     def test_the_judges_time_is_not_the_childs(self):

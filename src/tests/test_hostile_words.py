@@ -15,7 +15,7 @@ import unittest
 from unittest import mock
 
 from judge import given_code
-import grader
+from judge import course_masks
 from course import manifest
 from tests.course_starter import course_flow_network
 from tests.submissions import SRC, files, grade, reference, replace_block
@@ -296,14 +296,14 @@ class LeaveOutTest(unittest.TestCase):
         }
         for case, (source, line) in cases.items():
             with self.subTest(case=case):
-                self.assertEqual(grader.course_masks_line(source.encode()), line)
+                self.assertEqual(course_masks.course_masks_line(source.encode()), line)
 
     def test_the_upload_is_parsed_once(self):
         source = course_flow_network().encode()
-        grader.course_masks_line.cache_clear()
-        with mock.patch.object(grader.ast, "parse", wraps=ast.parse) as parse:
+        course_masks.course_masks_line.cache_clear()
+        with mock.patch.object(course_masks.ast, "parse", wraps=ast.parse) as parse:
             for _ in range(20):  # as many reports as a grading run may make
-                grader.course_masks_line(source)
+                course_masks.course_masks_line(source)
         self.assertEqual(parse.call_count, 1)
 
 

@@ -34,7 +34,8 @@ BLANKED = {
 }
 BASIC = ["1a-0-basic", "1b-0-basic", "1c-0-basic", "2b-0-basic", "4b-0-basic", "5e-0-basic"]
 HIDDEN = 19  # hidden tests with points in points.json
-# Names of the reference computations of grader.py, none of which may reach a student
+# Names of the judge's reference computations (manifest.JUDGE_ONLY), none of which may reach a
+# student
 REFERENCE_NAMES = ["reference_", "neg_log_sigmoid", "input_gradient_norms", "degree_masks",
                    "seeded_draws", "made_weights", "maf_weights"]
 # Two generator losses that test_wrong_implementations.py has no wrong version of
@@ -184,6 +185,11 @@ class ReleaseTest(unittest.TestCase):
                 lines = {line.strip() for line in text.splitlines()}
                 self.assertEqual(sorted(our_lines & lines), [])
                 self.assertEqual([name for name in REFERENCE_NAMES if name in text], [])
+        # The names looked for are the judge's own, in the modules the release leaves out
+        judge_only = "".join((SRC / path).read_text() for path in manifest.JUDGE_ONLY)
+        self.assertEqual([name for name in REFERENCE_NAMES if name not in judge_only], [])
+        self.assertEqual([path for path in manifest.JUDGE_ONLY
+                          if (self.release / "src" / path).exists()], [])
         # The stored cases hold plain tensors, names and numbers: nothing runs on loading.
         cases = torch.load(self.release / "src/basic_tests.pt", weights_only=True)
         self.assertEqual(sorted(cases), BASIC)

@@ -32,11 +32,10 @@ listed with their points, run on Gradescope.
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
     from judge import launch
 
-    launch.start_sandbox_early()
+    early = launch.start_sandbox_early()
 
 import json
 import sys
-import unittest
 from pathlib import Path
 
 import torch
@@ -48,7 +47,7 @@ from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, MADE_PARTS, NO
                           assert_gradients_reach, assert_loss, assert_one_device,
                           assert_pair_close,
                           check_critic_gradient, check_finite_loss, check_pair, check_tensor)
-from graderUtil import ask, call, graded
+from graderUtil import GradedCase, call, graded
 from sandbox.protocol import Recipe
 
 HERE = Path(__file__).resolve().parent
@@ -102,9 +101,7 @@ def judge_loss(case: dict, answer: dict) -> None:
         assert_gradients_reach(answer["gradients"])
 
 
-class BasicTest(unittest.TestCase):
-    graded_function: str | None = None  # the loss a run judges, of a test's functions (graded)
-
+class BasicTest(GradedCase):
     def check(self, test_id: str, kind: str) -> None:
         """Every case of ``test_id`` (``kind``: "flow" or "loss") made by the sandbox, its
         result judged here, then the runs of its functions with their inputs on another device
@@ -114,12 +111,13 @@ class BasicTest(unittest.TestCase):
         cases = [case for case in CASES[test_id] if judged is None or case["loss"] == judged]
         runs = [run for run in ON_META[test_id] if judged is None or run[0] == judged]
         make, judge = (flow_call, judge_flow) if kind == "flow" else (loss_case_call, judge_loss)
-        got = ask([make(case) for case in cases] + [run for _, run in runs])
+        got = self.ask({**{("case", index): make(case) for index, case in enumerate(cases)},
+                        **{("on another device", what): run for what, run in runs}})
         for index, case in enumerate(cases):
             with self.subTest(case=case["what"]):
-                judge(case, got[index])
-        for index, (what, _) in enumerate(runs, start=len(cases)):
-            assert_one_device(got[index], what)
+                judge(case, got["case", index])
+        for what, _ in runs:
+            assert_one_device(got["on another device", what], what)
 
     @graded(
         "1a-0-basic",
@@ -181,4 +179,4 @@ class BasicTest(unittest.TestCase):
 
 if __name__ == "__main__":
     graderUtil.main([sys.modules[__name__]], GRADED_NAMES, HERE / manifest.POINTS,
-                    elsewhere=HIDDEN_TESTS)
+                    elsewhere=HIDDEN_TESTS, early=early)
