@@ -130,7 +130,8 @@ submission: venv
 #   make autograder  (the Gradescope bundle autograder.zip)
 #   make release     (the students' starter: release/ and release.zip)
 #   make bench       (GAN epoch times and sample quality against the course loop; ~1 hour)
-.PHONY: autograder release bench
+#   make lint        (ruff on src/, configured in src/ruff.toml; make dev-tools installs it)
+.PHONY: autograder release bench lint dev-tools
 
 # autograder.zip, written once it has given src/submission full points as Gradescope would
 # run it.
@@ -143,3 +144,14 @@ release: venv
 
 bench: venv
 	cd src && $(PY) -m training.bench gan $(ARGS)
+
+# Ruff: a tool for maintainers, not a package the code needs (so not in src/requirements.txt);
+# CI installs this version.
+RUFF := ruff==0.17.6
+dev-tools: venv
+	$(PY) -m pip install '$(RUFF)'
+
+lint:
+	@$(PY) -m ruff --version >/dev/null 2>&1 || { echo "make lint: $(PY) has no ruff;" \
+	  "install it with make dev-tools ($(PY) -m pip install '$(RUFF)')" >&2; exit 1; }
+	cd src && $(PY) -m ruff check .
