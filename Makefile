@@ -130,8 +130,10 @@ submission: venv
 #   make autograder  (the Gradescope bundle autograder.zip)
 #   make release     (the students' starter: release/ and release.zip)
 #   make bench       (GAN epoch times and sample quality against the course loop; ~1 hour)
+#   make check       (a few minutes: the grader, then the fast tier of src/tests/, each
+#                     module's quick tests; make test runs every test)
 #   make lint        (ruff on src/, configured in src/ruff.toml; make dev-tools installs it)
-.PHONY: autograder release bench lint dev-tools
+.PHONY: autograder release bench check lint dev-tools
 
 # autograder.zip, written once it has given src/submission full points as Gradescope would
 # run it.
@@ -144,6 +146,14 @@ release: venv
 
 bench: venv
 	cd src && $(PY) -m training.bench gan $(ARGS)
+
+# The grader on the reference (seconds; its only run of the checks of the written answers),
+# then the fast tier of the tests
+check: venv
+	cd src && status=0; \
+	  $(PY) grader.py || status=1; \
+	  $(PY) -m tests --fast || status=1; \
+	  exit $$status
 
 # Ruff: a tool for maintainers, not a package the code needs (so not in src/requirements.txt);
 # CI installs this version.
