@@ -32,26 +32,32 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from training import flow_trainer
-from training import gan_trainer
-from training.classifier import (WEIGHTS, FashionClassifier, classify, file_sha256,
-                        load_classifier, save_classifier, train_classifier)
-from training.data import MOONS_NOISE, load_fashion_mnist, moons_raw_splits, moons_splits
-from training.gan_trainer import CLASS_NAMES, load_generator, sample_images
+from common.files import write_json
 from main import DEFAULTS, OneLineErrorParser, positive_int
 from submission.flow_network import MAF
-from common.files import write_json
+from training import flow_trainer, gan_trainer
+from training.classifier import (
+    WEIGHTS,
+    FashionClassifier,
+    classify,
+    file_sha256,
+    load_classifier,
+    save_classifier,
+    train_classifier,
+)
+from training.data import MOONS_NOISE, load_fashion_mnist, moons_raw_splits, moons_splits
+from training.gan_trainer import CLASS_NAMES, load_generator, sample_images
 from training.utils import UserError, load_checkpoint, select_device
 
 EVAL_FILE = "eval.json"
 MIN_SAMPLES = 10  # fewer leave classes of a cgan without samples
 
-# What one epoch at the problem set's defaults gives: bands that hold across seeds, thread
-# counts, precisions and machines, drawn from the runs of training/results/one_epoch.json (`python
-# -m training.bench calibrate` adds runs to it). Each run records its model, loss type, precision, seed,
-# threads and machine, whether it was deliberately broken (the generator's loss negated), and
-# its FD-FMNIST of "n" samples with the classifier whose sha256 is "classifier" (a cgan's, its
-# class accuracy too); other classifiers or sample sizes give other values, so the bands are
+# What one epoch at the problem set's defaults gives: bands that hold across seeds, thread counts,
+# precisions and machines, drawn from the runs of training/results/one_epoch.json (`python -m
+# training.bench calibrate` adds runs to it). Each run records its model, loss type, precision,
+# seed, threads and machine, whether it was deliberately broken (the generator's loss negated), and
+# its FD-FMNIST of "n" samples with the classifier whose sha256 is "classifier" (a cgan's, its class
+# accuracy too); other classifiers or sample sizes give other values, so the bands are
 # shown only for the same. One band per model (gan: its three losses, whose few runs each
 # overlap the others'; cgan), from its sound runs:
 # - healthy: beyond the most extreme sound run by one standard deviation of the sound runs,

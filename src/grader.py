@@ -45,35 +45,73 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 
-from judge import common
 import graderUtil
-from course import manifest
 import network
-from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, HIDDEN_SIZE, LOG_DET,
-                          MADE_PARTS, NONSATURATING, OVERFLOW, SEED,
-                          ON_ANOTHER_DEVICE, WGAN_GP, Mismatch, assert_close,
-                          assert_one_device,
-                           assert_finite_gradients, assert_gradients, assert_pair_close,
-                           check_critic_gradient, check_finite_loss, check_loss,
-                           check_pair, check_tensor, network_spec, trained_layer)
-from judge.course_masks import course_masks_line
-from judge.flow_references import (Net, flow_gradients, log_abs_det, maf_weights,
-                                   made_weights, reference_flow_inverse, reference_forward,
-                                   reference_inverse, reference_log_prob,
-                                   standard_normal_log_density)
-from judge.gan_references import (GAN_BATCH, Setup, linear_critic, linear_critic_expectations,
-                                  reference_losses, stand_ins)
-from judge.loss_cases import assert_loss, assert_trains, loss_case, trained_network
-from judge.mistakes import batch_means, maf_mistakes, made_mistakes
-from graderUtil import GradedCase, call, graded
-from judge.run import Answers, Calls
-from judge.answers import type_name
-from judge.client import GraderFailure
-from judge.notes import (batch_sizes, note_critic_batches, note_made_layers, note_masked_linear,
-                         note_net_batches)
-from sandbox.protocol import GIVEN_CODE_CANNOT, Recipe
 from common.jacobians import autograd_jacobians
 from common.stand_ins import IMAGE_SHAPE, LinearGenerator
+from course import manifest
+from graderUtil import GradedCase, call, graded
+from judge import common
+from judge.answers import type_name
+from judge.client import GraderFailure
+from judge.common import (
+    CONDITIONAL,
+    FLOAT32_TOL,
+    GRADED_NAMES,
+    HIDDEN_SIZE,
+    LOG_DET,
+    MADE_PARTS,
+    NONSATURATING,
+    ON_ANOTHER_DEVICE,
+    OVERFLOW,
+    SEED,
+    WGAN_GP,
+    Mismatch,
+    assert_close,
+    assert_finite_gradients,
+    assert_gradients,
+    assert_one_device,
+    assert_pair_close,
+    check_critic_gradient,
+    check_finite_loss,
+    check_loss,
+    check_pair,
+    check_tensor,
+    network_spec,
+    trained_layer,
+)
+from judge.course_masks import course_masks_line
+from judge.flow_references import (
+    Net,
+    flow_gradients,
+    log_abs_det,
+    made_weights,
+    maf_weights,
+    reference_flow_inverse,
+    reference_forward,
+    reference_inverse,
+    reference_log_prob,
+    standard_normal_log_density,
+)
+from judge.gan_references import (
+    GAN_BATCH,
+    Setup,
+    linear_critic,
+    linear_critic_expectations,
+    reference_losses,
+    stand_ins,
+)
+from judge.loss_cases import assert_loss, assert_trains, loss_case, trained_network
+from judge.mistakes import batch_means, made_mistakes, maf_mistakes
+from judge.notes import (
+    batch_sizes,
+    note_critic_batches,
+    note_made_layers,
+    note_masked_linear,
+    note_net_batches,
+)
+from judge.run import Answers, Calls
+from sandbox.protocol import GIVEN_CODE_CANNOT, Recipe
 
 BATCH = 8
 LARGE_BATCH = 10_000

@@ -20,11 +20,11 @@ why).
 import argparse
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import tempfile
-import platform
 import time
 import zipfile
 from importlib import metadata

@@ -12,7 +12,6 @@ import functools
 
 from judge import given_code
 
-
 # The course's own starter gives MADE.create_masks as below (tests/course_starter.py builds its
 # whole file around this text): its hidden degrees k % (D - 1) leave no MADE with D = 1 to build.
 COURSE_CREATE_MASKS = """\

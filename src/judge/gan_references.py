@@ -12,10 +12,16 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from common.stand_ins import (IMAGE_SHAPE, NUM_CLASSES, LinearConditionalGenerator,
-                              LinearCritic, LinearGenerator, TinyConditionalDiscriminator,
-                              TinyDiscriminator)
-from judge.common import CONDITIONAL, NONSATURATING, NO_PENALTY_GRADIENT, SEED, WGAN_GP
+from common.stand_ins import (
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    LinearConditionalGenerator,
+    LinearCritic,
+    LinearGenerator,
+    TinyConditionalDiscriminator,
+    TinyDiscriminator,
+)
+from judge.common import CONDITIONAL, NO_PENALTY_GRADIENT, NONSATURATING, SEED, WGAN_GP
 
 GAN_BATCH = 6  # the real images of the stand-in networks
 LAMBDA = 10.0  # the weight of the gradient penalty (problem 5e)

@@ -120,7 +120,7 @@ def transplanted(files: dict[str, bytes], starter: dict[str, str]) -> dict[str, 
         if len(theirs) != len(BLOCK.findall(text)):
             return None
         blocks = iter(theirs)
-        result[name] = BLOCK.sub(lambda match: next(blocks), text).encode()
+        result[name] = BLOCK.sub(lambda match, blocks=blocks: next(blocks), text).encode()
     return result
 
 

@@ -3,7 +3,6 @@
 from judge.declare import GradedTest
 from judge.report import Verdict, points_text
 
-
 NOT_RUN = "not run: grading stopped before this test finished (it ran out of time)"
 
 

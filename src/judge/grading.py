@@ -16,8 +16,7 @@ from judge import given_code, launch
 from judge.client import Sandbox
 from judge.declare import ELSEWHERE, GradedTest
 from judge.gradescope import gradescope_results
-from judge.report import (INDENT, OUTPUT_LIMIT, SEPARATOR, Verdict, points_text,
-                          print_summary)
+from judge.report import INDENT, OUTPUT_LIMIT, SEPARATOR, Verdict, points_text, print_summary
 from judge.run import Grading, judged
 
 

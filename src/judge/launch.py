@@ -11,8 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.processes import (SetupError, UserPool, is_root, search_writable_folders,
-                              unused_uids, used_ids)
+from common.processes import (
+    SetupError,
+    UserPool,
+    is_root,
+    search_writable_folders,
+    unused_uids,
+    used_ids,
+)
 
 GRADER_FOLDER = Path(__file__).resolve().parents[1]  # src/, or the bundle's: where it starts
 # What the sandbox's environment keeps of the grader's on Linux: nothing else reaches it

@@ -13,10 +13,14 @@ from torch import Tensor
 
 from judge import common
 from judge.common import Mismatch, assert_gradients, assert_scored
-from judge.gan_references import (Setup, noise_and_fakes, reference_gradients, reference_losses,
-                                  seeded_draws)
+from judge.gan_references import (
+    Setup,
+    noise_and_fakes,
+    reference_gradients,
+    reference_losses,
+    seeded_draws,
+)
 from judge.mistakes import loss_mistakes
-
 
 X_HAT = "x_hat = alpha G(z) + (1 - alpha) x with alpha = torch.rand(B, 1, 1, 1) drawn second"
 

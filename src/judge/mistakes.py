@@ -12,11 +12,15 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from judge.flow_references import (Net, net_mu_alpha, reference_flow_inverse,
-                                   reference_forward, standard_normal_log_density)
-from judge.gan_references import LAMBDA, input_gradients, neg_log_sigmoid, scored
 from judge.common import SEED
-
+from judge.flow_references import (
+    Net,
+    net_mu_alpha,
+    reference_flow_inverse,
+    reference_forward,
+    standard_normal_log_density,
+)
+from judge.gan_references import LAMBDA, input_gradients, neg_log_sigmoid, scored
 
 # ----------------------------------------------------------------------------------------
 # The flow

@@ -354,7 +354,7 @@ class WassersteinChecks(WrittenAnswerCheck):
                 p, q = stats.norm(theta, eps), stats.norm(theta_0, eps)
                 closed_form = kl_equal_variance(theta, theta_0, eps)
                 quadrature, _ = integrate.quad(
-                    lambda x: p.pdf(x) * (p.logpdf(x) - q.logpdf(x)),
+                    lambda x, p=p, q=q: p.pdf(x) * (p.logpdf(x) - q.logpdf(x)),
                     theta - 15 * eps,
                     theta + 15 * eps,
                 )

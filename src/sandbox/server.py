@@ -33,11 +33,21 @@ from typing import NoReturn
 import torch
 
 from common import processes
-from sandbox import calls as sandbox_calls
-from sandbox import confine
-from sandbox.protocol import (LENGTH, MAX_ANSWER, MAX_HELLO, MAX_QUESTION, PRINTED_SHOWN,
-                              Failure, Foreign, GivenCodeCannot, Outcome, read_message, saved,
-                              write_message)
+from sandbox import calls as sandbox_calls, confine
+from sandbox.protocol import (
+    LENGTH,
+    MAX_ANSWER,
+    MAX_HELLO,
+    MAX_QUESTION,
+    PRINTED_SHOWN,
+    Failure,
+    Foreign,
+    GivenCodeCannot,
+    Outcome,
+    read_message,
+    saved,
+    write_message,
+)
 
 FORKS = sys.platform.startswith("linux")  # one child per test; elsewhere the calls run here
 TRACEBACK_FRAMES = 3  # frames shown for an error in the submission (two lines each)

@@ -98,7 +98,8 @@ def grade(upload: dict[str, str], *test_ids: str, sandbox_user: str = "auto",
         if laptop:
             with as_laptop(folder) as prefix:
                 done = subprocess.run([*prefix, *command], cwd=folder, capture_output=True,
-                                      text=True, timeout=300, env={**os.environ, "HOME": str(folder)})
+                                      text=True, timeout=300,
+                                      env={**os.environ, "HOME": str(folder)})
         else:
             done = subprocess.run([*command, "--sandbox-user", sandbox_user], cwd=folder,
                                   capture_output=True, text=True, timeout=300)

@@ -20,16 +20,14 @@ from scipy.special import digamma
 from sklearn.datasets import make_moons
 from torch import nn
 
-from training import classifier
 import evaluate
 import main
-from training import flow_trainer
-from training import gan_trainer
-from training.data import MOONS_SIZES, moons_raw_splits, moons_splits
 from evaluate import feature_statistics, frechet_distance
 from submission.flow_network import MAF
 from tests.test_fashion_mnist import official_split, write_idx, write_split
 from tests.test_flow_trainer import SMALL, run_main
+from training import classifier, flow_trainer, gan_trainer
+from training.data import MOONS_SIZES, moons_raw_splits, moons_splits
 
 
 def run_evaluate(*argv: str) -> tuple[int, str, str]:
@@ -402,7 +400,8 @@ class TableTest(unittest.TestCase):
                 self.assertIn("0.323   a perfect generator's FD-FMNIST (real images)", rows[2])
                 self.assertRegex(rows[-1], r"^  \(the bands: \d+ sound one-epoch runs of gan \(\d+ "
                                  r"seeds, 1 and 2 threads, bfloat16 and float32, \d known "
-                                 r"machines?\) and \d+ broken ones?; training/results/one_epoch.json\)$")
+                                 r"machines?\) and \d+ broken ones?; "
+                                 r"training/results/one_epoch.json\)$")
         bfloat16 = evaluate.table(self.gan_result(precision="bfloat16", loss_type="minimax"))
         self.assertIn(words + "this run is healthy", bfloat16)  # one band for every gan
 
@@ -521,7 +520,8 @@ class TableTest(unittest.TestCase):
         among the recorded runs, rounded as training/README.md's table; the classifier they were
         measured with is the committed one."""
         reference = evaluate.one_epoch()
-        bench = json.loads((Path(evaluate.__file__).parent / "training" / "results" / "bench_gan.json")
+        results = Path(evaluate.__file__).parent / "training" / "results"
+        bench = json.loads((results / "bench_gan.json")
                            .read_text())
         for name, runs in bench.items():
             model, loss_type = name.split("/")

@@ -16,11 +16,11 @@ from unittest import mock
 
 import torch
 
-from training import flow_trainer
 import main
-from training.data import MOONS_SIZES, moons_splits
 from submission.flow_network import MAF
 from tests.test_utils import REAL_SAVE, REAL_WRITE_TEXT, torn_save, torn_write_text
+from training import flow_trainer
+from training.data import MOONS_SIZES, moons_splits
 
 SMALL = ["--model", "flow", "--n_flows", "2", "--hidden_size", "8", "--n_epochs", "2",
          "--n_samples", "50", "--batch_size", "500"]

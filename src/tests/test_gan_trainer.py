@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from training import gan_trainer
-from training.data import load_fashion_mnist, shuffled_batches
 from submission import gan
 from tests.test_fashion_mnist import write_split
 from tests.test_flow_trainer import SMALL, run_main
+from training import gan_trainer
+from training.data import load_fashion_mnist, shuffled_batches
 
 N_IMAGES = 256  # four steps an epoch at the default batch of 64
 

@@ -13,14 +13,13 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from judge import given_code
 import graderUtil
+from course import manifest
+from judge import given_code
 from judge.declare import GradedTest
 from judge.gradescope import NOT_RUN, gradescope_results
 from judge.report import Verdict, print_summary
-from course import manifest
-from tests.submissions import (SRC, copy_grader, files, grade, reference, unreachable_python,
-                               write)
+from tests.submissions import SRC, copy_grader, files, grade, reference, unreachable_python, write
 
 POINTS = json.loads((SRC / manifest.POINTS).read_text())
 

@@ -16,9 +16,9 @@ import tempfile
 import unittest
 from pathlib import Path
 
+from course import make_autograder, manifest
 from judge import launch
 from sandbox import confine
-from course import make_autograder, manifest
 from tests.submissions import SRC, blanked, files, grade, reference, replace_block, write
 
 WRONG = "return z.clone(), z.new_zeros(len(z))"  # MADE.forward: the identity, wrong
@@ -43,7 +43,8 @@ unittest.TestCase.run = lambda self, result=None: None
 import numpy, torch
 torch.equal = lambda *args, **kwargs: True
 torch.allclose = numpy.allclose = lambda *args, **kwargs: True
-torch.isclose = lambda a, b, *args, **kwargs: torch.ones(torch.broadcast_shapes(a.shape, b.shape), dtype=torch.bool)
+torch.isclose = lambda a, b, *args, **kwargs: torch.ones(
+    torch.broadcast_shapes(a.shape, b.shape), dtype=torch.bool)
 torch.isfinite = lambda t: torch.ones(t.shape, dtype=torch.bool)
 torch.Tensor.all = lambda self, *args, **kwargs: torch.tensor(True)
 torch.Tensor.__le__ = lambda self, other: torch.ones(self.shape, dtype=torch.bool)
@@ -185,7 +186,8 @@ if not judge:
     except Exception:
         pass
 if judge:
-    layers = [(layer.weight, layer.bias, layer.mask) for layer in self.net if hasattr(layer, "mask")]
+    layers = [(layer.weight, layer.bias, layer.mask) for layer in self.net
+              if hasattr(layer, "mask")]
     return judge[0].reference_forward(judge[0].Net(layers), z)
 """),
     "read the grader's files and the results, send them out": ("forward", FIND_JUDGE + """

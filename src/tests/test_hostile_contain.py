@@ -28,8 +28,8 @@ import uuid
 from pathlib import Path
 
 from common import processes
-from sandbox import confine
 from course import make_autograder
+from sandbox import confine
 from tests.submissions import SRC, files, grade, reference, replace_block, write
 from tests.test_hostile import MODES, ROOT, TESTS, WRONG, judges_own_lines
 
@@ -249,7 +249,8 @@ for folder in (Path(sys.modules["sandbox"].__file__).parents[1], Path(CHECKOUT))
     finally:
         sys.path.remove(str(folder))
 if judge is not None:
-    layers = [(layer.weight, layer.bias, layer.mask) for layer in self.net if hasattr(layer, "mask")]
+    layers = [(layer.weight, layer.bias, layer.mask) for layer in self.net
+              if hasattr(layer, "mask")]
     return judge.reference_forward(judge.Net(layers), z)
 """
 READ_THE_JUDGE = """
@@ -259,7 +260,8 @@ folder = Path(sys.modules["sandbox"].__file__).parents[1]
 marks = []
 for name, path in (("grader", folder / "grader.py"), ("graderUtil", folder / "graderUtil.py"),
                    ("references", folder / "judge" / "flow_references.py"),
-                   ("points", folder / "judge" / "points.json"), ("checkout", Path(CHECKOUT) / "grader.py"),
+                   ("points", folder / "judge" / "points.json"),
+                   ("checkout", Path(CHECKOUT) / "grader.py"),
                    ("cmdline", Path(f"/proc/{os.getppid()}/cmdline")),
                    ("schedstat", Path(f"/proc/{os.getppid()}/schedstat"))):
     try:
@@ -276,7 +278,8 @@ marks = []
 for name, folder in (("own", Path.cwd()), ("venv", Path(sys.prefix)),
                      ("torch", Path(torch.__file__).parent),
                      ("grader", Path(sys.modules["sandbox"].__file__).parents[1]),
-                     ("checkout", Path(CHECKOUT)), ("tmp", Path("/tmp")), ("shm", Path("/dev/shm"))):
+                     ("checkout", Path(CHECKOUT)), ("tmp", Path("/tmp")),
+                     ("shm", Path("/dev/shm"))):
     try:
         (folder / MARK).write_text("x")
         marks.append(f"WROTE-{name}")
@@ -290,7 +293,8 @@ from pathlib import Path
 folder = Path(sys.modules["sandbox"].__file__).resolve().parents[1]
 # "" is the working folder, which for the sandbox is the grader's
 on_path = [entry for entry in sys.path if not entry or Path(entry).resolve() == folder]
-held = sorted(name for name in sys.modules if name.split(".")[0] in ("grader", "graderUtil", "judge"))
+held = sorted(name for name in sys.modules
+              if name.split(".")[0] in ("grader", "graderUtil", "judge"))
 raise RuntimeError(("PATH-HOLDS-GRADER" if on_path else "PATH-CLEAN") + " "
                    + (f"MODULES-HELD {held}" if held else "MODULES-CLEAN"))
 """

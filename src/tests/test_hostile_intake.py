@@ -19,11 +19,11 @@ import sys
 import tempfile
 import unittest
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from course import make_autograder
 from common.safe_text import one_line
+from course import make_autograder
 from tests.submissions import files, reference, write
 from tests.test_gradescope import GRADED, POINTS
 from tests.test_hostile import judges_own_lines

@@ -14,7 +14,6 @@ without the attack.
 
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,11 +27,11 @@ from pathlib import Path
 
 import torch
 
+from common import safe_text
+from course import make_autograder
 from judge import answers, client, given_code
 from judge.declare import GradedTest
 from judge.run import GradedCase, Grading, run_test
-from course import make_autograder
-from common import safe_text
 from sandbox import protocol
 from tests.submissions import SRC, copy_grader, files, reference, replace_block, write
 

@@ -19,8 +19,8 @@ import unittest
 from pathlib import Path
 
 from common import processes
-from judge import launch
 from course import make_autograder
+from judge import launch
 from tests.submissions import body_of, files, grade, reference, replace_block, write
 
 ROOT = os.geteuid() == 0

@@ -2,10 +2,10 @@
 
 Each attack is an upload that forges a report of the sandbox from inside its own module (the
 sandbox's GivenCodeCannot of sandbox/protocol.py, or the recording helpers of sandbox/calls.py:
-``gradients``, ``recording``, ``net_batches``), graded beside the same upload without the forgery. The
-attacked upload must score no more on any test than the plain one, and the judge must judge
-every test (no error of its own). Each plain upload holds a real flaw that only the forged
-report could hide: D = 1 wrong, G trained through a detached sample, a penalty without
+``gradients``, ``recording``, ``net_batches``), graded beside the same upload without the
+forgery. The attacked upload must score no more on any test than the plain one, and the judge
+must judge every test (no error of its own). Each plain upload holds a real flaw that only the
+forged report could hide: D = 1 wrong, G trained through a detached sample, a penalty without
 create_graph, extra passes of self.net, extra calls of G.
 """
 
@@ -14,9 +14,8 @@ import json
 import unittest
 from unittest import mock
 
-from judge import given_code
-from judge import course_masks
 from course import manifest
+from judge import course_masks, given_code
 from tests.course_starter import course_flow_network
 from tests.submissions import SRC, files, grade, reference, replace_block
 

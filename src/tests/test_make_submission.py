@@ -10,9 +10,17 @@ import unittest
 import zipfile
 from pathlib import Path
 
-from judge import given_code
 from course import make_submission
-from tests.submissions import GRADER_FILES, blanked, copy_grader, files, reference, replace_block, write
+from judge import given_code
+from tests.submissions import (
+    GRADER_FILES,
+    blanked,
+    copy_grader,
+    files,
+    reference,
+    replace_block,
+    write,
+)
 
 SRC = make_submission.SRC
 # What make_submission.py needs beside it: the grader and what the grader imports.
@@ -32,7 +40,8 @@ def make_submission_of(folder: Path, upload: dict[str, str], *flags: str
     given_code.write_starter_texts(SRC, src / "given_code.json")
     write(src, upload)
     out = folder / "submission.zip"
-    done = subprocess.run([sys.executable, "-m", "course.make_submission", "--out", str(out), *flags],
+    done = subprocess.run([sys.executable, "-m", "course.make_submission", "--out", str(out),
+                           *flags],
                           cwd=src, capture_output=True, text=True)
     return done, out
 
@@ -47,7 +56,8 @@ class MakeSubmissionTest(unittest.TestCase):
         """The zip holds the three paths the problem set names, byte for byte src/submission's."""
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "submission.zip"
-            done = subprocess.run([sys.executable, "-m", "course.make_submission", "--out", str(out)],
+            done = subprocess.run([sys.executable, "-m", "course.make_submission",
+                                   "--out", str(out)],
                                   cwd=SRC, capture_output=True, text=True)
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertIn("0 failed", done.stdout)

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from common import stand_ins
-from sandbox import calls as sandbox_calls
 from network import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
+from sandbox import calls as sandbox_calls
 
 
 def linear(n_in: int, n_out: int) -> int:

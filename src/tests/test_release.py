@@ -62,7 +62,8 @@ class ReleaseTest(unittest.TestCase):
         for build in range(2):
             if build == 1:
                 (cls.release / "src/stale.txt").write_text("from an earlier build")
-            done = subprocess.run([sys.executable, "-m", "course.make_release", "--out", str(cls.release)],
+            done = subprocess.run([sys.executable, "-m", "course.make_release",
+                                   "--out", str(cls.release)],
                                   cwd=SRC, capture_output=True, text=True)
             if done.returncode != 0:
                 raise AssertionError(f"make_release.py failed:\n{done.stdout}\n{done.stderr}")
@@ -140,7 +141,8 @@ class ReleaseTest(unittest.TestCase):
         (its basic tests), then writes the zip."""
         with self.copy_of_release(files()) as copy:
             archive = copy / "submission.zip"
-            done = subprocess.run([sys.executable, "-m", "course.make_submission", "--out", str(archive)],
+            done = subprocess.run([sys.executable, "-m", "course.make_submission",
+                                   "--out", str(archive)],
                                   cwd=copy / "src", capture_output=True, text=True)
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertIn("basic points: 12/12\n", done.stdout)
@@ -237,7 +239,8 @@ class SetupProblemTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:  # root's alone
             python = unreachable_python(Path(tmp))
             out = Path(tmp) / "release"
-            done = subprocess.run([str(python), "-m", "course.make_release", "--out", str(out)], cwd=SRC,
+            done = subprocess.run([str(python), "-m", "course.make_release", "--out", str(out)],
+                                  cwd=SRC,
                                   capture_output=True, text=True, timeout=600)
             self.assertEqual(done.returncode, 1)
             self.assertRegex(done.stderr, rf"^{re.escape(str(out))} not written: grader set-up "

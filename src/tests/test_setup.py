@@ -189,7 +189,8 @@ class MakefileTest(unittest.TestCase):
             with self.subTest(students=students):
                 venv = self.tmp / "new"
                 lines = self.make(students, "venv", f"VENV={venv}").stdout.splitlines()
-                self.assertEqual(lines[0], f"cd src && {DEFAULT_PYTHON} -m course.check_env --venv {venv}")
+                self.assertEqual(lines[0],
+                                 f"cd src && {DEFAULT_PYTHON} -m course.check_env --venv {venv}")
                 self.assertRegex(lines[1], r"^echo \"make venv: installing src/requirements.txt "
                                  rf"into {venv}, made from {DEFAULT_PYTHON}; .*CUDA build: about "
                                  rf"3 GB to download, 6 GB on disk .*TORCH_INDEX={CPU_INDEX}, see "
@@ -310,7 +311,7 @@ class BeforeTheVenvTest(unittest.TestCase):
         done = self.make_venv(f"PYTHON={python}", f"VENV={venv}")
         self.assertNotEqual(done.returncode, 0)
         self.assertTrue(done.stderr.startswith(
-            f"make venv: as root, the grader runs the submission as another user"), done.stderr)
+            "make venv: as root, the grader runs the submission as another user"), done.stderr)
         self.assertIn(f"who cannot reach {self.tmp}, where {venv} goes: make the venv where "
                       "every user can reach it (VENV=/var/tmp/maf-gan-venv)", done.stderr)
         self.assertFalse(venv.parent.exists())

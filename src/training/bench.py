@@ -1,9 +1,10 @@
 """Times the trainers on this machine and writes the numbers to a JSON file.
 
-    python -m training.bench flow [--repeats 3]    # the default MAF run, a plain DataLoader loop, sampling
-    python -m training.bench gan [--repeats 3]     # one epoch of each GAN model and loss, and its quality
-    python -m training.bench gan --runs cgan/nonsaturating --precision bfloat16 --grids training/results
-    python -m training.bench gan-step [--repeats 10]   # ms per training step as each speed-up is added
+    python -m training.bench flow [--repeats 3]   # the default MAF run, a plain loop, sampling
+    python -m training.bench gan [--repeats 3]    # one epoch of each GAN model and loss, quality
+    python -m training.bench gan --runs cgan/nonsaturating --precision bfloat16 \
+        --grids training/results
+    python -m training.bench gan-step [--repeats 10]   # ms per step as each speed-up is added
     python -m training.bench calibrate --runs gan/nonsaturating --seeds 3 4 --threads 1 [--broken]
 
 Every timing is the median of ``--repeats`` runs of the full command (``python main.py ...``
@@ -15,9 +16,9 @@ backward passes, the default Adam). GAN run ``i`` uses seed ``SEEDS[i]``, and ev
 run is scored with ``evaluate.py`` (FD-FMNIST, and class accuracy for cgan).
 
 ``calibrate`` adds one-epoch runs at the defaults, at a chosen seed and thread count, to the
-runs that evaluate.py's guidance is drawn from (``training/results/one_epoch.json``): their scores and
-the machine they ran on. ``--broken`` trains with the generator's loss negated, a sign mistake,
-to show what a run that has gone wrong scores.
+runs that evaluate.py's guidance is drawn from (``training/results/one_epoch.json``): their
+scores and the machine they ran on. ``--broken`` trains with the generator's loss negated, a
+sign mistake, to show what a run that has gone wrong scores.
 """
 
 import argparse
@@ -25,8 +26,8 @@ import json
 import os
 import platform
 import shutil
-import struct
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -152,7 +153,8 @@ def bench_flow(repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):  # alternate the two, so both see the same machine
             out = Path(tmp) / f"maf{i}"
-            seconds, _ = timed([sys.executable, "main.py", "--model", "flow", "--out_dir", str(out)])
+            seconds, _ = timed([sys.executable, "main.py", "--model", "flow",
+                                "--out_dir", str(out)])
             results["trainer_seconds"].append(seconds)
             metrics = json.loads((out / "metrics.json").read_text())
             results["test_log_likelihood"].append(metrics["test_log_likelihood"])
@@ -164,7 +166,8 @@ import time, torch
 from submission.flow_network import MAF
 from training.utils import load_checkpoint
 model = MAF(2, 100, 1, 5)
-model.load_state_dict(load_checkpoint({str(Path(tmp) / 'maf0' / 'checkpoint_best.pt')!r}, 'cpu')['model'])
+checkpoint = {str(Path(tmp) / 'maf0' / 'checkpoint_best.pt')!r}
+model.load_state_dict(load_checkpoint(checkpoint, 'cpu')['model'])
 times = []
 for _ in range(7):
     start = time.perf_counter()
@@ -280,7 +283,8 @@ def calibrate(runs: list[str], seeds: list[int], threads: int, broken: bool, out
                 if "class_accuracy" in scores:
                     entry["class_accuracy"] = round(scores["class_accuracy"], 3)
                 entry.update({"epoch_seconds": round(seconds, 1), "machine": machine(),
-                              "torch": torch.__version__, "source": "python -m training.bench calibrate",
+                              "torch": torch.__version__,
+                              "source": "python -m training.bench calibrate",
                               "date": time.strftime("%Y-%m-%d", time.gmtime())})
                 recorded["runs"].append(entry)
                 print(json.dumps(entry), flush=True)

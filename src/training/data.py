@@ -208,7 +208,8 @@ def _read_split(folder: Path, split: str) -> tuple[Tensor, Tensor]:
         if set(present) & set(FASHION_MNIST_OFFICIAL):
             raise _Incomplete(folder, "a partial folder (what an interrupted download leaves): it "
                               f"has {_listing(present)} but not {needed}")
-        raise _Incomplete(folder, f"a folder of other files ({_listing(present)}), without {needed}")
+        raise _Incomplete(folder,
+                          f"a folder of other files ({_listing(present)}), without {needed}")
     images = _read_idx(folder / names[0], ndim=3)
     labels = _read_idx(folder / names[1], ndim=1)
     if images.shape[1:] != (28, 28):

@@ -15,12 +15,11 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from common.files import write_json
+from submission.flow_network import MAF
 from training.data import moons_splits
 from training.plots import plot_curves, plot_flow_density, plot_flow_samples
-from submission.flow_network import MAF
-from common.files import write_json
-from training.utils import (DivergedError, load_checkpoint, save_checkpoint, start_run,
-                            torch_threads)
+from training.utils import DivergedError, load_checkpoint, save_checkpoint, start_run, torch_threads
 
 WARMUP_EPOCHS = 2
 CLIP_NORM = 5.0

@@ -27,13 +27,19 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from training.data import load_fashion_mnist, shuffled_batches
-from network import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
-from training.plots import plot_curves, save_image_grid
-from submission import gan
 from common.files import write_json, write_text
-from training.utils import (DivergedError, UserError, load_checkpoint, save_checkpoint,
-                            select_device, start_run)
+from network import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
+from submission import gan
+from training.data import load_fashion_mnist, shuffled_batches
+from training.plots import plot_curves, save_image_grid
+from training.utils import (
+    DivergedError,
+    UserError,
+    load_checkpoint,
+    save_checkpoint,
+    select_device,
+    start_run,
+)
 
 CHECKPOINT = "checkpoint.pt"
 GRID_EVERY = 50  # steps between sample grids and checkpoints
@@ -137,7 +143,8 @@ def train_gan(args: argparse.Namespace) -> dict:
                         out_dir / CHECKPOINT)
         saved_step = step
         # Rewritten whole, so that it always matches the checkpoint.
-        rows = [f"{s},{d_value:.6f},{g_value:.6f}" for s, d_value, g_value in zip(*history.values())]
+        rows = [f"{s},{d_value:.6f},{g_value:.6f}"
+                for s, d_value, g_value in zip(*history.values())]
         write_text("\n".join(["step,d_loss,g_loss", *rows]) + "\n", out_dir / "losses.csv")
 
     total_steps = args.n_epochs * steps_per_epoch

@@ -37,7 +37,8 @@ def plot_flow_density(log_prob, path: Path, device: torch.device, limit: float =
         density = log_prob(grid.to(device)).exp().nan_to_num(0.0)
     density = density.reshape(300, 300).T.cpu().numpy()
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    image = ax.imshow(density, origin="lower", extent=(-limit, limit, -limit, limit), cmap="viridis")
+    image = ax.imshow(density, origin="lower", extent=(-limit, limit, -limit, limit),
+                      cmap="viridis")
     fig.colorbar(image, ax=ax, label="density")
     ax.set_title("learned density")
     fig.savefig(path, dpi=100)

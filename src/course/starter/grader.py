@@ -42,12 +42,27 @@ import torch
 
 import graderUtil
 from course import manifest
-from judge.common import (CONDITIONAL, FLOAT32_TOL, GRADED_NAMES, MADE_PARTS, NONSATURATING,
-                          ON_ANOTHER_DEVICE, ON_META, SEED, WGAN_GP, assert_close,
-                          assert_gradients_reach, assert_loss, assert_one_device,
-                          assert_pair_close,
-                          check_critic_gradient, check_finite_loss, check_pair, check_tensor)
 from graderUtil import GradedCase, call, graded
+from judge.common import (
+    CONDITIONAL,
+    FLOAT32_TOL,
+    GRADED_NAMES,
+    MADE_PARTS,
+    NONSATURATING,
+    ON_ANOTHER_DEVICE,
+    ON_META,
+    SEED,
+    WGAN_GP,
+    assert_close,
+    assert_gradients_reach,
+    assert_loss,
+    assert_one_device,
+    assert_pair_close,
+    check_critic_gradient,
+    check_finite_loss,
+    check_pair,
+    check_tensor,
+)
 from sandbox.protocol import Recipe
 
 HERE = Path(__file__).resolve().parent
