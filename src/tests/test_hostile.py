@@ -288,11 +288,14 @@ def on_the_judge(attack: str | None, gan_side: bool) -> dict[str, str]:
 
 
 def running(command: str) -> list[int]:
-    """The processes whose command line contains ``command``."""
+    """The processes whose command line contains ``command`` and whose working folder is gone:
+    what a grading run left behind once its folders were removed. A grader that another run on
+    this machine has going still has its folder, and is none of this test's business."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if command in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+            if (command in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    and os.readlink(cmdline.parent / "cwd").endswith(" (deleted)")):
                 found.append(int(cmdline.parent.name))
         except OSError:  # the process ended meanwhile
             pass

@@ -225,8 +225,9 @@ class HostileIntakeTest(unittest.TestCase):
         leaked = [line for line in judges_own_lines() if len(line) >= 30 and line in shown]
         self.assertEqual(leaked, [], "lines of grader.py reached the results")
         baseline = self.results[UPLOADS[name][1] or name]
-        scores = {test["number"]: test["score"] for test in results["tests"]}
-        plain = {test["number"]: test["score"] for test in baseline["tests"]}
+        # the graded tests (not the bundle's 0-point entry for staff)
+        scores = {test["number"]: test["score"] for test in results["tests"] if test["max_score"]}
+        plain = {test["number"]: test["score"] for test in baseline["tests"] if test["max_score"]}
         self.assertEqual(sorted(scores), GRADED, "the results list every graded test")
         self.assertEqual({test: score for test, score in scores.items() if score > plain[test]},
                          {}, "points gained by the attack")
@@ -240,9 +241,14 @@ class HostileIntakeTest(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(root)),
                          ["results", "run_autograder", "source", "submission"])
         self.assertEqual(os.listdir(root / "results"), ["results.json"])
-        left = sorted(path.relative_to(root / "source").as_posix()
-                      for path in (root / "source").rglob("*"))
-        self.assertEqual(left, self.bundled, "source/ holds more than the bundle")
+        left = {path.relative_to(root / "source").as_posix(): path.is_dir()
+                for path in (root / "source").rglob("*")}
+        folders = {parent.as_posix() for name in self.bundled
+                   for parent in Path(name).parents if parent != Path(".")}
+        self.assertEqual(sorted(name for name, folder in left.items() if not folder),
+                         self.bundled, "source/ holds more than the bundle")
+        self.assertEqual({name for name, folder in left.items() if folder}, folders,
+                         "source/ holds folders the bundle has not")
 
     def assert_refused(self, results: dict, path: str, why: str) -> None:
         """A line of the notes on top names ``path`` as refused for ``why``."""

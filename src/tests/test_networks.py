@@ -199,7 +199,7 @@ def public_values(module: nn.Module) -> set[str]:
 
 
 class StandInTest(unittest.TestCase):
-    """The grader's stand-ins (sandbox_calls) for these networks."""
+    """The grader's stand-ins (common/stand_ins.py) for these networks."""
 
     def test_every_stand_in_has_the_public_attributes_of_its_network(self):
         self.assertEqual(set(sandbox_calls.NETWORKS),
@@ -211,8 +211,8 @@ class StandInTest(unittest.TestCase):
 
     def test_a_loss_may_draw_its_inputs_from_those_attributes(self):
         # As a student's loss may: noise of g.dim_z, fake labels among g.num_classes
-        g = sandbox_calls.LinearConditionalGenerator()
-        d = sandbox_calls.TinyConditionalDiscriminator()
+        g = stand_ins.LinearConditionalGenerator()
+        d = stand_ins.TinyConditionalDiscriminator()
         labels = torch.randint(g.num_classes, (32,))
         self.assertEqual(d(g(torch.randn(32, g.dim_z), labels), labels).shape, (32,))
 
