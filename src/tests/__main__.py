@@ -7,8 +7,8 @@ Two tiers:
   checks of the written answers): every test but those named in ``SLOW``, a few minutes on 2
   cores. Each module under ``src/`` that the tests reach is still exercised by its quick
   tests; left out are the tests that grade whole submissions many times over (the attacks,
-  the correct variants, the bundle's uploads) or train for several epochs. Run the full suite
-  before a merge.
+  the correct variants, the catalogues of mistakes, the bundle's uploads) or train for
+  several epochs. Run the full suite before a merge.
 
 unittest's own report, then a last line ``N passed, N failed`` for CI.
 """
@@ -31,9 +31,10 @@ SLOW = {
     "test_hostile_output.HostileOutputTest": "grades answers at and past the size caps",
     "test_hostile_sandbox.NothingOutlivesATestTest": "grades attacks that leave things behind",
     "test_hostile_words.ForgedReportsTest": "grades submissions that forge their reports",
-    # Whole submissions graded many times over (test_grader, test_course_starter and the
-    # release's basic tests grade end to end in the fast tier). A name too long for a line
-    # stays whole, so that a search for it finds it.
+    # Whole submissions graded many times over, or catalogues of mistakes graded whole
+    # (test_grader, test_course_starter and the release's basic tests grade end to end, and
+    # wrong functions, in the fast tier). A name too long for a line stays whole, so that a
+    # search for it finds it.
     "test_gradescope.AutograderBundleTest": "builds the bundle and grades each of its uploads",
     "test_correct_variants":
         "grades each variant with a copy of the grader, as root and as on a laptop",
@@ -41,6 +42,9 @@ SLOW = {
         "runs make_submission, and with it the basic tests, five times",
     "test_make_submission.MakeSubmissionTest.test_a_test_that_passes_only_with_the_changed_given_code_needs_the_flag":  # noqa: E501
         "runs make_submission twice, each grading with its given code and the starter's",
+    "test_mistake_messages": "grades every mistake of its catalogue, several to an upload",
+    "test_wrong_implementations.WrongImplementationsTest.test_each_fails_the_tests_it_failed_before":  # noqa: E501
+        "grades every wrong implementation, two to an upload",
     "test_release.ReleaseTest.test_basic_messages_name_the_mistakes_as_ours_do":
         "grades every known mistake with the students' grader and ours",
     "test_release.ReleaseTest.test_basic_verdicts_agree_with_ours_on_wrong_implementations":
