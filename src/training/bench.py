@@ -56,19 +56,21 @@ if broken:
 sys.exit(main.main(sys.argv[3:]))
 """
 
-# A training loop as a first implementation would write it: the reference point.
+# A training loop as a first implementation would write it: the reference point. Its seed,
+# model, batch size and epochs are those of the trainer's default run, main.py's defaults
+# (``str.format`` fills them in); its Adam keeps torch's default step size, with no schedule.
 PLAIN_FLOW_LOOP = """
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 from training.data import moons_splits
 from submission.flow_network import MAF
 
-data = moons_splits(777)
-torch.manual_seed(777)
-model = MAF(2, 100, 1, 5)
+data = moons_splits({seed})
+torch.manual_seed({seed})
+model = MAF(2, {hidden_size}, {n_hidden}, {n_flows})
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-loader = DataLoader(TensorDataset(data["train"]), batch_size=100, shuffle=True)
-for epoch in range(50):
+loader = DataLoader(TensorDataset(data["train"]), batch_size={batch_size}, shuffle=True)
+for epoch in range({n_epochs}):
     for (x,) in loader:
         loss = model.loss(x)
         optimizer.zero_grad()
@@ -148,6 +150,9 @@ def timed(command: list[str], env: dict[str, str] | None = None,
 
 
 def bench_flow(repeats: int) -> dict:
+    from main import DEFAULTS, MODEL_DEFAULTS
+
+    flow = {**DEFAULTS, **MODEL_DEFAULTS["flow"]}  # the trainer's default run
     results = {"trainer_seconds": [], "plain_loop_seconds": [], "test_log_likelihood": [],
                "plain_loop_test_log_likelihood": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,14 +163,14 @@ def bench_flow(repeats: int) -> dict:
             results["trainer_seconds"].append(seconds)
             metrics = json.loads((out / "metrics.json").read_text())
             results["test_log_likelihood"].append(metrics["test_log_likelihood"])
-            seconds, stdout = timed([sys.executable, "-c", PLAIN_FLOW_LOOP])
+            seconds, stdout = timed([sys.executable, "-c", PLAIN_FLOW_LOOP.format(**flow)])
             results["plain_loop_seconds"].append(seconds)
             results["plain_loop_test_log_likelihood"].append(float(stdout.split()[-1]))
         seconds, stdout = timed([sys.executable, "-c", f"""
 import time, torch
 from submission.flow_network import MAF
 from training.utils import load_checkpoint
-model = MAF(2, 100, 1, 5)
+model = MAF(2, {flow['hidden_size']}, {flow['n_hidden']}, {flow['n_flows']})
 checkpoint = {str(Path(tmp) / 'maf0' / 'checkpoint_best.pt')!r}
 model.load_state_dict(load_checkpoint(checkpoint, 'cpu')['model'])
 times = []
