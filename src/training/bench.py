@@ -84,27 +84,45 @@ with torch.no_grad():
 
 
 # The course's GAN loop, as the problem set's starter code trains: torchvision's dataset
-# decoded image by image, gradients of both networks in every backward pass, the default Adam.
+# decoded image by image, course_step's full backward passes, the default Adam; the batch size
+# and step size of main.py's defaults.
 COURSE_GAN_LOOP = """
 import sys
 import torch
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 from torchvision.utils import save_image
-from training.gan_trainer import LOSSES, build_networks
+from main import MODEL_DEFAULTS
+from training.bench import course_step
+from training.gan_trainer import ADAM_BETAS, LOSSES, build_networks
 
 model, loss_type, root, out, seed = sys.argv[1:6]
+defaults = MODEL_DEFAULTS[model]
 torch.manual_seed(int(seed))
 transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
 dataset = datasets.FashionMNIST(root, train=True, transform=transform)
-loader = DataLoader(dataset, batch_size=64, shuffle=True, drop_last=True)
+loader = DataLoader(dataset, batch_size=defaults["batch_size"], shuffle=True, drop_last=True)
 g, d = build_networks(model, torch.device("cpu"))
-g_optimizer = torch.optim.Adam(g.parameters(), lr=1e-3, betas=(0.5, 0.999))
-d_optimizer = torch.optim.Adam(d.parameters(), lr=1e-3, betas=(0.5, 0.999))
-d_loss_fn, g_loss_fn = LOSSES[(model, loss_type)]
+g_optimizer = torch.optim.Adam(g.parameters(), lr=defaults["lr"], betas=ADAM_BETAS)
+d_optimizer = torch.optim.Adam(d.parameters(), lr=defaults["lr"], betas=ADAM_BETAS)
+losses = LOSSES[(model, loss_type)]
 fixed = (torch.randn(100, g.dim_z),) + ((torch.arange(10).repeat(10),) if model == "cgan" else ())
 for step, (x, y) in enumerate(loader, 1):
-    cond = (y,) if model == "cgan" else ()
+    course_step(g, d, g_optimizer, d_optimizer, losses, x, *((y,) if model == "cgan" else ()))
+    if step % 50 == 0:
+        with torch.no_grad():
+            save_image(g(*fixed), f"{out}/fake_{step:04d}.png", nrow=10, normalize=True)
+        torch.save({"g": g.state_dict(), "d": d.state_dict()}, f"{out}/model.pt")
+"""
+
+
+def course_step(g, d, g_optimizer, d_optimizer, losses: tuple, x, *cond) -> tuple:
+    """One step of the course's GAN loop on the CPU, the reference that the trainer's step is
+    timed (``COURSE_GAN_LOOP``) and tested (tests/test_gan_trainer.py) against: a step of the
+    discriminator, then one of the generator, each ``backward()`` filling the gradients of
+    both networks. ``losses`` is a pair of ``gan_trainer.LOSSES``, ``cond`` a cgan's labels;
+    returns the two losses."""
+    d_loss_fn, g_loss_fn = losses
     d_loss = d_loss_fn(g, d, x, *cond, device="cpu")
     d_optimizer.zero_grad()
     d_loss.backward()
@@ -113,11 +131,7 @@ for step, (x, y) in enumerate(loader, 1):
     g_optimizer.zero_grad()
     g_loss.backward()
     g_optimizer.step()
-    if step % 50 == 0:
-        with torch.no_grad():
-            save_image(g(*fixed), f"{out}/fake_{step:04d}.png", nrow=10, normalize=True)
-        torch.save({"g": g.state_dict(), "d": d.state_dict()}, f"{out}/model.pt")
-"""
+    return d_loss, g_loss
 
 
 def write_torchvision_fashion_mnist(root: Path) -> None:
@@ -315,10 +329,12 @@ def bench_gan_step(repeats: int, steps: int = 25) -> dict:
     part of the step."""
     import torch
 
-    from training.gan_trainer import LOSSES, build_networks
+    from main import MODEL_DEFAULTS
+    from training.gan_trainer import ADAM_BETAS, LOSSES, build_networks
 
     d_loss_fn, g_loss_fn = LOSSES[("gan", "nonsaturating")]
-    x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    batch_size, lr = MODEL_DEFAULTS["gan"]["batch_size"], MODEL_DEFAULTS["gan"]["lr"]
+    x = torch.rand(batch_size, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
     def make_step(inputs=False, fused=False, channels_last=False, bfloat16=False):
         torch.manual_seed(0)
@@ -326,8 +342,8 @@ def bench_gan_step(repeats: int, steps: int = 25) -> dict:
         if channels_last:
             g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
         g_params, d_params = list(g.parameters()), list(d.parameters())
-        g_optimizer = torch.optim.Adam(g_params, lr=1e-3, betas=(0.5, 0.999), fused=fused)
-        d_optimizer = torch.optim.Adam(d_params, lr=1e-3, betas=(0.5, 0.999), fused=fused)
+        g_optimizer = torch.optim.Adam(g_params, lr=lr, betas=ADAM_BETAS, fused=fused)
+        d_optimizer = torch.optim.Adam(d_params, lr=lr, betas=ADAM_BETAS, fused=fused)
 
         def step() -> None:
             for loss_fn, optimizer, params in ((d_loss_fn, d_optimizer, d_params),
