@@ -37,7 +37,6 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1]
 GAN_RUNS = ["gan/nonsaturating", "gan/minimax", "gan/wasserstein_gp", "cgan/nonsaturating"]
 SEEDS = [777, 1, 2]  # the default seed first; more repeats take 3, 4, ...
-ONE_EPOCH_RUNS = SRC / "training" / "results" / "one_epoch.json"  # evaluate.py reads it
 # The broken run of ``calibrate --broken``: the generator's loss with its sign flipped.
 BROKEN = "generator loss negated"
 # One training run of ``calibrate``: main.py's command line after the thread count and whether
@@ -396,7 +395,9 @@ def main() -> None:
                              help=f"train with the {BROKEN}")
     args = parser.parse_args()
     if args.what == "calibrate":
-        out = args.out or ONE_EPOCH_RUNS
+        from evaluate import ONE_EPOCH_FILE  # the runs that evaluate.py's bands are drawn from
+
+        out = args.out or ONE_EPOCH_FILE
         calibrate(args.runs, args.seeds, args.threads, args.broken, out)
         print(f"added to {out}")
         return
