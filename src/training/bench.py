@@ -163,6 +163,9 @@ def timed(command: list[str], env: dict[str, str] | None = None,
 
 
 def bench_flow(repeats: int) -> dict:
+    """The default flow run and the plain loop, ``repeats`` times each in turn: their seconds
+    and test log-likelihoods, the trainer's speed-up, and the seconds ``MAF.sample`` takes
+    for 10,000 points (the median of 7)."""
     from main import DEFAULTS, MODEL_DEFAULTS
 
     flow = {**DEFAULTS, **MODEL_DEFAULTS["flow"]}  # the trainer's default run
@@ -202,6 +205,10 @@ print(sorted(times)[3])
 
 def bench_gan(repeats: int, runs: list[str], precisions: list[str], grids: Path | None,
               out: Path) -> dict:
+    """One epoch of each of ``runs`` at each of ``precisions`` and in the course loop, at
+    ``repeats`` seeds (SEEDS, then 3, 4, ...), in turn: seconds, speed-ups and evaluate.py's
+    scores, written to ``out`` after each run; with ``grids``, each first-seed run's final
+    grid is copied there."""
     results = {}
     seeds = (SEEDS + list(range(len(SEEDS), repeats)))[:repeats]
     with tempfile.TemporaryDirectory() as tmp:

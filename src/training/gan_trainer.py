@@ -14,7 +14,7 @@ faster on CPUs with native bfloat16, but the cgan's samples are measurably worse
 
 Into DIR go ``real.png`` (the first 100 training images), ``fake_0050.png``,
 ``fake_0100.png``, ... (the same 100 noise vectors every 50 steps), ``losses.csv`` and
-``losses.png``, and ``checkpoint.pt``.
+``losses.png``, ``checkpoint.pt`` and ``metrics.json``.
 """
 
 import argparse
