@@ -7,11 +7,11 @@
 
 FD-FMNIST is the Frechet distance between Gaussians fitted to the features of generated images
 and of the test images, the features being the penultimate layer of the small Fashion-MNIST
-classifier of ``classifier.py``. It follows the recipe of the FID (Heusel et al., 2017) in
-another feature space: it is not the Inception FID and cannot be compared with published FIDs,
-only with other FD-FMNIST values of the same classifier (``eval.json`` records its sha256) and
-the same number of samples (the estimate is biased upwards by a finite sample). Its floor, the
-FD-FMNIST of as many real training images, is what a perfect generator would get.
+classifier of ``training/classifier.py``. It follows the recipe of the FID (Heusel et al.,
+2017) in another feature space: it is not the Inception FID and cannot be compared with
+published FIDs, only with other FD-FMNIST values of the same classifier (``eval.json`` records
+its sha256) and the same number of samples (the estimate is biased upwards by a finite sample).
+Its floor, the FD-FMNIST of as many real training images, is what a perfect generator would get.
 
 Beside each number the table says what it means: which way is better, the floor (for a cgan's
 class accuracy: chance and the classifier's accuracy on the real test images) and, where the
@@ -460,8 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data_dir", help="a folder with the four Fashion-MNIST .gz files "
                         "(default: $FASHION_MNIST_DIR, then the usual places)")
     parser.add_argument("--classifier", type=Path, default=WEIGHTS,
-                        help=f"the classifier's weights (default: {WEIGHTS.name} beside this "
-                        "script)")
+                        help=f"the classifier's weights (default: {WEIGHTS.relative_to(SRC)})")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
                         help="gpu means CUDA; without it the CPU is used")
     parser.add_argument("--train-classifier", action="store_true",

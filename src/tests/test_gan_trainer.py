@@ -14,10 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
+import main
 from submission import gan
 from tests.test_fashion_mnist import write_split
 from tests.test_flow_trainer import SMALL, run_main
 from training import gan_trainer
+from training.bench import course_step
 from training.data import load_fashion_mnist, shuffled_batches
 
 N_IMAGES = 256  # four steps an epoch at the default batch of 64
@@ -70,24 +72,21 @@ class GanTrainerTest(unittest.TestCase):
                 rows = (self.out / "losses.csv").read_text().splitlines()[1:4]
                 trained = torch.tensor([[float(v) for v in row.split(",")[1:]] for row in rows])
 
-                d_loss_fn, g_loss_fn = gan_trainer.LOSSES[(model, loss_type)]
+                defaults = main.MODEL_DEFAULTS[model]
                 torch.manual_seed(5)
                 g, d = gan_trainer.build_networks(model, torch.device("cpu"))
-                g_optimizer = torch.optim.Adam(g.parameters(), lr=1e-3, betas=(0.5, 0.999))
-                d_optimizer = torch.optim.Adam(d.parameters(), lr=1e-3, betas=(0.5, 0.999))
+                g_optimizer = torch.optim.Adam(g.parameters(), lr=defaults["lr"],
+                                               betas=gan_trainer.ADAM_BETAS)
+                d_optimizer = torch.optim.Adam(d.parameters(), lr=defaults["lr"],
+                                               betas=gan_trainer.ADAM_BETAS)
                 order = torch.Generator().manual_seed(5)
+                batches = shuffled_batches(images, labels, defaults["batch_size"], generator=order)
                 plain = []
-                for x, y in list(shuffled_batches(images, labels, 64, generator=order))[:3]:
-                    cond = (y,) if model == "cgan" else ()
-                    d_loss = d_loss_fn(g, d, x, *cond, device="cpu")
-                    d_optimizer.zero_grad()
-                    d_loss.backward()
-                    d_optimizer.step()
-                    g_loss = g_loss_fn(g, d, x, *cond, device="cpu")
-                    g_optimizer.zero_grad()
-                    g_loss.backward()
-                    g_optimizer.step()
-                    plain.append([d_loss.item(), g_loss.item()])
+                for x, y in list(batches)[:3]:
+                    losses = course_step(g, d, g_optimizer, d_optimizer,
+                                         gan_trainer.LOSSES[(model, loss_type)], x,
+                                         *((y,) if model == "cgan" else ()))
+                    plain.append([loss.item() for loss in losses])
                 # Rounding alone moves the third step's losses by up to 5e-4, as the thread
                 # count changes the kernels' order of sums (1 to 16 threads measured). A gradient
                 # skipped moves them by over 1e-2; gradients left to pile up, by 1e-3 to 9e-3.

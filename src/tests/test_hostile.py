@@ -6,8 +6,8 @@ leave the results the judge's own, the judge's summary last, and no process behi
 attack runs through the local grader as root (CI runs as root: the submission then runs as a
 user of its own) and as on a laptop (``--sandbox-user none``); the attacks on the judge run
 through the Gradescope bundle as root too. Where only the change of user can stop an attack
-(reading the grader's files, writing the Python installation), the laptop run checks what the
-README says holds there.
+(reading the grader's files, writing the Python installation), the laptop run checks what
+sandbox/CONTRACT.md says holds there.
 """
 
 import os

@@ -168,7 +168,8 @@ class SeccompFilterTest(unittest.TestCase):
         self.assertEqual(found, dict.fromkeys(("shmget", "semget", "msgget", "mq_open"), "EPERM"))
 
 
-@unittest.skipUnless(LANDLOCK, "this kernel has no Landlock (the README says what holds then)")
+@unittest.skipUnless(LANDLOCK, "this kernel has no Landlock (sandbox/CONTRACT.md says what "
+                     "holds then)")
 class LandlockLayerTest(unittest.TestCase):
     def test_the_child_reads_python_and_writes_its_folder_alone(self):
         mark = f"contain-mark-{uuid.uuid4().hex}"

@@ -37,7 +37,6 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1]
 GAN_RUNS = ["gan/nonsaturating", "gan/minimax", "gan/wasserstein_gp", "cgan/nonsaturating"]
 SEEDS = [777, 1, 2]  # the default seed first; more repeats take 3, 4, ...
-ONE_EPOCH_RUNS = SRC / "training" / "results" / "one_epoch.json"  # evaluate.py reads it
 # The broken run of ``calibrate --broken``: the generator's loss with its sign flipped.
 BROKEN = "generator loss negated"
 # One training run of ``calibrate``: main.py's command line after the thread count and whether
@@ -56,19 +55,21 @@ if broken:
 sys.exit(main.main(sys.argv[3:]))
 """
 
-# A training loop as a first implementation would write it: the reference point.
+# A training loop as a first implementation would write it: the reference point. Its seed,
+# model, batch size and epochs are those of the trainer's default run, main.py's defaults
+# (``str.format`` fills them in); its Adam keeps torch's default step size, with no schedule.
 PLAIN_FLOW_LOOP = """
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 from training.data import moons_splits
 from submission.flow_network import MAF
 
-data = moons_splits(777)
-torch.manual_seed(777)
-model = MAF(2, 100, 1, 5)
+data = moons_splits({seed})
+torch.manual_seed({seed})
+model = MAF(2, {hidden_size}, {n_hidden}, {n_flows})
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-loader = DataLoader(TensorDataset(data["train"]), batch_size=100, shuffle=True)
-for epoch in range(50):
+loader = DataLoader(TensorDataset(data["train"]), batch_size={batch_size}, shuffle=True)
+for epoch in range({n_epochs}):
     for (x,) in loader:
         loss = model.loss(x)
         optimizer.zero_grad()
@@ -82,27 +83,45 @@ with torch.no_grad():
 
 
 # The course's GAN loop, as the problem set's starter code trains: torchvision's dataset
-# decoded image by image, gradients of both networks in every backward pass, the default Adam.
+# decoded image by image, course_step's full backward passes, the default Adam; the batch size
+# and step size of main.py's defaults.
 COURSE_GAN_LOOP = """
 import sys
 import torch
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 from torchvision.utils import save_image
-from training.gan_trainer import LOSSES, build_networks
+from main import MODEL_DEFAULTS
+from training.bench import course_step
+from training.gan_trainer import ADAM_BETAS, LOSSES, build_networks
 
 model, loss_type, root, out, seed = sys.argv[1:6]
+defaults = MODEL_DEFAULTS[model]
 torch.manual_seed(int(seed))
 transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
 dataset = datasets.FashionMNIST(root, train=True, transform=transform)
-loader = DataLoader(dataset, batch_size=64, shuffle=True, drop_last=True)
+loader = DataLoader(dataset, batch_size=defaults["batch_size"], shuffle=True, drop_last=True)
 g, d = build_networks(model, torch.device("cpu"))
-g_optimizer = torch.optim.Adam(g.parameters(), lr=1e-3, betas=(0.5, 0.999))
-d_optimizer = torch.optim.Adam(d.parameters(), lr=1e-3, betas=(0.5, 0.999))
-d_loss_fn, g_loss_fn = LOSSES[(model, loss_type)]
+g_optimizer = torch.optim.Adam(g.parameters(), lr=defaults["lr"], betas=ADAM_BETAS)
+d_optimizer = torch.optim.Adam(d.parameters(), lr=defaults["lr"], betas=ADAM_BETAS)
+losses = LOSSES[(model, loss_type)]
 fixed = (torch.randn(100, g.dim_z),) + ((torch.arange(10).repeat(10),) if model == "cgan" else ())
 for step, (x, y) in enumerate(loader, 1):
-    cond = (y,) if model == "cgan" else ()
+    course_step(g, d, g_optimizer, d_optimizer, losses, x, *((y,) if model == "cgan" else ()))
+    if step % 50 == 0:
+        with torch.no_grad():
+            save_image(g(*fixed), f"{out}/fake_{step:04d}.png", nrow=10, normalize=True)
+        torch.save({"g": g.state_dict(), "d": d.state_dict()}, f"{out}/model.pt")
+"""
+
+
+def course_step(g, d, g_optimizer, d_optimizer, losses: tuple, x, *cond) -> tuple:
+    """One step of the course's GAN loop on the CPU, the reference that the trainer's step is
+    timed (``COURSE_GAN_LOOP``) and tested (tests/test_gan_trainer.py) against: a step of the
+    discriminator, then one of the generator, each ``backward()`` filling the gradients of
+    both networks. ``losses`` is a pair of ``gan_trainer.LOSSES``, ``cond`` a cgan's labels;
+    returns the two losses."""
+    d_loss_fn, g_loss_fn = losses
     d_loss = d_loss_fn(g, d, x, *cond, device="cpu")
     d_optimizer.zero_grad()
     d_loss.backward()
@@ -111,11 +130,7 @@ for step, (x, y) in enumerate(loader, 1):
     g_optimizer.zero_grad()
     g_loss.backward()
     g_optimizer.step()
-    if step % 50 == 0:
-        with torch.no_grad():
-            save_image(g(*fixed), f"{out}/fake_{step:04d}.png", nrow=10, normalize=True)
-        torch.save({"g": g.state_dict(), "d": d.state_dict()}, f"{out}/model.pt")
-"""
+    return d_loss, g_loss
 
 
 def write_torchvision_fashion_mnist(root: Path) -> None:
@@ -148,6 +163,12 @@ def timed(command: list[str], env: dict[str, str] | None = None,
 
 
 def bench_flow(repeats: int) -> dict:
+    """The default flow run and the plain loop, ``repeats`` times each in turn: their seconds
+    and test log-likelihoods, the trainer's speed-up, and the seconds ``MAF.sample`` takes
+    for 10,000 points (the median of 7)."""
+    from main import DEFAULTS, MODEL_DEFAULTS
+
+    flow = {**DEFAULTS, **MODEL_DEFAULTS["flow"]}  # the trainer's default run
     results = {"trainer_seconds": [], "plain_loop_seconds": [], "test_log_likelihood": [],
                "plain_loop_test_log_likelihood": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,14 +179,14 @@ def bench_flow(repeats: int) -> dict:
             results["trainer_seconds"].append(seconds)
             metrics = json.loads((out / "metrics.json").read_text())
             results["test_log_likelihood"].append(metrics["test_log_likelihood"])
-            seconds, stdout = timed([sys.executable, "-c", PLAIN_FLOW_LOOP])
+            seconds, stdout = timed([sys.executable, "-c", PLAIN_FLOW_LOOP.format(**flow)])
             results["plain_loop_seconds"].append(seconds)
             results["plain_loop_test_log_likelihood"].append(float(stdout.split()[-1]))
         seconds, stdout = timed([sys.executable, "-c", f"""
 import time, torch
 from submission.flow_network import MAF
 from training.utils import load_checkpoint
-model = MAF(2, 100, 1, 5)
+model = MAF(2, {flow['hidden_size']}, {flow['n_hidden']}, {flow['n_flows']})
 checkpoint = {str(Path(tmp) / 'maf0' / 'checkpoint_best.pt')!r}
 model.load_state_dict(load_checkpoint(checkpoint, 'cpu')['model'])
 times = []
@@ -184,6 +205,10 @@ print(sorted(times)[3])
 
 def bench_gan(repeats: int, runs: list[str], precisions: list[str], grids: Path | None,
               out: Path) -> dict:
+    """One epoch of each of ``runs`` at each of ``precisions`` and in the course loop, at
+    ``repeats`` seeds (SEEDS, then 3, 4, ...), in turn: seconds, speed-ups and evaluate.py's
+    scores, written to ``out`` after each run; with ``grids``, each first-seed run's final
+    grid is copied there."""
     results = {}
     seeds = (SEEDS + list(range(len(SEEDS), repeats)))[:repeats]
     with tempfile.TemporaryDirectory() as tmp:
@@ -310,10 +335,12 @@ def bench_gan_step(repeats: int, steps: int = 25) -> dict:
     part of the step."""
     import torch
 
-    from training.gan_trainer import LOSSES, build_networks
+    from main import MODEL_DEFAULTS
+    from training.gan_trainer import ADAM_BETAS, LOSSES, build_networks
 
     d_loss_fn, g_loss_fn = LOSSES[("gan", "nonsaturating")]
-    x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    batch_size, lr = MODEL_DEFAULTS["gan"]["batch_size"], MODEL_DEFAULTS["gan"]["lr"]
+    x = torch.rand(batch_size, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
     def make_step(inputs=False, fused=False, channels_last=False, bfloat16=False):
         torch.manual_seed(0)
@@ -321,8 +348,8 @@ def bench_gan_step(repeats: int, steps: int = 25) -> dict:
         if channels_last:
             g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
         g_params, d_params = list(g.parameters()), list(d.parameters())
-        g_optimizer = torch.optim.Adam(g_params, lr=1e-3, betas=(0.5, 0.999), fused=fused)
-        d_optimizer = torch.optim.Adam(d_params, lr=1e-3, betas=(0.5, 0.999), fused=fused)
+        g_optimizer = torch.optim.Adam(g_params, lr=lr, betas=ADAM_BETAS, fused=fused)
+        d_optimizer = torch.optim.Adam(d_params, lr=lr, betas=ADAM_BETAS, fused=fused)
 
         def step() -> None:
             for loss_fn, optimizer, params in ((d_loss_fn, d_optimizer, d_params),
@@ -375,7 +402,9 @@ def main() -> None:
                              help=f"train with the {BROKEN}")
     args = parser.parse_args()
     if args.what == "calibrate":
-        out = args.out or ONE_EPOCH_RUNS
+        from evaluate import ONE_EPOCH_FILE  # the runs that evaluate.py's bands are drawn from
+
+        out = args.out or ONE_EPOCH_FILE
         calibrate(args.runs, args.seeds, args.threads, args.broken, out)
         print(f"added to {out}")
         return

@@ -14,7 +14,7 @@ faster on CPUs with native bfloat16, but the cgan's samples are measurably worse
 
 Into DIR go ``real.png`` (the first 100 training images), ``fake_0050.png``,
 ``fake_0100.png``, ... (the same 100 noise vectors every 50 steps), ``losses.csv`` and
-``losses.png``, and ``checkpoint.pt``.
+``losses.png``, ``checkpoint.pt`` and ``metrics.json``.
 """
 
 import argparse
@@ -53,6 +53,7 @@ LOSSES = {
     ("cgan", "nonsaturating"): (gan.conditional_loss_nonsaturating_d,
                                 gan.conditional_loss_nonsaturating_g),
 }
+ADAM_BETAS = (0.5, 0.999)  # both networks' Adam, as the problem set trains them
 RUN_ARGS = ("model", "loss_type", "n_epochs", "batch_size", "lr", "critic_steps", "seed",
             "precision")
 
@@ -108,8 +109,8 @@ def train_gan(args: argparse.Namespace) -> dict:
     # oneDNN's convolutions are faster on channels-last tensors.
     g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
     g_params, d_params = list(g.parameters()), list(d.parameters())
-    g_optimizer = torch.optim.Adam(g_params, lr=args.lr, betas=(0.5, 0.999), fused=True)
-    d_optimizer = torch.optim.Adam(d_params, lr=args.lr, betas=(0.5, 0.999), fused=True)
+    g_optimizer = torch.optim.Adam(g_params, lr=args.lr, betas=ADAM_BETAS, fused=True)
+    d_optimizer = torch.optim.Adam(d_params, lr=args.lr, betas=ADAM_BETAS, fused=True)
     low_precision = args.precision == "bfloat16"
     d_loss_fn, g_loss_fn = LOSSES[(args.model, args.loss_type)]
     run_args = {name: getattr(args, name) for name in RUN_ARGS}
