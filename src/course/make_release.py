@@ -135,12 +135,12 @@ def basic_cases() -> dict[str, list[dict]]:
                 "mistakes": detached(mistakes.made_mistakes(method, net, x)),
             })
 
-    (state, blocks), x = flow_references.maf_weights(2, 3), torch.randn(grader.BATCH, 2)
+    (state, flow_blocks), x = flow_references.maf_weights(2, 3), torch.randn(grader.BATCH, 2)
     cases["1c-0-basic"] = [{
         "what": "MAF.log_probs", "model": "MAF", "args": (2, HIDDEN_SIZE, 1, 3),
         "state": state, "method": "log_probs", "input": x,
-        "expected": flow_references.reference_log_prob(blocks, x).mean().detach(),
-        "mistakes": detached(mistakes.batch_means(mistakes.maf_mistakes(blocks, x))),
+        "expected": flow_references.reference_log_prob(flow_blocks, x).mean().detach(),
+        "mistakes": detached(mistakes.batch_means(mistakes.maf_mistakes(flow_blocks, x))),
     }]
 
     for test_id, names in (("2b-0-basic", NONSATURATING), ("4b-0-basic", CONDITIONAL),
