@@ -166,20 +166,20 @@ def basic_cases() -> dict[str, list[dict]]:
 def loss_case(name: str, setup: tuple, logits: float | None = None,
               train: dict[str, str] | None = None) -> dict:
     """A basic case of the loss ``name`` on ``setup`` (gan_references.Setup): with D's logits
-    shifted by ``logits`` (where it is given) and the gradients sent to ``train`` checked."""
-    from judge import gan_references, mistakes
+    shifted by ``logits`` (where it is given) and the gradients sent to ``train`` checked. Its
+    draws, value and known mistakes are the judge's (loss_cases.LossCase)."""
+    from judge import loss_cases
 
     g, d, x_real, y_real = setup
-    z, fakes = gan_references.noise_and_fakes(setup)
+    case = loss_cases.loss_case(name, setup)
     where = "" if logits is None else f" at logits near {logits:+g}"
     return {
         "what": f"{name}(...){where}", "loss": name,
         "networks": (type(g).__name__, type(d).__name__),
         "states": (g.state_dict(), d.state_dict()), "x_real": x_real, "y_real": y_real,
-        "z": z, "fakes": fakes, "logits": logits, "train": train,
-        # the loss's own dtype, from float64
-        "expected": gan_references.reference_losses(*setup)[name].float(),
-        "mistakes": detached(mistakes.loss_mistakes(name, *setup)),
+        "z": case.z, "fakes": case.fakes, "logits": logits, "train": train,
+        "expected": case.expected.float(),  # the loss's own dtype, from float64
+        "mistakes": detached(case.mistakes),
     }
 
 
