@@ -117,7 +117,7 @@ def basic_cases() -> dict[str, list[dict]]:
     give, and the values of its known mistakes (so that a failure can name one)."""
     import grader  # the tests' batch and logits
     from common.stand_ins import IMAGE_SHAPE, LinearGenerator
-    from judge import flow_references, gan_references, mistakes  # stay here, in this process
+    from judge import flow_references, gan_references, mistakes  # run here: only their values ship
     from judge.common import CONDITIONAL, HIDDEN_SIZE, NONSATURATING, WGAN_GP, trained_layer
 
     torch.manual_seed(SEED)
