@@ -115,7 +115,8 @@ def main() -> int:
             write_bundle(archive)
         except metadata.PackageNotFoundError as error:
             print(f"{args.out} not written: this environment has no {error}, whose version "
-                  "the bundle pins: python check_env.py names what is missing", file=sys.stderr)
+                  "the bundle pins: python -m course.check_env, run in src/, names what is "
+                  "missing", file=sys.stderr)
             return 1
         upload.mkdir()
         make_submission.write_zip(upload / "submission.zip")
