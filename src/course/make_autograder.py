@@ -40,7 +40,7 @@ SRC = Path(__file__).resolve().parents[1]
 # The bundle: name in the zip -> path under src/. Gradescope's scripts at the top, the grader's
 # files at their own paths (course/manifest.py)
 BUNDLE = {**GRADESCOPE, **{path: path for path in GRADER}}
-EXECUTABLE = {"setup.sh", "run_autograder"}
+EXECUTABLE = set(GRADESCOPE)  # Gradescope runs both scripts
 # Written by write_bundle, beside the BUNDLE's files
 WRITTEN = ("given_code.json", "requirements.lock")
 
