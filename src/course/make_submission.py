@@ -10,7 +10,7 @@ folder and checked there, so that what is uploaded is what was checked:
    process does ``import submission`` and reaches every graded name through the package
    (``submission.flow_network.MADE``, ``submission.gan.loss_nonsaturating_d``, ...);
 2. with the basic tests that carry points (``grader.py --submission``), which also name every
-   line changed outside the START/END blocks (given_code.py).
+   line changed outside the START/END blocks (judge/given_code.py).
 
 If the first fails, no zip is written. Given code changed outside the blocks is named, and
 counts only where a basic test passes with the change but fails with the starter's given
