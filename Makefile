@@ -20,7 +20,8 @@ endif
 VENV ?= .venv
 VENV_PY := $(abspath $(VENV))/bin/python
 # USE_PYTHON=/path/to/python: that Python and its packages instead of .venv (a conda
-# environment's, say); src/course/check_env.py checks first that it has those of src/requirements.txt.
+# environment's, say); src/course/check_env.py checks first that it has those of
+# src/requirements.txt.
 USE_PYTHON ?=
 # TORCH_INDEX=URL: the package index that torch and torchvision come from, such as PyTorch's
 # CPU-only build, https://download.pytorch.org/whl/cpu. Unset: PyPI, whose Linux wheel of torch

@@ -6,13 +6,15 @@ rebuilds them from the judge's weights for the student's losses to call (``sandb
 names them in a question's ``loss_call``). Torch alone.
 """
 
+import math
+
 import torch
 from torch import Tensor, nn
 
 import network
 
 IMAGE_SHAPE = (2, 3, 4)  # (C, H, W): two channels, so that the penalty's norm spans them all
-N_PIXELS = 2 * 3 * 4
+N_PIXELS = math.prod(IMAGE_SHAPE)
 DIM_Z = 5
 NUM_CLASSES = 4
 

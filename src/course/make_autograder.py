@@ -10,11 +10,10 @@ against which a hand-in's changes outside the blocks are named, and ``requiremen
 packages of ``requirements.txt`` at the versions of the environment that runs this script,
 which setup.sh installs on Gradescope, so that it grades in the students' environment. Not the
 checks of written answers, which carry no points. It holds no ``submission/`` package: a file
-missing from an upload must fail its tests, never be filled
-in by the reference. Before the zip is written, it is run as Gradescope runs it, in a
-temporary root, on ``submission.zip`` made from ``src/submission/``; anything short of full
-points leaves no zip, and so does a grader that cannot start its sandbox here (one line says
-why).
+missing from an upload must fail its tests, never be filled in by the reference. Before the
+zip is written, it is run as Gradescope runs it, in a temporary root, on ``submission.zip``
+made from ``src/submission/``; anything short of full points leaves no zip, and so does a
+grader that cannot start its sandbox here (one line says why).
 """
 
 import argparse
@@ -38,11 +37,10 @@ from course.manifest import GRADER, GRADESCOPE
 from judge import given_code
 
 SRC = Path(__file__).resolve().parents[1]
-# The bundle: its path in the zip, and the file under src/ that goes there.
-# name in the bundle -> path here: Gradescope's scripts at the top, the grader's files at their
-# own paths (see course/manifest.py)
+# The bundle: name in the zip -> path under src/. Gradescope's scripts at the top, the grader's
+# files at their own paths (course/manifest.py)
 BUNDLE = {**GRADESCOPE, **{path: path for path in GRADER}}
-EXECUTABLE = {"setup.sh", "run_autograder"}
+EXECUTABLE = set(GRADESCOPE)  # Gradescope runs both scripts
 # Written by write_bundle, beside the BUNDLE's files
 WRITTEN = ("given_code.json", "requirements.lock")
 
@@ -117,7 +115,8 @@ def main() -> int:
             write_bundle(archive)
         except metadata.PackageNotFoundError as error:
             print(f"{args.out} not written: this environment has no {error}, whose version "
-                  "the bundle pins: python check_env.py names what is missing", file=sys.stderr)
+                  "the bundle pins: python -m course.check_env, run in src/, names what is "
+                  "missing", file=sys.stderr)
             return 1
         upload.mkdir()
         make_submission.write_zip(upload / "submission.zip")

@@ -117,7 +117,7 @@ def basic_cases() -> dict[str, list[dict]]:
     give, and the values of its known mistakes (so that a failure can name one)."""
     import grader  # the tests' batch and logits
     from common.stand_ins import IMAGE_SHAPE, LinearGenerator
-    from judge import flow_references, gan_references, mistakes  # stay here, in this process
+    from judge import flow_references, gan_references, mistakes  # run here: only their values ship
     from judge.common import CONDITIONAL, HIDDEN_SIZE, NONSATURATING, WGAN_GP, trained_layer
 
     torch.manual_seed(SEED)
@@ -135,12 +135,12 @@ def basic_cases() -> dict[str, list[dict]]:
                 "mistakes": detached(mistakes.made_mistakes(method, net, x)),
             })
 
-    (state, blocks), x = flow_references.maf_weights(2, 3), torch.randn(grader.BATCH, 2)
+    (state, flow_blocks), x = flow_references.maf_weights(2, 3), torch.randn(grader.BATCH, 2)
     cases["1c-0-basic"] = [{
         "what": "MAF.log_probs", "model": "MAF", "args": (2, HIDDEN_SIZE, 1, 3),
         "state": state, "method": "log_probs", "input": x,
-        "expected": flow_references.reference_log_prob(blocks, x).mean().detach(),
-        "mistakes": detached(mistakes.batch_means(mistakes.maf_mistakes(blocks, x))),
+        "expected": flow_references.reference_log_prob(flow_blocks, x).mean().detach(),
+        "mistakes": detached(mistakes.batch_means(mistakes.maf_mistakes(flow_blocks, x))),
     }]
 
     for test_id, names in (("2b-0-basic", NONSATURATING), ("4b-0-basic", CONDITIONAL),
@@ -166,20 +166,20 @@ def basic_cases() -> dict[str, list[dict]]:
 def loss_case(name: str, setup: tuple, logits: float | None = None,
               train: dict[str, str] | None = None) -> dict:
     """A basic case of the loss ``name`` on ``setup`` (gan_references.Setup): with D's logits
-    shifted by ``logits`` (where it is given) and the gradients sent to ``train`` checked."""
-    from judge import gan_references, mistakes
+    shifted by ``logits`` (where it is given) and the gradients sent to ``train`` checked. Its
+    draws, value and known mistakes are the judge's (loss_cases.LossCase)."""
+    from judge import loss_cases
 
     g, d, x_real, y_real = setup
-    z, fakes = gan_references.noise_and_fakes(setup)
+    case = loss_cases.loss_case(name, setup)
     where = "" if logits is None else f" at logits near {logits:+g}"
     return {
         "what": f"{name}(...){where}", "loss": name,
         "networks": (type(g).__name__, type(d).__name__),
         "states": (g.state_dict(), d.state_dict()), "x_real": x_real, "y_real": y_real,
-        "z": z, "fakes": fakes, "logits": logits, "train": train,
-        # the loss's own dtype, from float64
-        "expected": gan_references.reference_losses(*setup)[name].float(),
-        "mistakes": detached(mistakes.loss_mistakes(name, *setup)),
+        "z": case.z, "fakes": case.fakes, "logits": logits, "train": train,
+        "expected": case.expected.float(),  # the loss's own dtype, from float64
+        "mistakes": detached(case.mistakes),
     }
 
 

@@ -10,7 +10,7 @@ folder and checked there, so that what is uploaded is what was checked:
    process does ``import submission`` and reaches every graded name through the package
    (``submission.flow_network.MADE``, ``submission.gan.loss_nonsaturating_d``, ...);
 2. with the basic tests that carry points (``grader.py --submission``), which also name every
-   line changed outside the START/END blocks (given_code.py).
+   line changed outside the START/END blocks (judge/given_code.py).
 
 If the first fails, no zip is written. Given code changed outside the blocks is named, and
 counts only where a basic test passes with the change but fails with the starter's given
@@ -34,6 +34,7 @@ from pathlib import Path
 from common import files
 from course.manifest import HAND_IN, POINTS
 from judge import given_code
+from judge.declare import is_written_check
 
 SRC = Path(__file__).resolve().parents[1]
 FILES = [f"submission/{name}" for name in HAND_IN]
@@ -61,9 +62,10 @@ sys.exit("\\n".join(missing) or None)
 
 
 def basic_test_ids() -> list[str]:
-    """The basic tests of the code (the 0-point ones check written answers, not the zip)."""
+    """The basic tests of the code, not the checks of written answers (is_written_check)."""
     points = json.loads((SRC / POINTS).read_text())
-    return [test for test, value in points.items() if test.endswith("-basic") and value > 0]
+    return [test for test, value in points.items()
+            if test.endswith("-basic") and not is_written_check(value)]
 
 
 def write_zip(archive: Path, source: Path = SRC) -> None:

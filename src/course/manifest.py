@@ -63,7 +63,8 @@ GRADER = (
 WRITTEN_CHECKS = "judge/written_checks.py"
 
 # Gradescope's two scripts: name in the bundle -> path here. The bundle also holds GRADER at
-# the same paths and the starter's given code, given_code.json.
+# the same paths, and what make_autograder writes beside them (its WRITTEN: the starter's given
+# code, the pinned versions).
 GRADESCOPE = {"setup.sh": "course/gradescope/setup.sh",
               "run_autograder": "course/gradescope/run_autograder"}
 

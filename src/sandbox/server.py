@@ -33,7 +33,8 @@ from typing import NoReturn
 import torch
 
 from common import processes
-from sandbox import calls as sandbox_calls, confine
+from sandbox import confine
+from sandbox.calls import RECIPES, frames_inside, warm_up
 from sandbox.protocol import (
     LENGTH,
     MAX_ANSWER,
@@ -179,7 +180,7 @@ class Package:
                 return name
         if isinstance(error, SyntaxError) and error.filename:
             where = Path(error.filename)
-        elif inside := sandbox_calls.frames_inside(error, self.directory):
+        elif inside := frames_inside(error, self.directory):
             where = Path(inside[-1].filename)
         else:
             return None
@@ -191,7 +192,7 @@ class Package:
         message = f"{type(error).__name__}: {''.join(first_line)}"
         if isinstance(error, SyntaxError):  # its message already names the file and line
             return message
-        if inside := sandbox_calls.frames_inside(error, self.directory):
+        if inside := frames_inside(error, self.directory):
             message += f" ({Path(inside[-1].filename).name}, line {inside[-1].lineno})"
         return message
 
@@ -246,7 +247,7 @@ def run_calls(calls: list, package: Package, folder: Path) -> tuple[list | None,
     """The plain results of ``calls`` (recipe name, keyword arguments) in order, and the
     report of the error that stopped them; None for the results if the graded modules could
     not be loaded."""
-    recipes = [sandbox_calls.RECIPES[name] for name, _ in calls]
+    recipes = [RECIPES[name] for name, _ in calls]
     try:
         modules = {module: package.load(module) for module, _ in recipes}
     except KeyboardInterrupt:
@@ -518,7 +519,7 @@ def serve() -> None:
     grader_folder = confine.hidden_folder()
     sys.path[:] = [entry for entry in sys.path
                    if entry and Path(entry).resolve() != grader_folder]
-    sandbox_calls.warm_up()
+    warm_up()
 
     message = read_message(inbox, MAX_HELLO)
     if message is None:  # the judge ended before it needed a sandbox (a usage error, --help)
