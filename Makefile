@@ -152,7 +152,7 @@ bench: venv
 # then the fast tier of the tests
 check: venv
 	cd src && status=0; \
-	  $(PY) grader.py || status=1; \
+	  $(PY) grader.py$(SANDBOX) || status=1; \
 	  $(PY) -m tests --fast || status=1; \
 	  exit $$status
 
