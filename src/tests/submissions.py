@@ -44,6 +44,15 @@ def replace_block(source: str, function: str, body: str) -> str:
     return source[:match.start()] + block(match[1], body) + source[match.end():]
 
 
+def with_blocks(module: str, bodies: dict[str, str]) -> str:
+    """The reference ``module`` (``"gan"``, ...) with the START/END blocks of these functions
+    holding these bodies."""
+    source = reference(f"{module}.py")
+    for function, body in bodies.items():
+        source = replace_block(source, function, body.strip())
+    return source
+
+
 def files(**changed: str | None) -> dict[str, str]:
     """The three files of src/submission/ under submission/, with ``changed`` ones replaced
     (``flow_network=...``) or, where None, left out."""

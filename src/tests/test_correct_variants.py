@@ -8,7 +8,7 @@ import os
 import unittest
 
 from course import manifest
-from tests.submissions import SRC, files, grade, reference, replace_block
+from tests.submissions import SRC, files, grade, reference, replace_block, with_blocks
 
 POINTS = json.loads((SRC / manifest.POINTS).read_text())
 FLOW_TESTS = sorted(test for test, value in POINTS.items() if test.startswith("1") and value)
@@ -154,12 +154,9 @@ return d(x_fake).mean() - d(x_real).mean() + lam * penalty
 """
 
 
-def with_blocks(module: str, bodies: dict[str, str]) -> dict[str, str]:
+def upload_with(module: str, bodies: dict[str, str]) -> dict[str, str]:
     """The reference submission with the blocks of these functions of ``module`` replaced."""
-    source = reference(f"{module}.py")
-    for function, body in bodies.items():
-        source = replace_block(source, function, body.strip())
-    return files(**{module: source})
+    return files(**{module: with_blocks(module, bodies)})
 
 
 class CorrectVariantsTest(unittest.TestCase):
@@ -192,38 +189,38 @@ class CorrectVariantsTest(unittest.TestCase):
         self.assertIn("2b-3-hidden", failed)
 
     def test_forward_that_writes_columns_in_place(self):
-        self.assert_full_points(with_blocks("flow_network", {"forward": FORWARD_IN_PLACE}),
+        self.assert_full_points(upload_with("flow_network", {"forward": FORWARD_IN_PLACE}),
                                 FLOW_TESTS)
 
     def test_inverse_that_divides_by_exp_alpha(self):
-        self.assert_full_points(with_blocks("flow_network", {"inverse": INVERSE_DIVIDES}),
+        self.assert_full_points(upload_with("flow_network", {"inverse": INVERSE_DIVIDES}),
                                 FLOW_TESTS)
 
     def test_log_prob_written_out_by_hand(self):
-        self.assert_full_points(with_blocks("flow_network", {"log_prob": LOG_PROB_BY_HAND}),
+        self.assert_full_points(upload_with("flow_network", {"log_prob": LOG_PROB_BY_HAND}),
                                 FLOW_TESTS)
 
     def test_tensors_made_without_dtype(self):
-        self.assert_full_points(with_blocks("flow_network", WITHOUT_DTYPE), FLOW_TESTS)
+        self.assert_full_points(upload_with("flow_network", WITHOUT_DTYPE), FLOW_TESTS)
 
     def test_float32_results_for_float64_inputs(self):
-        self.assert_full_points(with_blocks("flow_network", IN_FLOAT32), FLOW_TESTS)
+        self.assert_full_points(upload_with("flow_network", IN_FLOAT32), FLOW_TESTS)
 
     def test_losses_with_binary_cross_entropy(self):
-        self.assert_full_points(with_blocks("gan", BCE), GAN_TESTS)
+        self.assert_full_points(upload_with("gan", BCE), GAN_TESTS)
 
     def test_losses_with_softplus(self):
-        self.assert_full_points(with_blocks("gan", SOFTPLUS), GAN_TESTS)
+        self.assert_full_points(upload_with("gan", SOFTPLUS), GAN_TESTS)
 
     def test_cpu_indices_and_scalars_beside_another_device(self):
         self.assert_full_points(
-            with_blocks("flow_network", {"forward": FORWARD_CPU_INDEX,
+            upload_with("flow_network", {"forward": FORWARD_CPU_INDEX,
                                          "log_prob": LOG_PROB_CPU_SCALAR}), FLOW_TESTS)
-        self.assert_full_points(with_blocks("gan", {"loss_wasserstein_gp_d": CRITIC_CPU_SCALAR}),
+        self.assert_full_points(upload_with("gan", {"loss_wasserstein_gp_d": CRITIC_CPU_SCALAR}),
                                 GAN_TESTS)
 
     def test_critic_loss_with_the_fake_batch_detached(self):
-        self.assert_full_points(with_blocks("gan", {"loss_wasserstein_gp_d": WGAN_GP_DETACHED}),
+        self.assert_full_points(upload_with("gan", {"loss_wasserstein_gp_d": WGAN_GP_DETACHED}),
                                 GAN_TESTS)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from course import make_autograder
 from tests.course_starter import BODIES, course_flow_network, course_hand_in
-from tests.submissions import files, grade, reference, replace_block, write
+from tests.submissions import files, grade, reference, replace_block, with_blocks, write
 
 MODES = ("auto", "none") if os.geteuid() == 0 else ("none",)
 NOTE = ("D = 1 left out, no points lost: the given code cannot build it (ZeroDivisionError: "
@@ -104,13 +104,11 @@ return x, alpha.sum(dim=1)
         flow = replace_block(reference("flow_network.py"), "inverse", """
 mu, alpha = self.net.forward(x).chunk(2, dim=1)
 return (x - mu) * torch.exp(-alpha), -alpha.sum(dim=1)""".strip())
-        gan = reference("gan.py")
-        for function, body in {
+        gan = with_blocks("gan", {
             "loss_nonsaturating_g": "return -F.logsigmoid(d.forward(g.forward(z))).mean()",
             "conditional_loss_nonsaturating_g":
                 "return -F.logsigmoid(d.forward(g.forward(z, y_real), y_real)).mean()",
-        }.items():
-            gan = replace_block(gan, function, body)
+        })
         _, _, results = grade(files(flow_network=flow, gan=gan), "1b-2-hidden", "2b-3-hidden",
                               "4b-2-hidden", sandbox_user=MODES[-1])
         self.assertEqual(short(results), {})

@@ -17,7 +17,7 @@ from unittest import mock
 from course import manifest
 from judge import course_masks, given_code
 from tests.course_starter import course_flow_network
-from tests.submissions import SRC, files, grade, reference, replace_block
+from tests.submissions import SRC, files, grade, reference, with_blocks
 
 POINTS = json.loads((SRC / manifest.POINTS).read_text())
 # The sandbox's helpers, reached from the submission's module as any code there can reach them
@@ -141,13 +141,11 @@ return d(x_fake).mean() - d(x_real).mean() + 10 * ((norm - 1) ** 2).mean()
 """
 
 
-def with_blocks(module: str, bodies: dict[str, str], prefix: str = "",
-                replaced: tuple[str, str] | None = None) -> str:
+def attacked_source(module: str, bodies: dict[str, str], prefix: str = "",
+                    replaced: tuple[str, str] | None = None) -> str:
     """The reference ``module`` with these blocks, ``prefix`` run at the end of its import,
     and the text ``replaced[0]`` replaced by ``replaced[1]``."""
-    source = reference(f"{module}.py")
-    for function, body in bodies.items():
-        source = replace_block(source, function, body.strip())
+    source = with_blocks(module, bodies)
     if replaced is not None:
         assert replaced[0] in source, replaced[0]
         source = source.replace(*replaced)
@@ -181,7 +179,7 @@ class ForgedReportsTest(unittest.TestCase):
                 method: one_dimension.format(value=value).strip() + "\n" + body
                 for method, value, body in (
                     ("forward", "z", MADE_FORWARD), ("inverse", "x", MADE_INVERSE))}
-            return {"flow_network": with_blocks(
+            return {"flow_network": attacked_source(
                 "flow_network", bodies, SANDBOX_PROTOCOL, (MASKS_WITH_REMAINDER, MASKS_GUARDED))}
 
         found = self.assert_no_gain(upload(ONE_DIMENSION_FORGED), upload(ONE_DIMENSION_WRONG),
@@ -191,10 +189,10 @@ class ForgedReportsTest(unittest.TestCase):
             self.assertNotIn("left out", found["attacked"][test]["output"], test)
 
     def test_forged_gradients_gain_nothing(self):
-        plain = {"gan": with_blocks("gan", {
+        plain = {"gan": attacked_source("gan", {
             "loss_nonsaturating_g": G_DETACHED,
             "loss_wasserstein_gp_d": PENALTY_WITHOUT_GRAPH.format(forge="")})}
-        attacked = {"gan": with_blocks("gan", {
+        attacked = {"gan": attacked_source("gan", {
             "loss_nonsaturating_g": G_DETACHED,
             "loss_wasserstein_gp_d": PENALTY_WITHOUT_GRAPH.format(forge=CLOSED_FORM)},
             FORGED_GRADIENTS)}
@@ -208,9 +206,9 @@ class ForgedReportsTest(unittest.TestCase):
 
     def test_forged_batch_sizes_of_self_net_gain_nothing(self):
         # Two passes of self.net with exact values: a note, no points at stake, either way.
-        plain = {"flow_network": with_blocks("flow_network", {"inverse": INVERSE_TWO_PASSES})}
-        attacked = {"flow_network": with_blocks("flow_network", {"inverse": INVERSE_TWO_PASSES},
-                                                FORGED_NET_BATCHES)}
+        plain = {"flow_network": attacked_source("flow_network", {"inverse": INVERSE_TWO_PASSES})}
+        attacked = {"flow_network": attacked_source("flow_network", {"inverse": INVERSE_TWO_PASSES},
+                                                    FORGED_NET_BATCHES)}
         found = self.assert_no_gain(attacked, plain, ("1b-2-hidden",))
         self.assertEqual(found["plain"]["1b-2-hidden"]["score"], 1.5)
         self.assertIn("not graded: MADE.inverse called self.net 2 times",
@@ -221,8 +219,8 @@ class ForgedReportsTest(unittest.TestCase):
         # records may explain a failing value, they decide nothing.
         bodies = {"loss_nonsaturating_g": G_CALLED_TWICE,
                   "loss_wasserstein_gp_d": CRITIC_PER_SAMPLE}
-        plain = {"gan": with_blocks("gan", bodies)}
-        attacked = {"gan": with_blocks("gan", bodies, FORGED_RECORDING)}
+        plain = {"gan": attacked_source("gan", bodies)}
+        attacked = {"gan": attacked_source("gan", bodies, FORGED_RECORDING)}
         found = self.assert_no_gain(attacked, plain, ("2b-3-hidden", "5e-3-hidden"))
         self.assertEqual(found["plain"]["2b-3-hidden"]["score"], 1.5)
         self.assertIn("not graded: the critic saw batches of [1",

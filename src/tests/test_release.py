@@ -17,7 +17,14 @@ import torch
 
 from common.blocks import BLOCK, block
 from course import make_release, manifest
-from tests.submissions import SRC, files, reference, replace_block, unreachable_python, write
+from tests.submissions import (
+    SRC,
+    files,
+    reference,
+    unreachable_python,
+    with_blocks,
+    write,
+)
 from tests.test_mistake_messages import MISTAKES, each_fragment, uploads
 from tests.test_wrong_implementations import FAILS, PAIRS, wrong
 
@@ -173,10 +180,7 @@ class ReleaseTest(unittest.TestCase):
                                 self.assertIn(fragment, printed)
 
     def test_wrong_generator_losses_fail_their_basic_tests(self):
-        gan = reference("gan.py")
-        for function, body in WRONG_GENERATORS.items():
-            gan = replace_block(gan, function, body)
-        _, printed = self.run_grader(files(gan=gan))
+        _, printed = self.run_grader(files(gan=with_blocks("gan", WRONG_GENERATORS)))
         self.assertEqual(failed_tests(printed), ["4b-0-basic", "5e-0-basic"])
 
     def test_no_reference_code_reaches_the_release(self):

@@ -13,7 +13,7 @@ import json
 import unittest
 
 from course import manifest
-from tests.submissions import SRC, files, grade, reference, replace_block
+from tests.submissions import SRC, files, grade, reference, replace_block, with_blocks
 
 POINTS = json.loads((SRC / manifest.POINTS).read_text())
 
@@ -118,9 +118,7 @@ class WrongImplementationsTest(unittest.TestCase):
     def test_a_wrong_loss_costs_the_loss_beside_it_nothing(self):
         # A wrong D loss beside a right G loss (2b), a right D loss beside a wrong G loss (4b):
         # every test of the pair judges each loss alone, and the right one earns its half.
-        gan = reference("gan.py")
-        for function, body in (WRONG["D loss without the reals"], CONDITIONAL_G_MINIMAX):
-            gan = replace_block(gan, function, body.strip())
+        gan = with_blocks("gan", dict((WRONG["D loss without the reals"], CONDITIONAL_G_MINIMAX)))
         tests = sorted(test for test, value in POINTS.items() if test[:2] in ("2b", "4b") and value)
         _, _, results = grade(files(gan=gan), *tests)
         found = {test["number"]: test for test in results["tests"]}
