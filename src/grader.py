@@ -26,10 +26,10 @@ what G and D were given, the input as a call left it) decide nothing: they are n
 points at stake, or hints that explain a value that failed. A basic test also runs its
 function with the inputs on PyTorch's meta device (on_another_device): where the sandbox
 reports a tensor made on the CPU there, the test fails, as it does where the code raises; the
-report passes nothing. The D = 1 cases are left out only
-where the uploaded MADE.create_masks is the course starter's own, read here as text, never on
-the sandbox's report. Each test computes all it compares with (known mistakes included) and
-then asks once: the questions and the judge's work do not depend on any verdict.
+report passes nothing. The D = 1 cases are left out only where the uploaded
+MADE.create_masks is the course starter's own, read here as text, never on the sandbox's
+report. Each test computes all it compares with (known mistakes included) and then asks once:
+the questions and the judge's work do not depend on any verdict.
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
@@ -122,7 +122,7 @@ FLOAT64_TOL = 1e-10
 # answer is compared at the tolerance of its own dtype (tolerance).
 FLOAT64_ANSWER = (torch.float64, torch.float32)
 # 1c-2's limit: where MAF has no log_prob (the course's starter) and vmap cannot batch
-# log_probs, the sandbox takes each of the grid's 10,000 rows alone (sandbox_calls.log_prob_of):
+# log_probs, the sandbox takes each of the grid's 10,000 rows alone (sandbox.calls.log_prob_of):
 # about 3 s on a loaded 2-core machine (median of 5: 2.9 s, at most 3.9 s).
 ROW_BY_ROW_TIMEOUT = 20
 
@@ -925,9 +925,10 @@ class NonSaturatingLossTest(GANTestCase):
         functions=NONSATURATING,
     )
     def test_values(self) -> None:
-        self.ask_and_judge([self.values(self.graded_function, stand_ins(conditional=False)),
-                       self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
-                       on_another_device("2b-0-basic", self.graded_function)])
+        self.ask_and_judge([
+            self.values(self.graded_function, stand_ins(conditional=False)),
+            self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
+            on_another_device("2b-0-basic", self.graded_function)])
 
     @graded(
         "2b-1-hidden",
@@ -975,9 +976,10 @@ class ConditionalLossTest(GANTestCase):
         functions=CONDITIONAL,
     )
     def test_values(self) -> None:
-        self.ask_and_judge([self.values(self.graded_function, stand_ins(conditional=True)),
-                       self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
-                       on_another_device("4b-0-basic", self.graded_function)])
+        self.ask_and_judge([
+            self.values(self.graded_function, stand_ins(conditional=True)),
+            self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
+            on_another_device("4b-0-basic", self.graded_function)])
 
     @graded(
         "4b-1-hidden",
@@ -1067,8 +1069,9 @@ class WassersteinGPLossTest(GANTestCase):
     def test_linear_critic(self) -> None:
         # The stand-in too: a critic whose gradient has no closed form that code could
         # recognise and send back in place of its own.
-        self.ask_and_judge([*(self.linear_critic_case(norm) for norm in (0.5, 3.0)),
-                       self.values("loss_wasserstein_gp_d", stand_ins(conditional=False))])
+        self.ask_and_judge([
+            *(self.linear_critic_case(norm) for norm in (0.5, 3.0)),
+            self.values("loss_wasserstein_gp_d", stand_ins(conditional=False))])
 
     @graded(
         "5e-3-hidden",
