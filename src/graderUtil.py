@@ -32,7 +32,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from common import processes
-from common.exit_status import SETUP_PROBLEM
+from common.exit_status import INTERRUPTED, SETUP_PROBLEM, USAGE
 from judge import launch
 from judge.client import ISOLATED, PACKAGE, Sandbox, package_files
 from judge.declare import collect_tests, graded, is_written_check
@@ -117,7 +117,7 @@ def main(
               file=sys.stderr)
         for test in tests:
             print(f"  {test.test_id}  {test.description}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(USAGE)
     package = default
     if args.submission is not None:  # the package folder, or a folder holding it
         nested = args.submission / PACKAGE
@@ -141,5 +141,5 @@ def main(
         sys.exit(SETUP_PROBLEM)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     sys.exit(0 if all(verdict.passed for verdict in verdicts) else 1)
