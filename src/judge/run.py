@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from judge.client import Collected, GraderFailure, Sandbox
 from judge.declare import GradedTest
-from judge.report import Verdict, failure_report
+from judge.report import Verdict, failure_report, print_judge_error
 from sandbox.protocol import Recipe
 
 
@@ -169,6 +169,7 @@ def run_test(grading: Grading, test: GradedTest, function: str | None = None
         case.run(result)
     finally:
         grading.clock = Clock(math.inf)
+    print_judge_error(result)  # once for the run, however often its report is made
     return result, tuple(grading.notes), clock.child, time.perf_counter() - start - clock.child
 
 
