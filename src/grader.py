@@ -184,6 +184,7 @@ def on_another_device(test_id: str, function: str | None = None) -> Part:
 
 
 def made_args(D: int, n_hidden: int) -> tuple[int, int, int]:
+    """The arguments of ``MADE(D, HIDDEN_SIZE, n_hidden)``, as a call sends them."""
     return D, HIDDEN_SIZE, n_hidden
 
 

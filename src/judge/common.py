@@ -139,6 +139,7 @@ def matching_mistake(actual: Tensor, mistakes: Mapping[str, Tensor], tol: float)
 
 
 def is_close(actual: Tensor, expected: Tensor, tol: float) -> bool:
+    """Whether every entry of ``actual`` is close to ``expected`` (is_close_each)."""
     return bool(is_close_each(actual, expected, tol).all())
 
 

@@ -65,7 +65,7 @@ def assert_loss(answer: dict, case: LossCase) -> None:
     _, _, x_real, y_real = case.setup
     try:
         common.assert_loss(answer, case.name, case.expected, case.mistakes, case.z, x_real,
-                                  y_real, case.fakes)
+                           y_real, case.fakes)
     except Mismatch as error:
         if error.mistake is None and case.x_hat is not None:
             assert_scored(answer["d_calls"], case.x_hat, X_HAT)
