@@ -28,8 +28,9 @@ function with the inputs on PyTorch's meta device (on_another_device): where the
 reports a tensor made on the CPU there, the test fails, as it does where the code raises; the
 report passes nothing. The D = 1 cases are left out only where the uploaded
 MADE.create_masks is the course starter's own, read here as text, never on the sandbox's
-report. Each test computes all it compares with (known mistakes included) and then asks once:
-the questions and the judge's work do not depend on any verdict.
+report. Each test computes all it compares with (known mistakes included) and then asks
+(ask_and_judge: a slow call in an ask of its own, after the quick ones): the questions and
+the judge's work do not depend on any verdict.
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
