@@ -164,19 +164,6 @@ class PartAnswers:
 Part = tuple[Calls, Callable[[PartAnswers], None]]
 
 
-def on_another_device(test_id: str, function: str | None = None) -> Part:
-    """The runs of the basic test ``test_id``'s graded functions (``function`` alone, if
-    given) with their inputs on the meta device (judge.common.ON_META): each fails where its
-    code makes a tensor on the CPU."""
-    runs = [run for run in common.ON_META[test_id] if function in (None, run[0])]
-
-    def judge(got: PartAnswers) -> None:
-        for what, _ in runs:
-            assert_one_device(got[what], what)
-
-    return dict(runs), judge
-
-
 # ----------------------------------------------------------------------------------------
 # The flow: tests
 #
@@ -247,6 +234,19 @@ class SeededTestCase(GradedCase):
             for part, (_, judge) in enumerate(parts):
                 judge(PartAnswers(got, part))
 
+    def on_another_device(self) -> Part:
+        """The runs of this basic test's graded functions (the one this run judges, where it
+        judges several) with their inputs on the meta device (judge.common.ON_META): each
+        fails where its code makes a tensor on the CPU."""
+        function = self.graded_function
+        runs = [run for run in common.ON_META[self.test_id] if function in (None, run[0])]
+
+        def judge(got: PartAnswers) -> None:
+            for what, _ in runs:
+                assert_one_device(got[what], what)
+
+        return dict(runs), judge
+
 
 class FlowTestCase(SeededTestCase):
     """The checks that the tests of the flow share."""
@@ -302,9 +302,9 @@ class FlowTestCase(SeededTestCase):
 
         self.ask_and_judge([(calls, judge)])
 
-    def check_values(self, method: str, expected: Callable, test_id: str) -> None:
+    def check_values(self, method: str, expected: Callable) -> None:
         """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``, and
-        the run of the basic test ``test_id`` on another device (on_another_device)."""
+        the basic test's run on another device (on_another_device)."""
         cases = [(D, *made_weights(D, 1), torch.randn(BATCH, D)) for D in (2, 4)]
         references = [(expected(net, x), made_mistakes(method, net, x)) for _, _, net, x in cases]
         calls = {D: call(Recipe.MADE_CALL, args=made_args(D, 1), state=state, method=method,
@@ -321,7 +321,7 @@ class FlowTestCase(SeededTestCase):
                     assert_pair_close(result, expected_pair, MADE_PARTS[method], FLOAT32_TOL,
                                       mistakes)
 
-        self.ask_and_judge([(calls, judge), on_another_device(test_id)])
+        self.ask_and_judge([(calls, judge), self.on_another_device()])
 
     def edge_cases(self, method: str, expected_pair: Callable, one_pass: bool
                    ) -> tuple[Part, Part]:
@@ -416,7 +416,7 @@ class MADEForwardTest(FlowTestCase):
         f"at a time (D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_forward_values(self) -> None:
-        self.check_values("forward", reference_forward, "1a-0-basic")
+        self.check_values("forward", reference_forward)
 
     @graded(
         "1a-1-hidden",
@@ -535,7 +535,7 @@ class MADEInverseTest(FlowTestCase):
         f"(D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_inverse_values(self) -> None:
-        self.check_values("inverse", reference_inverse, "1b-0-basic")
+        self.check_values("inverse", reference_inverse)
 
     @graded(
         "1b-1-hidden",
@@ -606,7 +606,7 @@ class MAFTest(FlowTestCase):
 
         self.ask_and_judge([({"MAF": call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3),
                                           state=state, methods=["log_probs"], x=x)}, judge),
-                            on_another_device("1c-0-basic")])
+                            self.on_another_device()])
 
     @graded(
         "1c-1-hidden",
@@ -930,7 +930,7 @@ class NonSaturatingLossTest(GANTestCase):
         self.ask_and_judge([
             self.values(self.graded_function, stand_ins(conditional=False)),
             self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
-            on_another_device("2b-0-basic", self.graded_function)])
+            self.on_another_device()])
 
     @graded(
         "2b-1-hidden",
@@ -981,7 +981,7 @@ class ConditionalLossTest(GANTestCase):
         self.ask_and_judge([
             self.values(self.graded_function, stand_ins(conditional=True)),
             self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
-            on_another_device("4b-0-basic", self.graded_function)])
+            self.on_another_device()])
 
     @graded(
         "4b-1-hidden",
@@ -1048,7 +1048,7 @@ class WassersteinGPLossTest(GANTestCase):
         parts = [self.values(name, stand_ins(conditional=False))]
         if name == "loss_wasserstein_gp_d":
             parts.append(self.linear_critic_case(3.0))
-        self.ask_and_judge([*parts, on_another_device("5e-0-basic", name)])
+        self.ask_and_judge([*parts, self.on_another_device()])
 
     @graded(
         "5e-1-hidden",
