@@ -52,7 +52,6 @@ from common.jacobians import autograd_jacobians
 from common.stand_ins import IMAGE_SHAPE, LinearGenerator
 from course import manifest
 from graderUtil import GradedCase, call, graded
-from judge import common
 from judge.answers import type_name
 from judge.client import GraderFailure
 from judge.common import (
@@ -64,6 +63,7 @@ from judge.common import (
     MADE_PARTS,
     NONSATURATING,
     ON_ANOTHER_DEVICE,
+    ON_META,
     OVERFLOW,
     SEED,
     WGAN_GP,
@@ -239,7 +239,7 @@ class SeededTestCase(GradedCase):
         judges several) with their inputs on the meta device (judge.common.ON_META): each
         fails where its code makes a tensor on the CPU."""
         function = self.graded_function
-        runs = [run for run in common.ON_META[self.test_id] if function in (None, run[0])]
+        runs = [run for run in ON_META[self.test_id] if function in (None, run[0])]
 
         def judge(got: PartAnswers) -> None:
             for what, _ in runs:
