@@ -26,10 +26,11 @@ what G and D were given, the input as a call left it) decide nothing: they are n
 points at stake, or hints that explain a value that failed. A basic test also runs its
 function with the inputs on PyTorch's meta device (on_another_device): where the sandbox
 reports a tensor made on the CPU there, the test fails, as it does where the code raises; the
-report passes nothing. The D = 1 cases are left out only
-where the uploaded MADE.create_masks is the course starter's own, read here as text, never on
-the sandbox's report. Each test computes all it compares with (known mistakes included) and
-then asks once: the questions and the judge's work do not depend on any verdict.
+report passes nothing. The D = 1 cases are left out only where the uploaded
+MADE.create_masks is the course starter's own, read here as text, never on the sandbox's
+report. Each test computes all it compares with (known mistakes included) and then asks
+(ask_and_judge: a slow call in an ask of its own, after the quick ones): the questions and
+the judge's work do not depend on any verdict.
 """
 
 if __name__ == "__main__":  # before the imports below: the sandbox imports torch beside them
@@ -51,7 +52,6 @@ from common.jacobians import autograd_jacobians
 from common.stand_ins import IMAGE_SHAPE, LinearGenerator
 from course import manifest
 from graderUtil import GradedCase, call, graded
-from judge import common
 from judge.answers import type_name
 from judge.client import GraderFailure
 from judge.common import (
@@ -63,6 +63,7 @@ from judge.common import (
     MADE_PARTS,
     NONSATURATING,
     ON_ANOTHER_DEVICE,
+    ON_META,
     OVERFLOW,
     SEED,
     WGAN_GP,
@@ -122,7 +123,7 @@ FLOAT64_TOL = 1e-10
 # answer is compared at the tolerance of its own dtype (tolerance).
 FLOAT64_ANSWER = (torch.float64, torch.float32)
 # 1c-2's limit: where MAF has no log_prob (the course's starter) and vmap cannot batch
-# log_probs, the sandbox takes each of the grid's 10,000 rows alone (sandbox_calls.log_prob_of):
+# log_probs, the sandbox takes each of the grid's 10,000 rows alone (sandbox.calls.log_prob_of):
 # about 3 s on a loaded 2-core machine (median of 5: 2.9 s, at most 3.9 s).
 ROW_BY_ROW_TIMEOUT = 20
 
@@ -163,19 +164,6 @@ class PartAnswers:
 Part = tuple[Calls, Callable[[PartAnswers], None]]
 
 
-def on_another_device(test_id: str, function: str | None = None) -> Part:
-    """The runs of the basic test ``test_id``'s graded functions (``function`` alone, if
-    given) with their inputs on the meta device (judge.common.ON_META): each fails where its
-    code makes a tensor on the CPU."""
-    runs = [run for run in common.ON_META[test_id] if function in (None, run[0])]
-
-    def judge(got: PartAnswers) -> None:
-        for what, _ in runs:
-            assert_one_device(got[what], what)
-
-    return dict(runs), judge
-
-
 # ----------------------------------------------------------------------------------------
 # The flow: tests
 #
@@ -184,6 +172,7 @@ def on_another_device(test_id: str, function: str | None = None) -> Part:
 
 
 def made_args(D: int, n_hidden: int) -> tuple[int, int, int]:
+    """The arguments of ``MADE(D, HIDDEN_SIZE, n_hidden)``, as a call sends them."""
     return D, HIDDEN_SIZE, n_hidden
 
 
@@ -245,6 +234,19 @@ class SeededTestCase(GradedCase):
             for part, (_, judge) in enumerate(parts):
                 judge(PartAnswers(got, part))
 
+    def on_another_device(self) -> Part:
+        """The runs of this basic test's graded functions (the one this run judges, where it
+        judges several) with their inputs on the meta device (judge.common.ON_META): each
+        fails where its code makes a tensor on the CPU."""
+        function = self.graded_function
+        runs = [run for run in ON_META[self.test_id] if function in (None, run[0])]
+
+        def judge(got: PartAnswers) -> None:
+            for what, _ in runs:
+                assert_one_device(got[what], what)
+
+        return dict(runs), judge
+
 
 class FlowTestCase(SeededTestCase):
     """The checks that the tests of the flow share."""
@@ -300,9 +302,9 @@ class FlowTestCase(SeededTestCase):
 
         self.ask_and_judge([(calls, judge)])
 
-    def check_values(self, method: str, expected: Callable, test_id: str) -> None:
+    def check_values(self, method: str, expected: Callable) -> None:
         """MADE.<method> on float32 batches (D = 2, 4) against ``expected(net, input)``, and
-        the run of the basic test ``test_id`` on another device (on_another_device)."""
+        the basic test's run on another device (on_another_device)."""
         cases = [(D, *made_weights(D, 1), torch.randn(BATCH, D)) for D in (2, 4)]
         references = [(expected(net, x), made_mistakes(method, net, x)) for _, _, net, x in cases]
         calls = {D: call(Recipe.MADE_CALL, args=made_args(D, 1), state=state, method=method,
@@ -319,7 +321,7 @@ class FlowTestCase(SeededTestCase):
                     assert_pair_close(result, expected_pair, MADE_PARTS[method], FLOAT32_TOL,
                                       mistakes)
 
-        self.ask_and_judge([(calls, judge), on_another_device(test_id)])
+        self.ask_and_judge([(calls, judge), self.on_another_device()])
 
     def edge_cases(self, method: str, expected_pair: Callable, one_pass: bool
                    ) -> tuple[Part, Part]:
@@ -414,7 +416,7 @@ class MADEForwardTest(FlowTestCase):
         f"at a time (D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_forward_values(self) -> None:
-        self.check_values("forward", reference_forward, "1a-0-basic")
+        self.check_values("forward", reference_forward)
 
     @graded(
         "1a-1-hidden",
@@ -533,7 +535,7 @@ class MADEInverseTest(FlowTestCase):
         f"(D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_inverse_values(self) -> None:
-        self.check_values("inverse", reference_inverse, "1b-0-basic")
+        self.check_values("inverse", reference_inverse)
 
     @graded(
         "1b-1-hidden",
@@ -604,7 +606,7 @@ class MAFTest(FlowTestCase):
 
         self.ask_and_judge([({"MAF": call(Recipe.MAF_CALL, args=(2, HIDDEN_SIZE, 1, 3),
                                           state=state, methods=["log_probs"], x=x)}, judge),
-                            on_another_device("1c-0-basic")])
+                            self.on_another_device()])
 
     @graded(
         "1c-1-hidden",
@@ -925,9 +927,10 @@ class NonSaturatingLossTest(GANTestCase):
         functions=NONSATURATING,
     )
     def test_values(self) -> None:
-        self.ask_and_judge([self.values(self.graded_function, stand_ins(conditional=False)),
-                       self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
-                       on_another_device("2b-0-basic", self.graded_function)])
+        self.ask_and_judge([
+            self.values(self.graded_function, stand_ins(conditional=False)),
+            self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
+            self.on_another_device()])
 
     @graded(
         "2b-1-hidden",
@@ -975,9 +978,10 @@ class ConditionalLossTest(GANTestCase):
         functions=CONDITIONAL,
     )
     def test_values(self) -> None:
-        self.ask_and_judge([self.values(self.graded_function, stand_ins(conditional=True)),
-                       self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
-                       on_another_device("4b-0-basic", self.graded_function)])
+        self.ask_and_judge([
+            self.values(self.graded_function, stand_ins(conditional=True)),
+            self.extreme_logits(self.graded_function, BASIC_LOGITS, gradients=False),
+            self.on_another_device()])
 
     @graded(
         "4b-1-hidden",
@@ -1044,7 +1048,7 @@ class WassersteinGPLossTest(GANTestCase):
         parts = [self.values(name, stand_ins(conditional=False))]
         if name == "loss_wasserstein_gp_d":
             parts.append(self.linear_critic_case(3.0))
-        self.ask_and_judge([*parts, on_another_device("5e-0-basic", name)])
+        self.ask_and_judge([*parts, self.on_another_device()])
 
     @graded(
         "5e-1-hidden",
@@ -1067,8 +1071,9 @@ class WassersteinGPLossTest(GANTestCase):
     def test_linear_critic(self) -> None:
         # The stand-in too: a critic whose gradient has no closed form that code could
         # recognise and send back in place of its own.
-        self.ask_and_judge([*(self.linear_critic_case(norm) for norm in (0.5, 3.0)),
-                       self.values("loss_wasserstein_gp_d", stand_ins(conditional=False))])
+        self.ask_and_judge([
+            *(self.linear_critic_case(norm) for norm in (0.5, 3.0)),
+            self.values("loss_wasserstein_gp_d", stand_ins(conditional=False))])
 
     @graded(
         "5e-3-hidden",

@@ -2,14 +2,11 @@
 command line, and what the course's grader modules import.
 
 A grader module defines test classes (``GradedCase``) whose graded methods carry the
-``@graded(test_id, description, timeout=..., functions=...)`` decorator, keeps the points of
-each test id in a JSON file, and ends with ``graderUtil.main(...)``. A test that judges
-several graded functions (``functions``) runs once for each, and each earns an equal share of
-its points: one function's mistake costs no other function's points. Test ids read
-``<problem><part>-<n>-basic|hidden`` (``1a-0-basic``); a test worth 0 points is a check of a
-written answer and is counted on a line of its own in the summary. A grader without the code of
-some tests (the students' copy has no hidden tests) names them with their descriptions, and
-they are listed with their points as graded elsewhere, neither passed nor failed.
+``@graded(test_id, description, timeout=..., functions=...)`` decorator (``judge/declare.py``:
+the test ids, a test of several functions, the checks of written answers at 0 points), keeps
+the points of each test id in a JSON file, and ends with ``graderUtil.main(...)``. A grader
+without the code of some tests (the students' copy has no hidden tests) names them in
+``main``'s ``elsewhere``.
 
 This process is the judge: it never imports the submission. A test chooses every input here
 and has the sandbox make the graded calls on them with ``self.ask`` (``call`` names each one);
@@ -32,7 +29,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from common import processes
-from common.exit_status import SETUP_PROBLEM
+from common.exit_status import INTERRUPTED, SETUP_PROBLEM, USAGE
 from judge import launch
 from judge.client import ISOLATED, PACKAGE, Sandbox, package_files
 from judge.declare import collect_tests, graded, is_written_check
@@ -117,7 +114,7 @@ def main(
               file=sys.stderr)
         for test in tests:
             print(f"  {test.test_id}  {test.description}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(USAGE)
     package = default
     if args.submission is not None:  # the package folder, or a folder holding it
         nested = args.submission / PACKAGE
@@ -141,5 +138,5 @@ def main(
         sys.exit(SETUP_PROBLEM)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     sys.exit(0 if all(verdict.passed for verdict in verdicts) else 1)

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from judge.answers import type_name
+from judge.run import call
 from sandbox.protocol import Recipe
 
 HIDDEN_SIZE = 16  # the width of every MADE that the tests build
@@ -138,6 +139,7 @@ def matching_mistake(actual: Tensor, mistakes: Mapping[str, Tensor], tol: float)
 
 
 def is_close(actual: Tensor, expected: Tensor, tol: float) -> bool:
+    """Whether every entry of ``actual`` is close to ``expected`` (is_close_each)."""
     return bool(is_close_each(actual, expected, tol).all())
 
 
@@ -401,21 +403,20 @@ def assert_loss(answer: dict, name: str, expected: Tensor, mistakes: Mistakes,
 
 
 # ----------------------------------------------------------------------------------------
-# Every graded function on another device (sandbox_calls.mixed_devices): a part of its basic
+# Every graded function on another device (sandbox.calls.mixed_devices): a part of its basic
 # test. Only the sandbox sees how the code ran there; its report can fail the test, as an
 # error of the code can, and nothing else rests on it.
 
 ON_META_BATCH = 6
 # By basic test: what each run is called in the messages, and its call
-ON_META = {  # as judge.run.call makes them: (the recipe's name, its arguments)
-    "1a-0-basic": [("MADE.forward", (Recipe.MADE_ON_META.value, dict(
-        args=(2, HIDDEN_SIZE, 1), method="forward", batch=ON_META_BATCH)))],
-    "1b-0-basic": [("MADE.inverse", (Recipe.MADE_ON_META.value, dict(
-        args=(2, HIDDEN_SIZE, 1), method="inverse", batch=ON_META_BATCH)))],
-    "1c-0-basic": [("MAF.log_probs", (Recipe.MAF_ON_META.value, dict(
-        args=(2, HIDDEN_SIZE, 1, 3), batch=ON_META_BATCH)))],
-    **{test_id: [(name, (Recipe.LOSS_ON_META.value, dict(name=name, g=g, d=d,
-                                                         batch=ON_META_BATCH)))
+ON_META = {
+    "1a-0-basic": [("MADE.forward", call(Recipe.MADE_ON_META, args=(2, HIDDEN_SIZE, 1),
+                                         method="forward", batch=ON_META_BATCH))],
+    "1b-0-basic": [("MADE.inverse", call(Recipe.MADE_ON_META, args=(2, HIDDEN_SIZE, 1),
+                                         method="inverse", batch=ON_META_BATCH))],
+    "1c-0-basic": [("MAF.log_probs", call(Recipe.MAF_ON_META, args=(2, HIDDEN_SIZE, 1, 3),
+                                          batch=ON_META_BATCH))],
+    **{test_id: [(name, call(Recipe.LOSS_ON_META, name=name, g=g, d=d, batch=ON_META_BATCH))
                  for name in names]
        for test_id, names, g, d in (
            ("2b-0-basic", NONSATURATING, "LinearGenerator", "TinyDiscriminator"),

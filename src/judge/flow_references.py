@@ -150,4 +150,5 @@ def reference_log_prob(blocks: list[Net | None], x: Tensor) -> Tensor:
 
 
 def log_abs_det(jacobians: Tensor) -> Tensor:
+    """log|det J| of each of a batch of Jacobians (B, D, D)."""
     return torch.linalg.slogdet(jacobians).logabsdet

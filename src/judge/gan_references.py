@@ -152,13 +152,15 @@ def reference_losses(
     return {name: loss_equation(name, scores).detach() for name in loss_names(y_real)}
 
 
-def reference_gradients(name: str, setup: Setup, train: dict[str, str]
+def reference_gradients(name: str, setup: Setup, train: dict[str, str],
+                        scores: Scored | None = None
                         ) -> tuple[dict[str, Tensor], dict[str, dict[str, Tensor]]]:
     """The gradients that the loss ``name`` of its equation sends, at the loss's draws, to the
     modules of ``train`` (named as loss_call names them: ``{"G": "g.linear"}`` gives
     ``G.weight``, ``G.bias``), in float64; and those of known wrong versions, by description
-    (a critic loss whose penalty sends D none)."""
-    scores = scored(*setup)
+    (a critic loss whose penalty sends D none). ``scores``: the setup's Scored, where the
+    caller has it already."""
+    scores = scored(*setup) if scores is None else scores
     networks = {"g": scores.g64, "d": scores.d64}
     named = [(f"{label}.{key}", parameter) for label, where in train.items()
              for key, parameter in networks[where.partition(".")[0]].get_submodule(

@@ -109,6 +109,7 @@ def grade(tests: list[GradedTest], folder: Path, sandbox: Sandbox,
     print_summary(verdicts, elsewhere)
     return verdicts
 
+
 def given_code_report(package: Path, files: dict[str, bytes] | None, tests: list[GradedTest],
                       folder: Path, modules: Iterable[str], users: processes.UserPool | None,
                       early: launch.EarlySandbox | None = None

@@ -15,9 +15,10 @@ from judge import common
 from judge.common import Mismatch, assert_gradients, assert_scored
 from judge.gan_references import (
     Setup,
+    loss_equation,
     noise_and_fakes,
     reference_gradients,
-    reference_losses,
+    scored,
     seeded_draws,
 )
 from judge.mistakes import loss_mistakes
@@ -44,7 +45,9 @@ class LossCase(NamedTuple):
 
 
 def loss_case(name: str, setup: Setup, train: dict[str, str] | None = None) -> LossCase:
-    """The LossCase of the loss ``name`` on ``setup``, training the modules of ``train``."""
+    """The LossCase of the loss ``name`` on ``setup``, training the modules of ``train``; the
+    equation, its gradients and the known mistakes are computed from one Scored of the setup
+    (the same float64 copies and draws that each would make for itself)."""
     g, _, x_real, y_real = setup
     z, fakes = noise_and_fakes(setup)
     x_hat = None
@@ -52,9 +55,12 @@ def loss_case(name: str, setup: Setup, train: dict[str, str] | None = None) -> L
         _, alpha = seeded_draws(len(x_real), g.dim_z)
         with torch.no_grad():
             x_hat = alpha * g(z) + (1 - alpha) * x_real
-    gradients, gradient_mistakes = reference_gradients(name, setup, train) if train else (None, {})
-    return LossCase(name, setup, reference_losses(*setup)[name], loss_mistakes(name, *setup), z,
-                    fakes, x_hat, gradients, gradient_mistakes)
+    scores = scored(*setup)
+    gradients, gradient_mistakes = (reference_gradients(name, setup, train, scores) if train
+                                    else (None, {}))
+    return LossCase(name, setup, loss_equation(name, scores).detach(),
+                    loss_mistakes(name, *setup, scores), z, fakes, x_hat, gradients,
+                    gradient_mistakes)
 
 
 def assert_loss(answer: dict, case: LossCase) -> None:
@@ -65,7 +71,7 @@ def assert_loss(answer: dict, case: LossCase) -> None:
     _, _, x_real, y_real = case.setup
     try:
         common.assert_loss(answer, case.name, case.expected, case.mistakes, case.z, x_real,
-                                  y_real, case.fakes)
+                           y_real, case.fakes)
     except Mismatch as error:
         if error.mistake is None and case.x_hat is not None:
             assert_scored(answer["d_calls"], case.x_hat, X_HAT)

@@ -20,7 +20,7 @@ from judge.flow_references import (
     reference_forward,
     standard_normal_log_density,
 )
-from judge.gan_references import LAMBDA, input_gradients, neg_log_sigmoid, scored
+from judge.gan_references import LAMBDA, Scored, input_gradients, neg_log_sigmoid, scored
 
 # ----------------------------------------------------------------------------------------
 # The flow
@@ -120,13 +120,16 @@ def term_mistakes(terms: list[Term], batch: int) -> dict[str, Tensor]:
 
 
 def loss_mistakes(
-    name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
+    name: str, g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None,
+    scores: Scored | None = None
 ) -> dict[str, Tensor]:
     """The values of common wrong versions of the loss ``name`` on (g, d), by description,
     computed as reference_losses computes the right ones: whole-loss mistakes first, then
-    (term_mistakes) those of one or more of its terms."""
+    (term_mistakes) those of one or more of its terms. ``scores``: the Scored of (g, d), where
+    the caller has it already."""
     batch = len(x_real)
-    alpha, g64, d64, real, fake, h_real, h_fake = scored(g, d, x_real, y_real)
+    alpha, g64, d64, real, fake, h_real, h_fake = (scored(g, d, x_real, y_real) if scores is None
+                                                   else scores)
     fake, h_real, h_fake = fake.detach(), h_real.detach(), h_fake.detach()
     real_of, fake_of = ("x", "G(z)") if y_real is None else ("x, y", "G(z, y), y")
     if name.endswith("loss_nonsaturating_d"):

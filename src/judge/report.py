@@ -19,20 +19,28 @@ INDENT = "  "
 OUTPUT_LIMIT = 3000  # characters of a test's report (its visible output on Gradescope)
 
 
+def print_judge_error(result: unittest.TestResult) -> None:
+    """Prints the traceback of the test's error to stderr, the only place it goes, where it is
+    an error of the judge's own code: neither a report of the sandbox (GraderFailure) nor an
+    assertion of the judge (failure_report says it in one line)."""
+    error = result.error
+    if error is not None and not isinstance(error, (GraderFailure, AssertionError)):
+        print(safe_text.printable("".join(traceback.format_exception(error)), 20 * OUTPUT_LIMIT),
+              file=sys.stderr)
+
+
 def failure_report(result: unittest.TestResult, function: str | None = None) -> list[str]:
     """The lines that say why a test failed: where (the graded ``function``, if given, and its
     subTest) and why. A report of the sandbox (GraderFailure) is shown as it came, an
     assertion of the judge by its message; any other error of the judge in one line (its
-    traceback goes to stderr only): no line of the judge's code reaches a report.
-    Verdict.output makes them safe to show."""
+    traceback goes to stderr only, once: print_judge_error): no line of the judge's code
+    reaches a report. Verdict.output makes them safe to show."""
     error = result.error
     if isinstance(error, GraderFailure):
         lines = str(error).splitlines() or [""]
     elif isinstance(error, AssertionError):
         lines = str(error).splitlines() or ["AssertionError"]
     else:
-        print(safe_text.printable("".join(traceback.format_exception(error)), 20 * OUTPUT_LIMIT),
-              file=sys.stderr)
         first = "".join(str(error).splitlines()[:1])
         lines = [f"the grader could not judge what the submission gave "
                  f"({type(error).__name__}: {first})"]

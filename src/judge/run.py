@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from judge.client import Collected, GraderFailure, Sandbox
 from judge.declare import GradedTest
-from judge.report import Verdict, failure_report
+from judge.report import Verdict, failure_report, print_judge_error
 from sandbox.protocol import Recipe
 
 
@@ -131,6 +131,7 @@ class GradedCase(unittest.TestCase):
     grading run that runs the test (``grading``, set by run_test)."""
 
     grading: Grading | None = None  # the run that runs this test
+    test_id: str | None = None  # the id it is graded under (graded)
     graded_function: str | None = None  # the one a run judges, of a test's functions (graded)
 
     def _grading(self) -> Grading:
@@ -153,22 +154,24 @@ class GradedCase(unittest.TestCase):
 
 def run_test(grading: Grading, test: GradedTest, function: str | None = None
              ) -> tuple[_Result, tuple[str, ...], float, float]:
-    """Runs one test in ``grading``, for the graded ``function`` of its ``functions`` where it
-    has several (the TestCase's ``graded_function``); the submission's calls in it (``ask``)
-    share its time limit, which counts the time they run alone. Returns its result, its notes,
-    the seconds the calls ran and the seconds the judge worked (the rest of the test's time,
-    which fails nothing: the checks of every answer's size bound it)."""
+    """Runs one test in ``grading`` (the TestCase's ``test_id``), for the graded ``function`` of
+    its ``functions`` where it has several (its ``graded_function``); the submission's calls in
+    it (``ask``) share its time limit, which counts the time they run alone. Returns its result,
+    its notes, the seconds the calls ran and the seconds the judge worked (the rest of the
+    test's time, which fails nothing: the checks of every answer's size bound it)."""
     result = _Result()
     grading.notes = []
     start = time.perf_counter()
     grading.clock = clock = Clock(test.timeout)
     case = test.case(test.method)
     case.grading = grading
+    case.test_id = test.test_id
     case.graded_function = function
     try:
         case.run(result)
     finally:
         grading.clock = Clock(math.inf)
+    print_judge_error(result)  # once for the run, however often its report is made
     return result, tuple(grading.notes), clock.child, time.perf_counter() - start - clock.child
 
 
