@@ -10,6 +10,9 @@ POINTS = "judge/points.json"
 
 # The files of the student's package, the only files a hand-in holds (under ``submission/``)
 HAND_IN = ("__init__.py", "flow_network.py", "gan.py")
+# The most bytes of one of them that is taken: run_autograder's intake of an upload and the
+# judge's reading of the package folder take no more
+MAX_HAND_IN_FILE = 2**20
 
 # The modules that only the full grader.py imports: its reference computations, known mistakes
 # and what a test compares with. In the bundle (they are in GRADER), never in the students' copy.

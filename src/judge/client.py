@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from common import processes, safe_text
+from course.manifest import MAX_HAND_IN_FILE
 from judge import launch
 from judge.answers import load_answer
 from sandbox import protocol
@@ -229,7 +230,6 @@ def _collected(items: list | None, report: list[str] | None, printed: str) -> Co
 # What the judge sends: the package's files
 
 
-MAX_FILE = 2**20  # bytes of one file of the package (run_autograder's intake takes no more)
 MAX_PACKAGE = 16 * 2**20  # bytes of the package's files in all
 MAX_ENTRIES = 1000  # files and folders of the package looked at (the reference has 3 files)
 
@@ -237,7 +237,7 @@ MAX_ENTRIES = 1000  # files and folders of the package looked at (the reference 
 def package_files(package: Path) -> tuple[dict[str, bytes] | None, list[str]]:
     """The files of the package folder (path in it: contents; None if there is no folder),
     each read once, and a line for each one left out: a link or anything else that is not a
-    plain file, a file over MAX_FILE bytes, and what lies past MAX_PACKAGE bytes or
+    plain file, a file over MAX_HAND_IN_FILE bytes, and what lies past MAX_PACKAGE bytes or
     MAX_ENTRIES files and folders. Caches and hidden files are skipped. Folders are walked
     without recursion and links never followed, so that no tree or link of the upload can
     make the judge read more, or read another file, as root."""
@@ -260,13 +260,14 @@ def package_files(package: Path) -> tuple[dict[str, bytes] | None, list[str]]:
                 folders.append(Path(entry.path))
             elif not entry.is_file(follow_symlinks=False):
                 left_out.append(f"{name} is left out: it is a link or not a plain file")
-            elif (length := entry.stat(follow_symlinks=False).st_size) > MAX_FILE:
-                left_out.append(f"{name} is left out: it is larger than {MAX_FILE >> 20} MiB")
+            elif (length := entry.stat(follow_symlinks=False).st_size) > MAX_HAND_IN_FILE:
+                left_out.append(f"{name} is left out: it is larger than "
+                                f"{MAX_HAND_IN_FILE >> 20} MiB")
             elif size + length > MAX_PACKAGE:
                 left_out.append(f"{name} is left out: the package's files pass "
                                 f"{MAX_PACKAGE >> 20} MiB in all")
             else:
                 with open(entry.path, "rb") as file:
-                    files[relative] = file.read(MAX_FILE)
+                    files[relative] = file.read(MAX_HAND_IN_FILE)
                 size += len(files[relative])
     return files, left_out
