@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from common.exit_status import INTERRUPTED
 from training.utils import DivergedError, UserError
 
 # Every default of the command line, here alone: the help texts quote them.
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with: python main.py --model {args.model} "
               f"--out_dir {args.out_dir} --resume", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     return 0
 
 

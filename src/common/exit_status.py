@@ -16,5 +16,5 @@ SETUP_PROBLEM = 3
 USAGE = 2
 
 # Stopped by an interrupt (Ctrl-C): 128 + SIGINT, as a shell reports a process that signal
-# ended.
+# ended. main.py's training returns it too.
 INTERRUPTED = 130
