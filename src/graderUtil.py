@@ -36,7 +36,7 @@ from judge.declare import collect_tests, graded, is_written_check
 from judge.grading import given_code_report, grade
 from judge.run import GradedCase, call
 
-__all__ = ["GradedCase", "call", "graded", "main", "SETUP_PROBLEM", "setup_problem_line"]
+__all__ = ["GradedCase", "call", "graded", "main", "setup_problem_line"]
 
 SETUP_LINE = "grader set-up problem: "  # how its one line on standard error starts then
 

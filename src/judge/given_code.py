@@ -15,7 +15,6 @@ from pathlib import Path
 from common.blocks import BLOCK, line_spans, with_bodies
 from course.manifest import HAND_IN
 
-FILES = HAND_IN
 # Where more than this share of the given lines differ, the hand-in was written on another
 # starter: it is reported once as such, not line by line.
 ANOTHER_STARTER = 0.3
@@ -35,7 +34,7 @@ def starter_texts(folder: Path) -> dict[str, str]:
     written = folder / "given_code.json"
     if written.is_file():
         return json.loads(written.read_text())
-    return {name: emptied((folder / "submission" / name).read_text()) for name in FILES
+    return {name: emptied((folder / "submission" / name).read_text()) for name in HAND_IN
             if (folder / "submission" / name).is_file()}
 
 

@@ -13,7 +13,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import graderUtil
+from common.exit_status import SETUP_PROBLEM
 from course import manifest
 from judge import given_code
 from judge.declare import GradedTest
@@ -91,7 +91,7 @@ class GraderTest(unittest.TestCase):
             results = folder / "results.json"
             done = subprocess.run([str(python), "grader.py", "--gradescope", str(results)],
                                   cwd=folder, capture_output=True, text=True, timeout=120)
-            self.assertEqual(done.returncode, graderUtil.SETUP_PROBLEM, done.stderr)
+            self.assertEqual(done.returncode, SETUP_PROBLEM, done.stderr)
             self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
             self.assertRegex(done.stderr, r"^grader set-up problem: the sandbox user, uid \d+, "
                              r"cannot read .*run the grader as an ordinary user")
@@ -193,7 +193,7 @@ class GivenCodeTest(unittest.TestCase):
             f"({len(source):,} characters); your functions are judged with your own given code"])
 
     def test_the_blocks_of_a_hand_in_go_into_the_starter_unchanged(self):
-        ours = {name: (SRC / "submission" / name).read_bytes() for name in given_code.FILES}
+        ours = {name: (SRC / "submission" / name).read_bytes() for name in manifest.HAND_IN}
         self.assertEqual(given_code.transplanted(ours, given_code.starter_texts(SRC)), ours)
 
 
