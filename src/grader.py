@@ -63,7 +63,6 @@ from judge.common import (
     MADE_PARTS,
     NONSATURATING,
     ON_ANOTHER_DEVICE,
-    ON_META,
     OVERFLOW,
     SEED,
     WGAN_GP,
@@ -79,6 +78,7 @@ from judge.common import (
     check_pair,
     check_tensor,
     network_spec,
+    on_meta_runs,
     trained_layer,
 )
 from judge.course_masks import course_masks_line
@@ -239,7 +239,7 @@ class SeededTestCase(GradedCase):
         judges several) with their inputs on the meta device (judge.common.ON_META): each
         fails where its code makes a tensor on the CPU."""
         function = self.graded_function
-        runs = [run for run in ON_META[self.test_id] if function in (None, run[0])]
+        runs = on_meta_runs(self.test_id, function)
 
         def judge(got: PartAnswers) -> None:
             for what, _ in runs:

@@ -424,6 +424,12 @@ ON_META = {
             "TinyConditionalDiscriminator"),
            ("5e-0-basic", WGAN_GP, "LinearGenerator", "TinyDiscriminator"))},
 }
+
+
+def on_meta_runs(test_id: str, function: str | None = None) -> list[tuple[str, tuple]]:
+    """The runs of ON_META of the basic test ``test_id``: all of them, or those of
+    ``function`` where a run of the test judges one of its functions."""
+    return [run for run in ON_META[test_id] if function in (None, run[0])]
 # What the basic tests' descriptions say of it
 ON_ANOTHER_DEVICE = ("with the inputs on another device (PyTorch's meta device, as on a GPU) no "
                      "tensor is made on the CPU")

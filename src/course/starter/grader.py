@@ -50,7 +50,6 @@ from judge.common import (
     MADE_PARTS,
     NONSATURATING,
     ON_ANOTHER_DEVICE,
-    ON_META,
     SEED,
     WGAN_GP,
     assert_close,
@@ -62,6 +61,7 @@ from judge.common import (
     check_finite_loss,
     check_pair,
     check_tensor,
+    on_meta_runs,
 )
 from sandbox.protocol import Recipe
 
@@ -117,14 +117,14 @@ def judge_loss(case: dict, answer: dict) -> None:
 
 
 class BasicTest(GradedCase):
-    def check(self, test_id: str, kind: str) -> None:
-        """Every case of ``test_id`` (``kind``: "flow" or "loss") made by the sandbox, its
+    def check(self, kind: str) -> None:
+        """Every case of this basic test (``kind``: "flow" or "loss") made by the sandbox, its
         result judged here, then the runs of its functions with their inputs on another device
         (ON_META); of a test of several losses, those of the loss this run judges (each loss
         earns its share of the points alone)."""
         judged = self.graded_function
-        cases = [case for case in CASES[test_id] if judged is None or case["loss"] == judged]
-        runs = [run for run in ON_META[test_id] if judged is None or run[0] == judged]
+        cases = [case for case in CASES[self.test_id] if judged is None or case["loss"] == judged]
+        runs = on_meta_runs(self.test_id, judged)
         make, judge = (flow_call, judge_flow) if kind == "flow" else (loss_case_call, judge_loss)
         got = self.ask({**{("case", index): make(case) for index, case in enumerate(cases)},
                         **{("on another device", what): run for what, run in runs}})
@@ -140,7 +140,7 @@ class BasicTest(GradedCase):
         f"the values of the solution (D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_forward(self) -> None:
-        self.check("1a-0-basic", "flow")
+        self.check("flow")
 
     @graded(
         "1b-0-basic",
@@ -148,7 +148,7 @@ class BasicTest(GradedCase):
         f"the values of the solution (D = 2, 4); {ON_ANOTHER_DEVICE}",
     )
     def test_inverse(self) -> None:
-        self.check("1b-0-basic", "flow")
+        self.check("flow")
 
     @graded(
         "1c-0-basic",
@@ -156,7 +156,7 @@ class BasicTest(GradedCase):
         f"(a 2-D MAF of 3 MADE blocks); {ON_ANOTHER_DEVICE}",
     )
     def test_log_probs(self) -> None:
-        self.check("1c-0-basic", "flow")
+        self.check("flow")
 
     @graded(
         "2b-0-basic",
@@ -167,7 +167,7 @@ class BasicTest(GradedCase):
         functions=NONSATURATING,
     )
     def test_nonsaturating_losses(self) -> None:
-        self.check("2b-0-basic", "loss")
+        self.check("loss")
 
     @graded(
         "4b-0-basic",
@@ -178,7 +178,7 @@ class BasicTest(GradedCase):
         functions=CONDITIONAL,
     )
     def test_conditional_losses(self) -> None:
-        self.check("4b-0-basic", "loss")
+        self.check("loss")
 
     @graded(
         "5e-0-basic",
@@ -189,7 +189,7 @@ class BasicTest(GradedCase):
         functions=WGAN_GP,
     )
     def test_wasserstein_gp_losses(self) -> None:
-        self.check("5e-0-basic", "loss")
+        self.check("loss")
 
 
 if __name__ == "__main__":
