@@ -33,7 +33,7 @@ import graderUtil
 from common.exit_status import SETUP_PROBLEM
 from common.files import replace_atomically, write_zip
 from course import check_env, make_submission
-from course.manifest import GRADER, GRADESCOPE
+from course.manifest import GIVEN_CODE_FILE, GRADER, GRADESCOPE, LOCK_FILE
 from judge import given_code
 
 SRC = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ SRC = Path(__file__).resolve().parents[1]
 BUNDLE = {**GRADESCOPE, **{path: path for path in GRADER}}
 EXECUTABLE = set(GRADESCOPE)  # Gradescope runs both scripts
 # Written by write_bundle, beside the BUNDLE's files
-WRITTEN = ("given_code.json", "requirements.lock")
+WRITTEN = (GIVEN_CODE_FILE, LOCK_FILE)
 
 
 class SetupProblem(RuntimeError):
@@ -66,11 +66,11 @@ def write_bundle(archive: Path) -> None:
     code (``given_code.json``), against which a hand-in's changes are named, and the versions
     to install (``requirements.lock``)."""
     with tempfile.TemporaryDirectory() as tmp:
-        starter = Path(tmp) / "given_code.json"
+        starter = Path(tmp) / GIVEN_CODE_FILE
         given_code.write_starter_texts(SRC, starter)
         contents = {name: (SRC / source).read_bytes() for name, source in BUNDLE.items()}
-        contents["given_code.json"] = starter.read_bytes()
-        contents["requirements.lock"] = pinned_requirements().encode()
+        contents[GIVEN_CODE_FILE] = starter.read_bytes()
+        contents[LOCK_FILE] = pinned_requirements().encode()
     write_zip(archive, contents, EXECUTABLE)
 
 

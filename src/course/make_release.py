@@ -40,7 +40,15 @@ import graderUtil
 from common import blocks
 from common.exit_status import SETUP_PROBLEM
 from common.files import write_zip
-from course.manifest import BLANKED, POINTS, STARTER, release_copied
+from course.manifest import (
+    BASIC_TESTS_FILE,
+    BLANKED,
+    GIVEN_CODE_FILE,
+    HIDDEN_TESTS_FILE,
+    POINTS,
+    STARTER,
+    release_copied,
+)
 from judge import given_code
 
 SRC = Path(__file__).resolve().parents[1]
@@ -222,11 +230,11 @@ def build(folder: Path) -> None:
         (folder / path).write_text(with_placeholders((ROOT / path).read_text()))
     (folder / "submission.tex").write_text(without_answers((ROOT / "submission.tex").read_text()))
     (folder / "Makefile").write_text(students_makefile((ROOT / "Makefile").read_text()))
-    torch.save(basic_cases(), folder / "src/basic_tests.pt")
-    given_code.write_starter_texts(SRC, folder / "src/given_code.json")
+    torch.save(basic_cases(), folder / "src" / BASIC_TESTS_FILE)
+    given_code.write_starter_texts(SRC, folder / "src" / GIVEN_CODE_FILE)
     points, hidden = points_and_hidden_tests()
     (folder / "src" / POINTS).write_text(json.dumps(points, indent=2) + "\n")
-    (folder / "src/hidden_tests.json").write_text(json.dumps(hidden, indent=2) + "\n")
+    (folder / "src" / HIDDEN_TESTS_FILE).write_text(json.dumps(hidden, indent=2) + "\n")
 
 
 def reference_problem(folder: Path, sandbox_user: str) -> str:
@@ -253,7 +261,7 @@ def main() -> int:
                         help="whom the grader runs the submission as (grader.py's option)")
     args = parser.parse_args()
     out = args.out.resolve()
-    if out.exists() and not (out / "src/basic_tests.pt").is_file():
+    if out.exists() and not (out / "src" / BASIC_TESTS_FILE).is_file():
         print(f"{out} exists and is not a release: remove it or choose another --out",
               file=sys.stderr)
         return 1

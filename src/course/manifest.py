@@ -65,9 +65,18 @@ GRADER = (
 # environment need not have; they carry no points).
 WRITTEN_CHECKS = "judge/written_checks.py"
 
+# The data files the course's builders write beside the grader (under src/ in the release, at
+# the top of the bundle): the starter's text with its blocks emptied (release and bundle), the
+# basic tests' cases and the hidden tests' descriptions (release), the versions of the
+# packages that Gradescope installs (bundle; setup.sh names it too)
+GIVEN_CODE_FILE = "given_code.json"
+BASIC_TESTS_FILE = "basic_tests.pt"
+HIDDEN_TESTS_FILE = "hidden_tests.json"
+LOCK_FILE = "requirements.lock"
+
 # Gradescope's two scripts: name in the bundle -> path here. The bundle also holds GRADER at
-# the same paths, and what make_autograder writes beside them (its WRITTEN: the starter's given
-# code, the pinned versions).
+# the same paths, and what make_autograder writes beside them (its WRITTEN: GIVEN_CODE_FILE,
+# LOCK_FILE).
 GRADESCOPE = {"setup.sh": "course/gradescope/setup.sh",
               "run_autograder": "course/gradescope/run_autograder"}
 
@@ -99,7 +108,7 @@ STARTER = {"README.md": "src/course/starter/README.md",
 # Copied with every START/END block's code replaced by a NotImplementedError
 BLANKED = ("src/submission/flow_network.py", "src/submission/gan.py")
 # Written by the release builder: the students' grader's data (under src/)
-RELEASE_DATA = ("given_code.json", "basic_tests.pt", "hidden_tests.json", POINTS)
+RELEASE_DATA = (GIVEN_CODE_FILE, BASIC_TESTS_FILE, HIDDEN_TESTS_FILE, POINTS)
 
 
 def release_copied() -> list[str]:

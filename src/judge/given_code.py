@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.blocks import BLOCK, line_spans, with_bodies
-from course.manifest import HAND_IN
+from course.manifest import GIVEN_CODE_FILE, HAND_IN
 
 # Where more than this share of the given lines differ, the hand-in was written on another
 # starter: it is reported once as such, not line by line.
@@ -31,7 +31,7 @@ def emptied(source: str) -> str:
 def starter_texts(folder: Path) -> dict[str, str]:
     """The starter's files (name: text, blocks emptied) for the grader in ``folder``: its
     ``given_code.json``, else its ``submission/``; {} where neither is there."""
-    written = folder / "given_code.json"
+    written = folder / GIVEN_CODE_FILE
     if written.is_file():
         return json.loads(written.read_text())
     return {name: emptied((folder / "submission" / name).read_text()) for name in HAND_IN
@@ -39,7 +39,7 @@ def starter_texts(folder: Path) -> dict[str, str]:
 
 
 def write_starter_texts(source: Path, out: Path) -> None:
-    """Writes ``given_code.json`` at ``out`` from the grader folder ``source``."""
+    """Writes the starter's texts (GIVEN_CODE_FILE) at ``out`` from the grader folder ``source``."""
     out.write_text(json.dumps(starter_texts(source), indent=1) + "\n")
 
 

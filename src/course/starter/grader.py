@@ -66,8 +66,8 @@ from judge.common import (
 from sandbox.protocol import Recipe
 
 HERE = Path(__file__).resolve().parent
-CASES: dict[str, list[dict]] = torch.load(HERE / "basic_tests.pt", weights_only=True)
-HIDDEN_TESTS: dict[str, str] = json.loads((HERE / "hidden_tests.json").read_text())
+CASES: dict[str, list[dict]] = torch.load(HERE / manifest.BASIC_TESTS_FILE, weights_only=True)
+HIDDEN_TESTS: dict[str, str] = json.loads((HERE / manifest.HIDDEN_TESTS_FILE).read_text())
 
 
 def flow_call(case: dict) -> tuple[str, dict]:
