@@ -99,7 +99,8 @@ from judge.gan_references import (
     Setup,
     linear_critic,
     linear_critic_expectations,
-    reference_losses,
+    loss_equation,
+    scored,
     stand_ins,
 )
 from judge.loss_cases import assert_loss, assert_trains, loss_case, trained_network
@@ -882,7 +883,7 @@ class GANTestCase(SeededTestCase):
         setup = stand_ins(conditional=name in CONDITIONAL)
         repeated = self.batch_repeated(name)
         case = loss_case(name, setup, trained_layer(name))
-        means = [reference_losses(*each)[name] for each in repeated]
+        means = [loss_equation(name, scored(*each)).detach() for each in repeated]
         calls = {"loss": loss_of(name, setup, record=True, train=trained_layer(name)),
                  **{times: loss_of(name, each)
                     for times, each in zip(("once", "repeated twice"), repeated)}}

@@ -21,7 +21,7 @@ from common.stand_ins import (
     TinyConditionalDiscriminator,
     TinyDiscriminator,
 )
-from judge.common import CONDITIONAL, NO_PENALTY_GRADIENT, NONSATURATING, SEED, WGAN_GP
+from judge.common import NO_PENALTY_GRADIENT, SEED
 
 GAN_BATCH = 6  # the real images of the stand-in networks
 LAMBDA = 10.0  # the weight of the gradient penalty (problem 5e)
@@ -120,11 +120,6 @@ def scored(g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None) ->
     return Scored(alpha, g64, d64, real, fake, d64(real, *labels), d64(fake, *labels))
 
 
-def loss_names(y_real: Tensor | None) -> tuple[str, ...]:
-    """The losses that apply to a setup: conditional ones where it has labels."""
-    return CONDITIONAL if y_real is not None else NONSATURATING + WGAN_GP
-
-
 def loss_equation(name: str, scores: Scored, create_graph: bool = False) -> Tensor:
     """The loss ``name`` from its equation (10, 11, 24, 25; 17-18 and the conditional 11), in
     float64, on ``scores``; with ``create_graph``, the penalty too is differentiable in D's
@@ -138,18 +133,6 @@ def loss_equation(name: str, scores: Scored, create_graph: bool = False) -> Tens
         return -h_fake.mean()
     norms = input_gradient_norms(d64, alpha * fake.detach() + (1 - alpha) * real, create_graph)
     return h_fake.mean() - h_real.mean() + LAMBDA * ((norms - 1) ** 2).mean()
-
-
-def reference_losses(
-    g: nn.Module, d: nn.Module, x_real: Tensor, y_real: Tensor | None
-) -> dict[str, Tensor]:
-    """Every loss that applies to (g, d) from its equation, in float64, for the same draws.
-
-    Conditional (``y_real`` given): equations 17-18 and the conditional equation 11; otherwise
-    equations 10, 11, 24 and 25, from ``scored``.
-    """
-    scores = scored(g, d, x_real, y_real)
-    return {name: loss_equation(name, scores).detach() for name in loss_names(y_real)}
 
 
 def reference_gradients(name: str, setup: Setup, train: dict[str, str],

@@ -124,7 +124,7 @@ def loss_mistakes(
     scores: Scored | None = None
 ) -> dict[str, Tensor]:
     """The values of common wrong versions of the loss ``name`` on (g, d), by description,
-    computed as reference_losses computes the right ones: whole-loss mistakes first, then
+    computed as loss_equation computes the right ones: whole-loss mistakes first, then
     (term_mistakes) those of one or more of its terms. ``scores``: the Scored of (g, d), where
     the caller has it already."""
     batch = len(x_real)
